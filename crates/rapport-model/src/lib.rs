@@ -1,0 +1,50 @@
+//! Rapport's CRM domain model, stored as Automerge documents. No I/O: no files, no network, no
+//! async; every function here takes a document or a transaction and returns values.
+//!
+//! - [`account`] writes and reads an account document (record, contacts, deals, tasks,
+//!   timeline, acknowledgements); [`account::AccountView`] is the merged 360° record, with its
+//!   [`account::Conflict`]s.
+//! - [`workspace`] writes and reads the workspace document (name, members, pipeline, account ids).
+//! - [`Edit`] says who edits and when; it becomes the Automerge change's message and time.
+//! - [`Touched`] turns patches into the parts of an account that changed, for derived indexes.
+//! - Ids ([`DocumentId`], [`EntryId`], ...) and words ([`Team`], [`Stage`], ...) are parsed at
+//!   the edge and valid once built; a document of an unexpected shape reads as a [`ShapeError`].
+//!
+//! ```
+//! use automerge::Automerge;
+//! use rapport_model::{account, DocumentId, Edit, EntryId, EntryKind, Team};
+//!
+//! let edit = Edit::now("ana".parse().unwrap(), Team::Support);
+//! let mut doc = Automerge::new();
+//! doc.transact_with(|_| edit.commit_options(), |tx| {
+//!     account::create(tx, &edit, &account::NewAccount { name: "Acme".into(), ..Default::default() })?;
+//!     let note = account::NewEntry { kind: EntryKind::Note, text: "asked about enterprise".into(), alert: vec!["sales".parse().unwrap()] };
+//!     account::add_entry(tx, &edit, EntryId::new(), &note)
+//! }).map_err(|failure| failure.error).unwrap();
+//! let view = account::view(&doc, DocumentId::random()).unwrap();
+//! assert_eq!(view.timeline[0].text, "asked about enterprise");
+//! ```
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod account;
+pub mod alert;
+mod edit;
+mod error;
+mod fields;
+mod id;
+mod read;
+mod schema;
+pub mod search;
+mod touched;
+mod vocab;
+pub mod workspace;
+
+pub use edit::Edit;
+pub use error::{EditError, InvalidInput, ShapeError};
+pub use fields::{
+    AccountAssignment, AccountField, ContactAssignment, ContactField, PipelineStage, check_email,
+    parse_date,
+};
+pub use id::{ContactId, DealId, DocumentId, EntryId, TaskId};
+pub use touched::Touched;
+pub use vocab::{AlertTarget, Currency, EntryKind, Money, Role, Stage, Team, UserName};

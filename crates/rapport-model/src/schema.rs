@@ -1,0 +1,47 @@
+//! The keys of Rapport's documents, in one place: the layout JavaScript peers see too.
+//!
+//! Account document (one per customer account):
+//! ```text
+//! { type: "account", schema: 1, created: Timestamp, created_by: "ana",
+//!   name, domain, industry, tier, stage, owner, phone, website: Str
+//!   tags:     { <tag>: true }
+//!   custom:   { <name>: Str }
+//!   contacts: { <ContactId>: { name, email, phone, title: Str } }
+//!   deals:    { <DealId>: { title: Str, amount: Int (minor units), currency: Str, stage: Str, close: "YYYY-MM-DD" } }
+//!   tasks:    { <TaskId>: { title, assignee, due: Str, done: Bool } }
+//!   timeline: { <EntryId>: { kind, team, author: Str, at: Timestamp, text: Text, alert: [Str] } }
+//!   acks:     { "<user>:<EntryId>": Timestamp } }
+//! ```
+//! Workspace document (one per workspace):
+//! ```text
+//! { type: "workspace", schema: 1, name: Str,
+//!   members:  { <user>: { team, role: Str } },
+//!   accounts: { <DocumentId>: true },
+//!   pipeline: [Str] }
+//! ```
+//! Collections are maps keyed by unique ids, never lists, so concurrent additions never
+//! interleave or collide. Every collection is created with the document, so that two replicas
+//! never create the same collection concurrently (which would hide one side's content).
+
+pub(crate) const TYPE: &str = "type";
+pub(crate) const SCHEMA: &str = "schema";
+pub(crate) const SCHEMA_VERSION: u64 = 1;
+pub(crate) const CREATED: &str = "created";
+pub(crate) const CREATED_BY: &str = "created_by";
+
+pub(crate) const ACCOUNT_TYPE: &str = "account";
+pub(crate) const TAGS: &str = "tags";
+pub(crate) const CUSTOM: &str = "custom";
+pub(crate) const CONTACTS: &str = "contacts";
+pub(crate) const DEALS: &str = "deals";
+pub(crate) const TASKS: &str = "tasks";
+pub(crate) const TIMELINE: &str = "timeline";
+pub(crate) const ACKS: &str = "acks";
+/// The account's collections, created with the document.
+pub(crate) const ACCOUNT_COLLECTIONS: [&str; 7] =
+    [TAGS, CUSTOM, CONTACTS, DEALS, TASKS, TIMELINE, ACKS];
+
+pub(crate) const WORKSPACE_TYPE: &str = "workspace";
+pub(crate) const MEMBERS: &str = "members";
+pub(crate) const ACCOUNTS: &str = "accounts";
+pub(crate) const PIPELINE: &str = "pipeline";

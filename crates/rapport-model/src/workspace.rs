@@ -1,0 +1,173 @@
+//! The workspace document: its name, members, pipeline, and the set of its account documents.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ROOT, ReadDoc, ScalarValue};
+use serde::Serialize;
+
+use crate::edit::Edit;
+use crate::error::{EditError, ShapeError};
+use crate::fields::PipelineStage;
+use crate::id::DocumentId;
+use crate::read::{self, join};
+use crate::schema::*;
+use crate::vocab::{Role, Team, UserName};
+
+/// The deal pipeline a new workspace starts with.
+pub const DEFAULT_PIPELINE: [&str; 5] = ["qualification", "proposal", "negotiation", "won", "lost"];
+
+/// A member of a workspace.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Member {
+    /// User name.
+    pub user: UserName,
+    /// Team.
+    pub team: Team,
+    /// Role.
+    pub role: Role,
+}
+
+/// The workspace as merged from every replica.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WorkspaceView {
+    /// The workspace document's id.
+    pub id: DocumentId,
+    /// Its `automerge:` URL.
+    pub url: String,
+    /// Workspace name.
+    pub name: String,
+    /// Members, by user name.
+    pub members: Vec<Member>,
+    /// The deal pipeline's stages, in order.
+    pub pipeline: Vec<PipelineStage>,
+    /// How many account documents the workspace has.
+    pub accounts: usize,
+}
+
+/// Writes a new workspace's first change, with its creator as the first (admin) member.
+pub fn create<T: Transactable>(tx: &mut T, edit: &Edit, name: &str) -> Result<(), EditError> {
+    tx.put(ROOT, TYPE, WORKSPACE_TYPE)?;
+    tx.put(ROOT, SCHEMA, SCHEMA_VERSION)?;
+    tx.put(ROOT, CREATED, ScalarValue::Timestamp(edit.at_millis()))?;
+    tx.put(ROOT, CREATED_BY, edit.user.as_str())?;
+    tx.put(ROOT, "name", name.trim())?;
+    tx.put_object(ROOT, MEMBERS, ObjType::Map)?;
+    tx.put_object(ROOT, ACCOUNTS, ObjType::Map)?;
+    let pipeline = tx.put_object(ROOT, PIPELINE, ObjType::List)?;
+    for (index, stage) in DEFAULT_PIPELINE.iter().enumerate() {
+        tx.insert(&pipeline, index, *stage)?;
+    }
+    put_member(
+        tx,
+        &Member {
+            user: edit.user.clone(),
+            team: edit.team,
+            role: Role::Admin,
+        },
+    )
+}
+
+/// Adds a member, or changes an existing member's team and role.
+pub fn put_member<T: Transactable>(tx: &mut T, member: &Member) -> Result<(), EditError> {
+    let members = collection(tx, MEMBERS)?;
+    let obj = match read::object(tx, &members, member.user.as_str(), ObjType::Map, MEMBERS)? {
+        Some(obj) => obj,
+        None => tx.put_object(&members, member.user.as_str(), ObjType::Map)?,
+    };
+    tx.put(&obj, "team", member.team.as_str())?;
+    tx.put(&obj, "role", member.role.as_str())?;
+    Ok(())
+}
+
+/// Records that account document `id` belongs to the workspace.
+pub fn add_account<T: Transactable>(tx: &mut T, id: DocumentId) -> Result<(), EditError> {
+    let accounts = collection(tx, ACCOUNTS)?;
+    tx.put(&accounts, id.to_string(), true)?;
+    Ok(())
+}
+
+/// Reads the workspace.
+pub fn view<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<WorkspaceView, ShapeError> {
+    check_kind(doc)?;
+    let accounts =
+        read::object(doc, &ROOT, ACCOUNTS, ObjType::Map, "")?.map_or(0, |obj| doc.length(&obj));
+    Ok(WorkspaceView {
+        id,
+        url: id.url(),
+        name: read::required_string(doc, &ROOT, "name", "")?,
+        members: members(doc)?,
+        pipeline: pipeline(doc)?,
+        accounts,
+    })
+}
+
+/// The workspace's members, by user name.
+pub fn members<D: ReadDoc>(doc: &D) -> Result<Vec<Member>, ShapeError> {
+    let Some(members) = read::object(doc, &ROOT, MEMBERS, ObjType::Map, "")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for key in doc.keys(&members) {
+        let path = join(MEMBERS, &key);
+        let user = key.parse().map_err(|source| ShapeError::Invalid {
+            path: path.clone(),
+            source,
+        })?;
+        if let Some(obj) = read::object(doc, &members, &key, ObjType::Map, MEMBERS)? {
+            let team = read::required_parsed(doc, &obj, "team", &path)?;
+            let role = read::parsed(doc, &obj, "role", &path)?.unwrap_or(Role::Member);
+            out.push(Member { user, team, role });
+        }
+    }
+    Ok(out)
+}
+
+/// The deal pipeline's stages, in order.
+pub fn pipeline<D: ReadDoc>(doc: &D) -> Result<Vec<PipelineStage>, ShapeError> {
+    let Some(list) = read::object(doc, &ROOT, PIPELINE, ObjType::List, "")? else {
+        return Ok(Vec::new());
+    };
+    doc.list_range(&list, ..)
+        .map(|item| {
+            let text = read::value_to_string(
+                doc,
+                &automerge::Value::from(item.value.clone()),
+                &item.id(),
+                PIPELINE,
+            )?;
+            text.parse().map_err(|source| ShapeError::Invalid {
+                path: PIPELINE.to_owned(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// The ids of the workspace's account documents. Keys that are not document ids are skipped:
+/// they cannot name a document any peer could sync.
+pub fn account_ids<D: ReadDoc>(doc: &D) -> Result<Vec<DocumentId>, ShapeError> {
+    let Some(accounts) = read::object(doc, &ROOT, ACCOUNTS, ObjType::Map, "")? else {
+        return Ok(Vec::new());
+    };
+    Ok(doc
+        .keys(&accounts)
+        .filter_map(|key| key.parse().ok())
+        .collect())
+}
+
+/// Checks that a document is a Rapport workspace document.
+pub fn check_kind<D: ReadDoc>(doc: &D) -> Result<(), ShapeError> {
+    match read::string(doc, &ROOT, TYPE, "")?.as_deref() {
+        Some(WORKSPACE_TYPE) => Ok(()),
+        other => Err(ShapeError::WrongKind {
+            expected: WORKSPACE_TYPE,
+            found: other.unwrap_or("missing").to_owned(),
+        }),
+    }
+}
+
+fn collection<T: Transactable>(tx: &mut T, key: &str) -> Result<automerge::ObjId, EditError> {
+    match read::object(tx, &ROOT, key, ObjType::Map, "")? {
+        Some(obj) => Ok(obj),
+        None => Ok(tx.put_object(ROOT, key, ObjType::Map)?),
+    }
+}
