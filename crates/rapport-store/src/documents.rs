@@ -1,0 +1,380 @@
+//! Documents on disk: a compacted snapshot plus incremental chunks per document, loaded into a
+//! bounded in-memory cache, and the write path every change takes.
+
+use std::collections::HashMap;
+
+use automerge::transaction::Transaction;
+use automerge::{ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
+use rapport_model::{DocumentId, Edit, EditError, Touched};
+use redb::{ReadableDatabase, WriteTransaction};
+
+use crate::error::{StorageContext, StoreError};
+use crate::replica::Replica;
+use crate::tables::{CHUNKS, SNAPSHOTS};
+
+/// A document's chunks are folded into a new snapshot once they add up to half the snapshot's
+/// size (and at least this many bytes), so compaction work stays proportional to what was
+/// written: a large document is not saved whole every few notes.
+const COMPACT_MIN_BYTES: u64 = 4 * 1024;
+/// ... or once there are this many, so that loading never replays too many small chunks.
+const COMPACT_MAX_CHUNKS: u64 = 256;
+/// How many documents stay loaded; the least recently used beyond this are dropped.
+const CACHE_DOCUMENTS: usize = 64;
+
+/// Loaded documents, each with what is stored of it on disk.
+pub(crate) struct DocumentCache {
+    actor: ActorId,
+    entries: HashMap<DocumentId, Cached>,
+    clock: u64,
+}
+
+struct Cached {
+    doc: Automerge,
+    stored: Stored,
+    last_used: u64,
+}
+
+/// What a document's rows on disk hold.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Stored {
+    /// Sequence number the next chunk gets.
+    next_chunk: u64,
+    /// Chunks stored since the snapshot.
+    chunks: u64,
+    /// Their total size.
+    chunk_bytes: u64,
+    /// The snapshot's size (0 when there is none).
+    snapshot_bytes: u64,
+}
+
+impl Stored {
+    fn compaction_due(&self) -> bool {
+        self.chunks >= COMPACT_MAX_CHUNKS
+            || (self.chunk_bytes >= COMPACT_MIN_BYTES
+                && self.chunk_bytes >= self.snapshot_bytes / 2)
+    }
+}
+
+impl DocumentCache {
+    pub(crate) fn new(actor: ActorId) -> Self {
+        Self {
+            actor,
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn touch(&mut self, id: &DocumentId) -> Option<&mut Cached> {
+        self.clock += 1;
+        let clock = self.clock;
+        let cached = self.entries.get_mut(id)?;
+        cached.last_used = clock;
+        Some(cached)
+    }
+
+    fn insert(&mut self, id: DocumentId, doc: Automerge, stored: Stored) {
+        if self.entries.len() >= CACHE_DOCUMENTS
+            && let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, c)| c.last_used)
+                .map(|(id, _)| *id)
+        {
+            self.entries.remove(&oldest);
+        }
+        self.clock += 1;
+        self.entries.insert(
+            id,
+            Cached {
+                doc,
+                stored,
+                last_used: self.clock,
+            },
+        );
+    }
+
+    /// Forgets a document whose in-memory state may be ahead of disk (a failed commit).
+    pub(crate) fn forget(&mut self, id: &DocumentId) {
+        self.entries.remove(id);
+    }
+}
+
+/// One document's change, ready to be written: the chunk to append and what it touched.
+pub(crate) struct PendingChange {
+    pub(crate) id: DocumentId,
+    pub(crate) chunk: Vec<u8>,
+    pub(crate) touched: Touched,
+}
+
+impl Replica {
+    /// The document `id`, loaded from disk if it is not in memory.
+    pub(crate) fn document(&mut self, id: DocumentId) -> Result<&Automerge, StoreError> {
+        self.ensure_loaded(id)?;
+        Ok(&self.cached(id)?.doc)
+    }
+
+    /// Whether a document is stored.
+    pub fn has_document(&self, id: DocumentId) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().doing("reading a document")?;
+        let key = id.to_string();
+        let snapshot = txn
+            .open_table(SNAPSHOTS)
+            .doing("reading a document")?
+            .get(key.as_str())
+            .doing("reading a document")?
+            .is_some();
+        let chunks = txn.open_table(CHUNKS).doing("reading a document")?;
+        let first_chunk = chunks
+            .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
+            .doing("reading a document")?
+            .next()
+            .is_some();
+        Ok(snapshot || first_chunk)
+    }
+
+    /// The current heads of a document.
+    pub fn heads(&mut self, id: DocumentId) -> Result<Vec<ChangeHash>, StoreError> {
+        Ok(self.document(id)?.get_heads())
+    }
+
+    /// Saves a compact copy of document `id`, as any automerge peer can load it.
+    pub fn document_bytes(&mut self, id: DocumentId) -> Result<Vec<u8>, StoreError> {
+        Ok(self.document(id)?.save())
+    }
+
+    fn cached(&mut self, id: DocumentId) -> Result<&mut Cached, StoreError> {
+        self.docs
+            .touch(&id)
+            .ok_or(StoreError::UnknownDocument { id })
+    }
+
+    fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), StoreError> {
+        if self.docs.touch(&id).is_some() {
+            return Ok(());
+        }
+        let (doc, stored) = self.load(id)?;
+        self.docs.insert(id, doc, stored);
+        Ok(())
+    }
+
+    /// Reads a document's snapshot and chunks from disk.
+    fn load(&self, id: DocumentId) -> Result<(Automerge, Stored), StoreError> {
+        let doing = "loading a document";
+        let key = id.to_string();
+        let txn = self.db.begin_read().doing(doing)?;
+        let snapshot = txn
+            .open_table(SNAPSHOTS)
+            .doing(doing)?
+            .get(key.as_str())
+            .doing(doing)?;
+        let damaged = |source| StoreError::DamagedDocument {
+            id,
+            source: Box::new(source),
+        };
+        let mut doc = match &snapshot {
+            Some(bytes) => Automerge::load(bytes.value()).map_err(damaged)?,
+            None => Automerge::new(),
+        };
+        let chunks_table = txn.open_table(CHUNKS).doing(doing)?;
+        let mut stored = Stored {
+            snapshot_bytes: snapshot.as_ref().map_or(0, |s| s.value().len() as u64),
+            ..Stored::default()
+        };
+        // One call for all chunks: automerge applies them as one batch, far faster on a large
+        // document than one chunk at a time.
+        let mut changes = Vec::new();
+        for chunk in chunks_table
+            .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
+            .doing(doing)?
+        {
+            let (seq, bytes) = chunk.doing(doing)?;
+            changes.extend_from_slice(bytes.value());
+            stored.next_chunk = seq.value().1 + 1;
+            stored.chunks += 1;
+        }
+        stored.chunk_bytes = changes.len() as u64;
+        if !changes.is_empty() {
+            doc.load_incremental(&changes).map_err(damaged)?;
+        }
+        if snapshot.is_none() && stored.chunks == 0 {
+            return Err(StoreError::UnknownDocument { id });
+        }
+        doc.set_actor(self.docs.actor.clone());
+        Ok((doc, stored))
+    }
+
+    /// Applies `edit` to a stored document and returns the change's bytes, leaving the
+    /// in-memory document ahead of disk until [`Replica::persist`] commits it.
+    pub(crate) fn edit_document<T>(
+        &mut self,
+        id: DocumentId,
+        edit: &Edit,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, EditError>,
+    ) -> Result<(T, Vec<u8>), StoreError> {
+        self.ensure_loaded(id)?;
+        let doc = &mut self.cached(id)?.doc;
+        apply_edit(doc, id, edit, f)
+    }
+
+    /// Starts a new document with `edit` as its first change.
+    pub(crate) fn new_document<T>(
+        &mut self,
+        id: DocumentId,
+        edit: &Edit,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, EditError>,
+    ) -> Result<(T, Vec<u8>), StoreError> {
+        let mut doc = Automerge::new().with_actor(self.docs.actor.clone());
+        let result = apply_edit(&mut doc, id, edit, f)?;
+        self.docs.insert(id, doc, Stored::default());
+        Ok(result)
+    }
+
+    /// Merges a document saved by another replica ([`Replica::document_bytes`], or any
+    /// automerge peer's `save`) into document `id`, creating it if it is new here. Returns whether
+    /// anything changed. Bytes that do not load whole change nothing.
+    pub fn merge_document(&mut self, id: DocumentId, bytes: &[u8]) -> Result<bool, StoreError> {
+        let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+        let mut theirs = Automerge::load_with_options(bytes, options).map_err(|source| {
+            StoreError::DamagedDocument {
+                id,
+                source: Box::new(source),
+            }
+        })?;
+        let known = match self.ensure_loaded(id) {
+            Ok(()) => true,
+            Err(StoreError::UnknownDocument { .. }) => false,
+            Err(other) => return Err(other),
+        };
+        if !known {
+            let empty = Automerge::new().with_actor(self.docs.actor.clone());
+            self.docs.insert(id, empty, Stored::default());
+        }
+        let doc = &mut self.cached(id)?.doc;
+        let before = doc.get_heads();
+        let mut log = PatchLog::active();
+        if let Err(source) = doc.merge_and_log_patches(&mut theirs, &mut log) {
+            // The in-memory copy may hold part of the changes: reload it from disk when next used.
+            self.docs.forget(&id);
+            return Err(StoreError::DamagedDocument {
+                id,
+                source: Box::new(source),
+            });
+        }
+        if doc.get_heads() == before {
+            if !known {
+                self.docs.forget(&id);
+            }
+            return Ok(false);
+        }
+        let touched = Touched::from_patches(&doc.make_patches(&mut log));
+        let chunk = doc.save_after(&before);
+        self.persist(vec![PendingChange { id, chunk, touched }])?;
+        Ok(true)
+    }
+
+    /// Commits changes to several documents in one durable redb transaction, together with the
+    /// index updates they cause. On failure nothing is written and the documents are reloaded
+    /// from disk on next use.
+    pub(crate) fn persist(&mut self, mut changes: Vec<PendingChange>) -> Result<(), StoreError> {
+        // An edit that changed nothing (a field set to its current value) has nothing to write.
+        changes.retain(|change| !change.chunk.is_empty());
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let result = self.try_persist(&changes);
+        if result.is_err() {
+            for change in &changes {
+                self.docs.forget(&change.id);
+            }
+        }
+        result
+    }
+
+    fn try_persist(&mut self, changes: &[PendingChange]) -> Result<(), StoreError> {
+        let doing = "committing a change";
+        let txn = self.db.begin_write().doing(doing)?;
+        for change in changes {
+            self.append_chunk(&txn, change)?;
+            self.index_change(&txn, change)?;
+        }
+        txn.commit().doing(doing)?;
+        for change in changes {
+            if let Some(cached) = self.docs.touch(&change.id) {
+                cached.stored.next_chunk += 1;
+                cached.stored.chunks += 1;
+                cached.stored.chunk_bytes += change.chunk.len() as u64;
+            }
+        }
+        for change in changes {
+            self.compact_if_due(change.id)?;
+        }
+        Ok(())
+    }
+
+    fn append_chunk(
+        &mut self,
+        txn: &WriteTransaction,
+        change: &PendingChange,
+    ) -> Result<(), StoreError> {
+        let seq = self.cached(change.id)?.stored.next_chunk;
+        let key = change.id.to_string();
+        let mut chunks = txn.open_table(CHUNKS).doing("appending a change")?;
+        chunks
+            .insert((key.as_str(), seq), change.chunk.as_slice())
+            .doing("appending a change")?;
+        Ok(())
+    }
+
+    /// Folds a document's chunks into a new snapshot once enough have piled up.
+    fn compact_if_due(&mut self, id: DocumentId) -> Result<(), StoreError> {
+        let cached = self.cached(id)?;
+        if !cached.stored.compaction_due() {
+            return Ok(());
+        }
+        let snapshot = cached.doc.save();
+        let doing = "compacting a document";
+        let key = id.to_string();
+        let txn = self.db.begin_write().doing(doing)?;
+        {
+            txn.open_table(SNAPSHOTS)
+                .doing(doing)?
+                .insert(key.as_str(), snapshot.as_slice())
+                .doing(doing)?;
+            let mut chunks = txn.open_table(CHUNKS).doing(doing)?;
+            chunks
+                .retain_in((key.as_str(), 0)..=(key.as_str(), u64::MAX), |_, _| false)
+                .doing(doing)?;
+        }
+        txn.commit().doing(doing)?;
+        let stored = &mut self.cached(id)?.stored;
+        *stored = Stored {
+            next_chunk: stored.next_chunk,
+            snapshot_bytes: snapshot.len() as u64,
+            ..Stored::default()
+        };
+        Ok(())
+    }
+}
+
+/// Runs `f` in a transaction on `doc`, committing it with the edit's author and time; returns
+/// `f`'s result and the change's bytes (empty when the edit changed nothing).
+fn apply_edit<T>(
+    doc: &mut Automerge,
+    id: DocumentId,
+    edit: &Edit,
+    f: impl FnOnce(&mut Transaction<'_>) -> Result<T, EditError>,
+) -> Result<(T, Vec<u8>), StoreError> {
+    let before = doc.get_heads();
+    let success = doc
+        .transact_with(|_| edit.commit_options(), f)
+        .map_err(|failure| StoreError::Edit {
+            id,
+            source: failure.error,
+        })?;
+    let chunk = if success.hash.is_some() {
+        doc.save_after(&before)
+    } else {
+        Vec::new()
+    };
+    Ok((success.result, chunk))
+}

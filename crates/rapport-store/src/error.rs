@@ -1,0 +1,151 @@
+//! The store's errors: each names the replica, document or item it concerns.
+
+use std::path::PathBuf;
+
+use rapport_model::{DocumentId, EditError, ShapeError};
+
+/// Why a replica could not be opened or created.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// No replica has been created in this directory.
+    #[error("no replica in {path}: run `rapport init` first")]
+    Missing {
+        /// The replica file looked for.
+        path: PathBuf,
+    },
+    /// `init` on a directory that already holds a replica.
+    #[error("a replica already exists in {path}")]
+    AlreadyExists {
+        /// The existing replica file.
+        path: PathBuf,
+    },
+    /// Another process holds the replica open.
+    #[error("replica {path} is in use by another rapport process")]
+    InUse {
+        /// The replica file.
+        path: PathBuf,
+    },
+    /// The file exists but is not a Rapport replica (foreign or damaged); it was left untouched.
+    #[error("{path} is not a rapport replica ({reason}); it was left untouched")]
+    NotAReplica {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The directory cannot be created or written.
+    #[error("cannot use data directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// redb failed while opening.
+    #[error("cannot open replica {path}: {source}")]
+    Storage {
+        /// The replica file.
+        path: PathBuf,
+        /// redb's error.
+        source: redb::Error,
+    },
+}
+
+/// Why a read or write on an open replica failed. On error, nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No document with this id is stored.
+    #[error("unknown document {id}")]
+    UnknownDocument {
+        /// The id asked for.
+        id: DocumentId,
+    },
+    /// The stored bytes of a document do not load.
+    #[error("document {id} is damaged: {source}")]
+    DamagedDocument {
+        /// The document.
+        id: DocumentId,
+        /// Automerge's error.
+        source: Box<automerge::AutomergeError>,
+    },
+    /// A document does not have the shape Rapport expects.
+    #[error("document {id}: {source}")]
+    Shape {
+        /// The document.
+        id: DocumentId,
+        /// What is wrong with it.
+        source: ShapeError,
+    },
+    /// An edit could not be applied.
+    #[error("document {id}: {source}")]
+    Edit {
+        /// The document.
+        id: DocumentId,
+        /// Why.
+        source: EditError,
+    },
+    /// No account matches.
+    #[error("unknown account '{query}'")]
+    UnknownAccount {
+        /// What was asked for.
+        query: String,
+    },
+    /// More than one account matches.
+    #[error("'{query}' matches {count} accounts ({examples}); give more of the id")]
+    AmbiguousAccount {
+        /// What was asked for.
+        query: String,
+        /// How many match.
+        count: usize,
+        /// A few of them.
+        examples: String,
+    },
+    /// No item (deal, contact, task, alert) matches.
+    #[error("unknown {what} '{query}'")]
+    UnknownItem {
+        /// Which kind of item.
+        what: &'static str,
+        /// What was asked for.
+        query: String,
+    },
+    /// More than one item matches a prefix.
+    #[error("'{query}' matches {count} {what}s; give more of the id")]
+    AmbiguousItem {
+        /// Which kind of item.
+        what: &'static str,
+        /// What was asked for.
+        query: String,
+        /// How many match.
+        count: usize,
+    },
+    /// A value in the index does not decode: the index is damaged (it can be rebuilt).
+    #[error("replica index is damaged at {table}: {reason}")]
+    DamagedIndex {
+        /// The table.
+        table: &'static str,
+        /// What does not decode.
+        reason: String,
+    },
+    /// redb failed.
+    #[error("replica storage failed while {doing}: {source}")]
+    Storage {
+        /// What the store was doing.
+        doing: &'static str,
+        /// redb's error.
+        source: redb::Error,
+    },
+}
+
+/// Attaches what the store was doing to a redb error.
+pub(crate) trait StorageContext<T> {
+    fn doing(self, doing: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> StorageContext<T> for Result<T, E> {
+    fn doing(self, doing: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Storage {
+            doing,
+            source: e.into(),
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! Rapport's durable local replica: Automerge documents and derived indexes in redb.
+//!
+//! [`Replica`] is the one type: it opens (or creates) `replica.redb` in a data directory and
+//! - keeps every document as a compacted snapshot plus incremental chunks, committing each change
+//!   durably before returning ([`Replica::change_account`], [`Replica::create_account`]);
+//! - keeps derived tables (account list, search terms, alert inbox, item locations) in step from
+//!   each change's patches, in the same transaction, so listing 10,000 accounts loads no document;
+//! - refuses foreign or damaged files with [`OpenError`] without writing to them.
+//!
+//! redb appears in this crate only. `docs/storage.md` describes the tables.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod accounts;
+mod documents;
+mod error;
+mod index;
+mod replica;
+mod tables;
+
+pub use error::{OpenError, StoreError};
+pub use index::{AlertRecord, ItemKind};
+pub use replica::{Identity, REPLICA_FILE, Replica};

@@ -1,0 +1,273 @@
+//! Opening and creating a replica, and the identity it belongs to.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use automerge::ActorId;
+use rapport_model::{DocumentId, Team, UserName};
+use redb::{Database, ReadableDatabase, TableError};
+use serde::{Deserialize, Serialize};
+
+use crate::documents::DocumentCache;
+use crate::error::OpenError;
+use crate::tables::{self, FORMAT, FORMAT_KEY, IDENTITY_KEY, META};
+
+/// The file a replica lives in, inside its data directory.
+pub const REPLICA_FILE: &str = "replica.redb";
+
+/// Who this replica belongs to and which workspace it holds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Identity {
+    /// The workspace document's id.
+    pub workspace: DocumentId,
+    /// The user this replica acts for.
+    pub user: String,
+    /// Their team.
+    pub team: String,
+}
+
+impl Identity {
+    /// The user, parsed.
+    pub fn user(&self) -> Option<UserName> {
+        self.user.parse().ok()
+    }
+
+    /// The team, parsed.
+    pub fn team(&self) -> Option<Team> {
+        self.team.parse().ok()
+    }
+}
+
+/// One user's durable replica of a workspace: Automerge documents and derived indexes in redb.
+///
+/// Every write is committed durably before the method returns. One process at a time holds a
+/// replica open (redb's file lock); a second gets [`OpenError::InUse`].
+pub struct Replica {
+    pub(crate) db: Database,
+    pub(crate) path: PathBuf,
+    pub(crate) user: UserName,
+    pub(crate) team: Team,
+    pub(crate) workspace: DocumentId,
+    pub(crate) docs: DocumentCache,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("path", &self.path)
+            .field("user", &self.user)
+            .field("workspace", &self.workspace)
+            .finish()
+    }
+}
+
+impl Replica {
+    /// Opens the replica in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        let path = dir.join(REPLICA_FILE);
+        if !path.is_file() {
+            return Err(OpenError::Missing { path });
+        }
+        check_magic(&path)?;
+        check_read_only(&path)?;
+        let db = Database::open(&path).map_err(|e| open_error(&path, e))?;
+        let identity = read_identity(&db, &path)?;
+        let not_replica = |reason: &str| OpenError::NotAReplica {
+            path: path.clone(),
+            reason: reason.to_owned(),
+        };
+        let user = identity
+            .user()
+            .ok_or_else(|| not_replica("its user name is invalid"))?;
+        let team = identity
+            .team()
+            .ok_or_else(|| not_replica("its team is invalid"))?;
+        Ok(Self {
+            db,
+            path,
+            user,
+            team,
+            workspace: identity.workspace,
+            docs: DocumentCache::new(session_actor()),
+        })
+    }
+
+    /// Creates an empty replica in `dir` (creating the directory) for `user` of `team` in the
+    /// workspace whose document is `workspace`. The workspace document itself is written by the
+    /// caller ([`Replica::create_workspace`] or a sync).
+    pub fn create(
+        dir: &Path,
+        workspace: DocumentId,
+        user: UserName,
+        team: Team,
+    ) -> Result<Self, OpenError> {
+        fs::create_dir_all(dir).map_err(|source| OpenError::Directory {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(REPLICA_FILE);
+        if path.exists() {
+            return Err(OpenError::AlreadyExists { path });
+        }
+        let db = Database::create(&path).map_err(|e| open_error(&path, e))?;
+        let identity = Identity {
+            workspace,
+            user: user.to_string(),
+            team: team.to_string(),
+        };
+        if let Err(source) = write_identity(&db, &identity) {
+            drop(db);
+            let _ = fs::remove_file(&path);
+            return Err(OpenError::Storage { path, source });
+        }
+        Ok(Self {
+            db,
+            path,
+            user,
+            team,
+            workspace,
+            docs: DocumentCache::new(session_actor()),
+        })
+    }
+
+    /// The identity this replica acts as.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            workspace: self.workspace,
+            user: self.user.to_string(),
+            team: self.team.to_string(),
+        }
+    }
+
+    /// The user this replica acts for.
+    pub fn user(&self) -> &UserName {
+        &self.user
+    }
+
+    /// Their team.
+    pub fn team(&self) -> Team {
+        self.team
+    }
+
+    /// The workspace document's id.
+    pub fn workspace_id(&self) -> DocumentId {
+        self.workspace
+    }
+
+    /// The replica file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A fresh actor for this process's edits: two processes never share one, even when a replica
+/// directory is copied, so their changes can never collide.
+fn session_actor() -> ActorId {
+    ActorId::random()
+}
+
+/// Refuses, before redb touches it, a file that does not start like a redb database.
+fn check_magic(path: &Path) -> Result<(), OpenError> {
+    const REDB_MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
+    let mut head = [0u8; REDB_MAGIC.len()];
+    let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut head));
+    match read {
+        Ok(()) if head == REDB_MAGIC => Ok(()),
+        Ok(()) => Err(OpenError::NotAReplica {
+            path: path.to_owned(),
+            reason: "it is not a redb database".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(OpenError::NotAReplica {
+            path: path.to_owned(),
+            reason: "it is truncated".into(),
+        }),
+        Err(source) => Err(OpenError::Directory {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Looks at an existing file through a read-only handle, which writes nothing, so that a foreign
+/// redb database is refused before a writable open could touch it. A database that was not shut
+/// down cleanly cannot be read that way (it needs redb's repair); that one is opened writable.
+fn check_read_only(path: &Path) -> Result<(), OpenError> {
+    match redb::ReadOnlyDatabase::open(path) {
+        Ok(db) => read_identity(&db, path).map(drop),
+        Err(redb::DatabaseError::RepairAborted) => Ok(()),
+        Err(other) => Err(open_error(path, other)),
+    }
+}
+
+fn open_error(path: &Path, error: redb::DatabaseError) -> OpenError {
+    match error {
+        redb::DatabaseError::DatabaseAlreadyOpen => OpenError::InUse {
+            path: path.to_owned(),
+        },
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(reason)) => {
+            OpenError::NotAReplica {
+                path: path.to_owned(),
+                reason,
+            }
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Io(source)) => OpenError::Directory {
+            path: path.to_owned(),
+            source,
+        },
+        other => OpenError::Storage {
+            path: path.to_owned(),
+            source: other.into(),
+        },
+    }
+}
+
+fn read_identity(db: &impl ReadableDatabase, path: &Path) -> Result<Identity, OpenError> {
+    let not_replica = |reason: String| OpenError::NotAReplica {
+        path: path.to_owned(),
+        reason,
+    };
+    let storage = |source: redb::Error| OpenError::Storage {
+        path: path.to_owned(),
+        source,
+    };
+    let txn = db.begin_read().map_err(|e| storage(e.into()))?;
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(TableError::TableDoesNotExist(_)) => {
+            return Err(not_replica("it has no rapport metadata".into()));
+        }
+        Err(e) => return Err(storage(e.into())),
+    };
+    let format = meta.get(FORMAT_KEY).map_err(|e| storage(e.into()))?;
+    match format.as_ref().map(|v| v.value()) {
+        Some(FORMAT) => {}
+        Some(other) => {
+            return Err(not_replica(format!(
+                "unsupported format {}",
+                String::from_utf8_lossy(other)
+            )));
+        }
+        None => return Err(not_replica("it has no format tag".into())),
+    }
+    let identity = meta
+        .get(IDENTITY_KEY)
+        .map_err(|e| storage(e.into()))?
+        .ok_or_else(|| not_replica("it has no identity".into()))?;
+    serde_json::from_slice(identity.value())
+        .map_err(|e| not_replica(format!("its identity does not decode: {e}")))
+}
+
+fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        meta.insert(FORMAT_KEY, FORMAT)?;
+        let json =
+            serde_json::to_vec(identity).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
+        meta.insert(IDENTITY_KEY, json.as_slice())?;
+        tables::create_all(&txn)?;
+    }
+    txn.commit()?;
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The replica's redb tables. `docs/storage.md` describes them; keep the two in step.
+//!
+//! Documents are the source of truth; every table below `CHUNKS` is derived from them and can be
+//! rebuilt at any time ([`crate::Replica::rebuild_indexes`]).
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// Replica metadata: format tag, identity.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Per document: its compacted snapshot (`Automerge::save`).
+pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
+/// Per document and sequence number: incremental change chunks written after the snapshot.
+pub(crate) const CHUNKS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("chunks");
+
+/// Account document id -> JSON `AccountSummary`: the account list without loading documents.
+pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+/// (term, account id, item key) -> (): the search index. Item key "" is the account's own fields.
+pub(crate) const TERMS: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("terms");
+/// (account id, item key) -> the item's terms, space separated, to remove them when it changes.
+pub(crate) const ITEM_TERMS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("item_terms");
+/// Item id -> (item kind, account id): where a contact, deal, task or timeline entry lives.
+pub(crate) const ITEMS: TableDefinition<&str, (&str, &str)> = TableDefinition::new("items");
+/// Account id -> item ids it holds, to drop them when the account is reindexed whole.
+pub(crate) const ACCOUNT_ITEMS: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("account_items");
+/// (account id, entry id) -> JSON `AlertRecord`: entries that alert this replica's user.
+pub(crate) const ALERTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("alerts");
+
+/// Meta key: the format tag.
+pub(crate) const FORMAT_KEY: &str = "format";
+/// The format this code writes and reads.
+pub(crate) const FORMAT: &[u8] = b"rapport-replica/1";
+/// Meta key: the identity (JSON).
+pub(crate) const IDENTITY_KEY: &str = "identity";
+
+/// Creates every table, so that readers never meet a missing one.
+pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    txn.open_table(SNAPSHOTS)?;
+    txn.open_table(CHUNKS)?;
+    txn.open_table(ACCOUNTS)?;
+    txn.open_table(TERMS)?;
+    txn.open_table(ITEM_TERMS)?;
+    txn.open_table(ITEMS)?;
+    txn.open_multimap_table(ACCOUNT_ITEMS)?;
+    txn.open_table(ALERTS)?;
+    Ok(())
+}

@@ -1,0 +1,366 @@
+//! The replica on real redb files in temporary directories.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+
+use rapport_model::account::{self, NewAccount, NewEntry};
+use rapport_model::{AccountAssignment, EntryId, EntryKind, Team};
+use rapport_store::{OpenError, REPLICA_FILE, Replica, StoreError};
+use tempfile::TempDir;
+
+fn workspace(dir: &TempDir, user: &str, team: Team) -> Replica {
+    Replica::create_workspace(dir.path(), "Acme Corp", user.parse().unwrap(), team).unwrap()
+}
+
+fn note(
+    replica: &mut Replica,
+    account: rapport_model::DocumentId,
+    text: &str,
+    alert: &[&str],
+) -> EntryId {
+    let edit = replica.edit_now();
+    let id = EntryId::new();
+    let entry = NewEntry {
+        kind: EntryKind::Note,
+        text: text.into(),
+        alert: alert.iter().map(|a| a.parse().unwrap()).collect(),
+    };
+    replica
+        .change_account(account, &edit, |tx| {
+            account::add_entry(tx, &edit, id, &entry)
+        })
+        .unwrap();
+    id
+}
+
+fn new_account(replica: &mut Replica, name: &str) -> rapport_model::DocumentId {
+    let edit = replica.edit_now();
+    replica
+        .create_account(
+            &edit,
+            &NewAccount {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+}
+
+#[test]
+fn everything_written_is_there_after_reopen() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let id = new_account(&mut replica, "Globex");
+    let notes: Vec<EntryId> = (0..80)
+        .map(|i| note(&mut replica, id, &format!("note number {i}"), &[]))
+        .collect();
+    let before = replica.account(id).unwrap();
+    drop(replica);
+
+    let mut reopened = Replica::open(dir.path()).unwrap();
+    let after = reopened.account(id).unwrap();
+    assert_eq!(before, after);
+    let ids: Vec<EntryId> = after.timeline.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids, notes,
+        "80 notes, in order, across more than two compactions"
+    );
+    assert_eq!(reopened.accounts().unwrap()[0].entries, 80);
+    assert_eq!(reopened.workspace().unwrap().accounts, 1);
+}
+
+#[test]
+fn search_finds_accounts_by_any_indexed_word_prefix() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let globex = new_account(&mut replica, "Globex Corporation");
+    let initech = new_account(&mut replica, "Initech");
+    note(
+        &mut replica,
+        initech,
+        "They asked about the Enterprise plan",
+        &[],
+    );
+    let edit = replica.edit_now();
+    replica
+        .change_account(globex, &edit, |tx| {
+            account::set(
+                tx,
+                &[AccountAssignment::parse("domain=globex.example").unwrap()],
+            )
+        })
+        .unwrap();
+
+    let names = |query: &str| {
+        replica
+            .search(query)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("enterprise"), ["Initech"]);
+    assert_eq!(names("ENTER"), ["Initech"], "prefix, case-insensitive");
+    assert_eq!(names("globex.example"), ["Globex Corporation"]);
+    assert_eq!(
+        names("corp glob"),
+        ["Globex Corporation"],
+        "every word must match"
+    );
+    assert!(names("enterprise globex").is_empty());
+    assert_eq!(names("").len(), 2);
+}
+
+#[test]
+fn renaming_a_field_replaces_its_search_terms() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let id = new_account(&mut replica, "Umbrella");
+    let edit = replica.edit_now();
+    replica
+        .change_account(id, &edit, |tx| {
+            account::set(tx, &[AccountAssignment::parse("name=Vought").unwrap()])
+        })
+        .unwrap();
+    assert!(replica.search("umbrella").unwrap().is_empty());
+    assert_eq!(replica.search("vought").unwrap().len(), 1);
+    assert_eq!(replica.accounts().unwrap()[0].name, "Vought");
+}
+
+#[test]
+fn a_notes_alert_reaches_the_other_replica_and_acknowledgement_follows_the_user() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = Replica::create(
+        dir_b.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    let globex = new_account(&mut ana, "Globex");
+    let alert = note(
+        &mut ana,
+        globex,
+        "customer asked about the enterprise plan",
+        &["sales"],
+    );
+    note(&mut ana, globex, "just a note", &[]);
+    for id in [ana.workspace_id(), globex] {
+        assert!(
+            bo.merge_document(id, &ana.document_bytes(id).unwrap())
+                .unwrap()
+        );
+    }
+
+    assert!(
+        ana.alerts(true).unwrap().is_empty(),
+        "an alert never alerts its author"
+    );
+    let inbox = bo.alerts(false).unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].id, alert.to_string());
+    assert_eq!(inbox[0].author, "ana");
+    assert_eq!(bo.workspace().unwrap().name, "Acme Corp");
+    assert_eq!(bo.accounts().unwrap().len(), 1);
+
+    let edit = bo.edit_now();
+    bo.acknowledge(&edit, &alert.to_string()[..20]).unwrap();
+    assert!(bo.alerts(false).unwrap().is_empty());
+    assert!(bo.alerts(true).unwrap()[0].acknowledged);
+
+    // The acknowledgement is data in the document: a second device of bo's sees it after merging.
+    let dir_c = TempDir::new().unwrap();
+    let mut bo_laptop = Replica::create(
+        dir_c.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    for id in [ana.workspace_id(), globex] {
+        bo_laptop
+            .merge_document(id, &bo.document_bytes(id).unwrap())
+            .unwrap();
+    }
+    assert!(bo_laptop.alerts(false).unwrap().is_empty());
+    assert_eq!(bo_laptop.alerts(true).unwrap().len(), 1);
+}
+
+#[test]
+fn merging_the_same_bytes_twice_changes_nothing_and_bad_bytes_are_refused() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = Replica::create(
+        dir_b.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    let globex = new_account(&mut ana, "Globex");
+    let bytes = ana.document_bytes(globex).unwrap();
+    assert!(bo.merge_document(globex, &bytes).unwrap());
+    assert!(!bo.merge_document(globex, &bytes).unwrap());
+    let before = bo.account(globex).unwrap();
+
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0xff;
+    assert!(matches!(
+        bo.merge_document(globex, &damaged),
+        Err(StoreError::DamagedDocument { .. })
+    ));
+    assert!(matches!(
+        bo.merge_document(globex, b"not automerge"),
+        Err(StoreError::DamagedDocument { .. })
+    ));
+    assert_eq!(bo.account(globex).unwrap(), before);
+    drop(bo);
+    assert_eq!(
+        Replica::open(dir_b.path())
+            .unwrap()
+            .account(globex)
+            .unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_foreign_document_is_refused_with_a_shape_error() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = Replica::create(
+        dir_b.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    let mut foreign = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "name", 42).unwrap();
+    let id = rapport_model::DocumentId::random();
+    let err = bo.merge_document(id, &foreign.save()).unwrap_err();
+    assert!(matches!(err, StoreError::Shape { .. }), "{err}");
+    assert!(
+        matches!(bo.account(id), Err(StoreError::UnknownDocument { .. })),
+        "nothing was stored"
+    );
+    assert!(bo.accounts().unwrap().is_empty());
+}
+
+#[test]
+fn garbage_truncated_and_foreign_files_are_refused_and_left_untouched() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join(REPLICA_FILE);
+    let foreign_redb = {
+        let other = TempDir::new().unwrap();
+        let db = redb::Database::create(other.path().join("x.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(redb::TableDefinition::<&str, u64>::new("stuff"))
+            .unwrap()
+            .insert("a", 1)
+            .unwrap();
+        txn.commit().unwrap();
+        drop(db);
+        fs::read(other.path().join("x.redb")).unwrap()
+    };
+    let healthy = {
+        let good = TempDir::new().unwrap();
+        drop(workspace(&good, "ana", Team::Sales));
+        fs::read(good.path().join(REPLICA_FILE)).unwrap()
+    };
+    let cases: [(&str, Vec<u8>); 4] = [
+        (
+            "garbage",
+            b"this is not a database at all, just text".repeat(100),
+        ),
+        ("truncated", healthy[..5].to_vec()),
+        ("foreign redb", foreign_redb),
+        ("empty", Vec::new()),
+    ];
+    for (what, bytes) in cases {
+        fs::write(&path, &bytes).unwrap();
+        let err = Replica::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, OpenError::NotAReplica { .. }),
+            "{what}: {err}"
+        );
+        assert!(
+            err.to_string().contains(REPLICA_FILE),
+            "{what}: the error names the file: {err}"
+        );
+        assert!(
+            fs::read(&path).unwrap() == bytes,
+            "{what}: the file was changed"
+        );
+    }
+}
+
+#[test]
+fn missing_existing_and_busy_replicas_get_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    assert!(matches!(
+        Replica::open(dir.path()),
+        Err(OpenError::Missing { .. })
+    ));
+    let replica = workspace(&dir, "ana", Team::Sales);
+    let again = Replica::create_workspace(dir.path(), "Other", "bo".parse().unwrap(), Team::Sales);
+    assert!(matches!(again, Err(OpenError::AlreadyExists { .. })));
+    assert!(matches!(
+        Replica::open(dir.path()),
+        Err(OpenError::InUse { .. })
+    ));
+    drop(replica);
+    assert!(Replica::open(dir.path()).is_ok());
+}
+
+#[test]
+fn an_unwritable_directory_is_an_error_not_a_panic() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    let err =
+        Replica::create_workspace(&file.join("sub"), "W", "ana".parse().unwrap(), Team::Sales)
+            .unwrap_err();
+    assert!(matches!(err, OpenError::Directory { .. }), "{err}");
+}
+
+#[test]
+fn rebuilding_the_indexes_gives_the_same_answers() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = Replica::create(
+        dir_b.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    let ids: Vec<_> = ["Globex", "Initech", "Umbrella"]
+        .iter()
+        .map(|n| new_account(&mut ana, n))
+        .collect();
+    note(&mut ana, ids[1], "renewal risk flagged", &["sales"]);
+    note(&mut ana, ids[2], "needs a call", &["@bo"]);
+    for id in ids.iter().copied().chain([ana.workspace_id()]) {
+        bo.merge_document(id, &ana.document_bytes(id).unwrap())
+            .unwrap();
+    }
+    let edit = bo.edit_now();
+    let first = bo.alerts(false).unwrap()[0].id.clone();
+    bo.acknowledge(&edit, &first).unwrap();
+    let before = (
+        bo.accounts().unwrap(),
+        bo.search("renewal").unwrap(),
+        bo.alerts(true).unwrap(),
+    );
+    bo.rebuild_indexes().unwrap();
+    let after = (
+        bo.accounts().unwrap(),
+        bo.search("renewal").unwrap(),
+        bo.alerts(true).unwrap(),
+    );
+    assert_eq!(before, after);
+    assert_eq!(after.2.len(), 2);
+}
