@@ -1,0 +1,250 @@
+//! The command line, as clap parses it. Values are parsed into model types here, at the edge.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use rapport_model::{AlertTarget, Currency, EntryKind, Stage, Team, UserName};
+
+/// Rapport: one customer record for sales, marketing and support, on every laptop, offline.
+#[derive(Debug, Parser)]
+#[command(name = "rapport", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory holding the replica [default: $RAPPORT_DATA, else the platform data dir]
+    #[arg(long, global = true, value_name = "DIR", env = "RAPPORT_DATA")]
+    pub data: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new workspace and this user's replica of it
+    Init(InitArgs),
+    /// Accounts: add, list, show, set fields
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Contacts of an account
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Notes on an account's timeline
+    #[command(subcommand)]
+    Note(NoteCommand),
+    /// Log an interaction (call, email, meeting, ticket, campaign) on an account's timeline
+    Log(LogArgs),
+    /// Deals of an account
+    #[command(subcommand)]
+    Deal(DealCommand),
+    /// Tasks of an account
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Alerts for me or my team not yet acknowledged
+    Alerts(AlertsArgs),
+    /// The workspace: members, pipeline, document URL
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+/// `rapport init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Workspace name
+    #[arg(long)]
+    pub workspace: String,
+    /// Your user name
+    #[arg(long)]
+    pub user: UserName,
+    /// Your team: sales, marketing or support
+    #[arg(long)]
+    pub team: Team,
+}
+
+/// `rapport account ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account; prints its id
+    Add {
+        /// Account name
+        name: String,
+        /// Web domain
+        #[arg(long)]
+        domain: Option<String>,
+        /// Tier or value segment
+        #[arg(long)]
+        tier: Option<String>,
+        /// Lifecycle stage: lead, prospect, customer, churned
+        #[arg(long)]
+        stage: Option<Stage>,
+        /// Owning user
+        #[arg(long)]
+        owner: Option<UserName>,
+    },
+    /// List accounts, optionally those matching a search
+    List {
+        /// Words to find in names, fields, contacts and timeline text
+        #[arg(long)]
+        query: Option<String>,
+    },
+    /// Show one account: fields, contacts, deals, tasks, timeline, conflicts
+    Show {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+    },
+    /// Set fields: name, domain, industry, tier, stage, owner, phone, website, tags, custom.NAME
+    Set {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+        /// FIELD=VALUE (an empty VALUE clears the field)
+        #[arg(required = true, value_name = "FIELD=VALUE")]
+        assignments: Vec<String>,
+    },
+}
+
+/// `rapport contact ...`.
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Add a contact to an account; prints its id
+    Add {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+        /// Full name
+        #[arg(long)]
+        name: String,
+        /// Email
+        #[arg(long)]
+        email: Option<String>,
+        /// Phone
+        #[arg(long)]
+        phone: Option<String>,
+        /// Job title
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Set fields of a contact: name, email, phone, title
+    Set {
+        /// Contact id or unique prefix
+        contact: String,
+        /// FIELD=VALUE (an empty VALUE clears the field)
+        #[arg(required = true, value_name = "FIELD=VALUE")]
+        assignments: Vec<String>,
+    },
+}
+
+/// `rapport note ...`.
+#[derive(Debug, Subcommand)]
+pub enum NoteCommand {
+    /// Add a note to an account's timeline; prints its id
+    Add {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+        /// The note
+        text: String,
+        /// Alert a team (sales, marketing, support) or a user (@name); repeatable
+        #[arg(long, value_name = "TEAM|@USER")]
+        alert: Vec<AlertTarget>,
+    },
+}
+
+/// `rapport log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Account id, unique id prefix, or exact name
+    pub account: String,
+    /// call, email, meeting, ticket or campaign
+    #[arg(long)]
+    pub kind: EntryKind,
+    /// What happened
+    pub text: String,
+    /// Alert a team or a user (@name); repeatable
+    #[arg(long, value_name = "TEAM|@USER")]
+    pub alert: Vec<AlertTarget>,
+}
+
+/// `rapport deal ...`.
+#[derive(Debug, Subcommand)]
+pub enum DealCommand {
+    /// Add a deal to an account; prints its id
+    Add {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+        /// Title
+        #[arg(long)]
+        title: String,
+        /// Amount in major units, e.g. 12000 or 99.50
+        #[arg(long)]
+        amount: String,
+        /// Currency code [default: EUR]
+        #[arg(long)]
+        currency: Option<Currency>,
+        /// Pipeline stage [default: the pipeline's first]
+        #[arg(long)]
+        stage: Option<String>,
+        /// Expected close date, YYYY-MM-DD
+        #[arg(long)]
+        close: Option<String>,
+    },
+    /// Move a deal to another pipeline stage
+    Move {
+        /// Deal id or unique prefix
+        deal: String,
+        /// Pipeline stage
+        stage: String,
+    },
+}
+
+/// `rapport task ...`.
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task to an account; prints its id
+    Add {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+        /// What to do
+        title: String,
+        /// Who does it
+        #[arg(long)]
+        assignee: Option<UserName>,
+        /// Due date, YYYY-MM-DD
+        #[arg(long)]
+        due: Option<String>,
+    },
+    /// Mark a task done
+    Done {
+        /// Task id or unique prefix
+        task: String,
+    },
+}
+
+/// `rapport alerts [--all]` and `rapport alerts ack`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Include alerts already acknowledged
+    #[arg(long)]
+    pub all: bool,
+    #[command(subcommand)]
+    pub action: Option<AlertsCommand>,
+}
+
+/// `rapport alerts ack ...`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Acknowledge one alert, or all of them
+    Ack {
+        /// Alert id or unique prefix
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        alert: Option<String>,
+        /// Acknowledge every open alert
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `rapport workspace ...`.
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Show the workspace, its members and its document URL
+    Show,
+}

@@ -1,0 +1,324 @@
+//! One function per command: open the replica, do the work through `rapport-store`, print.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
+use rapport_model::{
+    AccountAssignment, ContactAssignment, ContactId, Currency, DealId, EntryId, EntryKind, Money,
+    PipelineStage, TaskId, check_email, parse_date,
+};
+use rapport_store::{ItemKind, Replica};
+use serde_json::json;
+
+use crate::cli::{
+    AccountCommand, AlertsArgs, AlertsCommand, Command, ContactCommand, DealCommand, NoteCommand,
+    TaskCommand, WorkspaceCommand,
+};
+use crate::output::Output;
+
+pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
+    if let Command::Init(args) = command {
+        if args.workspace.trim().is_empty() {
+            bail!("workspace name must not be empty");
+        }
+        let mut replica = Replica::create_workspace(data, &args.workspace, args.user, args.team)?;
+        let workspace = replica.workspace()?;
+        return out.workspace_created(&workspace, data);
+    }
+    let mut replica = Replica::open(data)?;
+    match command {
+        Command::Init(_) => unreachable_init(),
+        Command::Account(command) => account(&mut replica, command, out),
+        Command::Contact(command) => contact(&mut replica, command, out),
+        Command::Note(NoteCommand::Add {
+            account,
+            text,
+            alert,
+        }) => entry(
+            &mut replica,
+            &account,
+            NewEntry {
+                kind: EntryKind::Note,
+                text,
+                alert,
+            },
+            out,
+        ),
+        Command::Log(args) => entry(
+            &mut replica,
+            &args.account,
+            NewEntry {
+                kind: args.kind,
+                text: args.text,
+                alert: args.alert,
+            },
+            out,
+        ),
+        Command::Deal(command) => deal(&mut replica, command, out),
+        Command::Task(command) => task(&mut replica, command, out),
+        Command::Alerts(args) => alerts(&mut replica, args, out),
+        Command::Workspace(WorkspaceCommand::Show) => out.workspace(&replica.workspace()?),
+    }
+}
+
+fn unreachable_init() -> anyhow::Result<()> {
+    bail!("init was handled before opening the replica")
+}
+
+fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Add {
+            name,
+            domain,
+            tier,
+            stage,
+            owner,
+        } => {
+            if name.trim().is_empty() {
+                bail!("account name must not be empty");
+            }
+            let new = NewAccount {
+                name,
+                domain: domain.map(|d| d.to_ascii_lowercase()),
+                tier,
+                stage,
+                owner,
+            };
+            let edit = replica.edit_now();
+            let id = replica.create_account(&edit, &new)?;
+            out.created(
+                "account",
+                &id.to_string(),
+                json!({ "id": id, "url": id.url() }),
+            )
+        }
+        AccountCommand::List { query } => {
+            let accounts = match query {
+                Some(query) => replica.search(&query)?,
+                None => replica.accounts()?,
+            };
+            out.accounts(&accounts)
+        }
+        AccountCommand::Show { account } => {
+            let id = replica.resolve_account(&account)?;
+            out.account(&replica.account(id)?)
+        }
+        AccountCommand::Set {
+            account,
+            assignments,
+        } => {
+            let assignments = assignments
+                .iter()
+                .map(|a| AccountAssignment::parse(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            let id = replica.resolve_account(&account)?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::set(tx, &assignments))?;
+            out.account_changed(&replica.account(id)?)
+        }
+    }
+}
+
+fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        ContactCommand::Add {
+            account,
+            name,
+            email,
+            phone,
+            title,
+        } => {
+            if name.trim().is_empty() {
+                bail!("contact name must not be empty");
+            }
+            let email = email.map(|e| check_email(&e)).transpose()?;
+            let id = replica.resolve_account(&account)?;
+            let contact = ContactId::new();
+            let new = NewContact {
+                name,
+                email,
+                phone,
+                title,
+            };
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| {
+                account::add_contact(tx, &edit, contact, &new)
+            })?;
+            out.created(
+                "contact",
+                &contact.to_string(),
+                json!({ "id": contact, "account": id }),
+            )
+        }
+        ContactCommand::Set {
+            contact,
+            assignments,
+        } => {
+            let assignments = assignments
+                .iter()
+                .map(|a| ContactAssignment::parse(a))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (id, item) = replica.resolve_item(ItemKind::Contact, &contact)?;
+            let contact: ContactId = item.parse()?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| {
+                account::set_contact(tx, contact, &assignments)
+            })?;
+            out.account_changed(&replica.account(id)?)
+        }
+    }
+}
+
+fn entry(replica: &mut Replica, account: &str, new: NewEntry, out: &Output) -> anyhow::Result<()> {
+    if new.text.trim().is_empty() {
+        bail!("{} text must not be empty", new.kind);
+    }
+    let id = replica.resolve_account(account)?;
+    let entry = EntryId::new();
+    let edit = replica.edit_now();
+    replica.change_account(id, &edit, |tx| account::add_entry(tx, &edit, entry, &new))?;
+    out.created(
+        new.kind.as_str(),
+        &entry.to_string(),
+        json!({ "id": entry, "account": id, "kind": new.kind }),
+    )
+}
+
+fn deal(replica: &mut Replica, command: DealCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        DealCommand::Add {
+            account,
+            title,
+            amount,
+            currency,
+            stage,
+            close,
+        } => {
+            if title.trim().is_empty() {
+                bail!("deal title must not be empty");
+            }
+            let amount = Money::parse(amount.trim(), currency.unwrap_or(Currency::DEFAULT))?;
+            let close = close.map(|c| parse_date(&c)).transpose()?;
+            let id = replica.resolve_account(&account)?;
+            let stage = pipeline_stage(replica, stage.as_deref())?;
+            let deal = DealId::new();
+            let new = NewDeal {
+                title,
+                amount,
+                stage,
+                close,
+            };
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::add_deal(tx, &edit, deal, &new))?;
+            out.created(
+                "deal",
+                &deal.to_string(),
+                json!({ "id": deal, "account": id, "stage": new.stage }),
+            )
+        }
+        DealCommand::Move { deal, stage } => {
+            let (id, item) = replica.resolve_item(ItemKind::Deal, &deal)?;
+            let deal: DealId = item.parse()?;
+            let stage = pipeline_stage(replica, Some(&stage))?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::move_deal(tx, deal, &stage))?;
+            out.done(
+                &format!("moved deal {deal} to {stage}"),
+                json!({ "id": deal, "account": id, "stage": stage }),
+            )
+        }
+    }
+}
+
+/// A stage of the workspace's pipeline: the one named, or the first.
+fn pipeline_stage(replica: &mut Replica, wanted: Option<&str>) -> anyhow::Result<PipelineStage> {
+    let pipeline = replica.workspace()?.pipeline;
+    let Some(wanted) = wanted else {
+        return pipeline
+            .into_iter()
+            .next()
+            .context("the workspace has no pipeline stages");
+    };
+    match pipeline.iter().find(|stage| stage.as_str() == wanted) {
+        Some(stage) => Ok(stage.clone()),
+        None => {
+            let known: Vec<&str> = pipeline.iter().map(PipelineStage::as_str).collect();
+            bail!(
+                "invalid deal stage '{wanted}': expected one of {}",
+                known.join(", ")
+            )
+        }
+    }
+}
+
+fn task(replica: &mut Replica, command: TaskCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        TaskCommand::Add {
+            account,
+            title,
+            assignee,
+            due,
+        } => {
+            if title.trim().is_empty() {
+                bail!("task title must not be empty");
+            }
+            let due = due.map(|d| parse_date(&d)).transpose()?;
+            let id = replica.resolve_account(&account)?;
+            let task = TaskId::new();
+            let new = NewTask {
+                title,
+                assignee,
+                due,
+            };
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::add_task(tx, &edit, task, &new))?;
+            out.created(
+                "task",
+                &task.to_string(),
+                json!({ "id": task, "account": id }),
+            )
+        }
+        TaskCommand::Done { task } => {
+            let (id, item) = replica.resolve_item(ItemKind::Task, &task)?;
+            let task: TaskId = item.parse()?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::complete_task(tx, task, true))?;
+            out.done(
+                &format!("task {task} done"),
+                json!({ "id": task, "account": id, "done": true }),
+            )
+        }
+    }
+}
+
+fn alerts(replica: &mut Replica, args: AlertsArgs, out: &Output) -> anyhow::Result<()> {
+    let edit = replica.edit_now();
+    match args.action {
+        None => {
+            let alerts = replica.alerts(args.all)?;
+            let names = replica
+                .accounts()?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect();
+            out.alerts(&alerts, &names)
+        }
+        Some(AlertsCommand::Ack {
+            alert: Some(alert), ..
+        }) => {
+            let entry = replica.acknowledge(&edit, &alert)?;
+            out.done(
+                &format!("acknowledged {entry}"),
+                json!({ "acknowledged": [entry] }),
+            )
+        }
+        Some(AlertsCommand::Ack { alert: None, .. }) => {
+            let entries = replica.acknowledge_all(&edit)?;
+            out.done(
+                &format!("acknowledged {} alert(s)", entries.len()),
+                json!({ "acknowledged": entries }),
+            )
+        }
+    }
+}

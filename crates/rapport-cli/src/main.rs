@@ -1,0 +1,87 @@
+//! `rapport`: the command-line program. It parses arguments, opens the replica, runs one
+//! command, and prints the result for people or, with `--json`, for scripts.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = data_dir(cli.data)?;
+    let out = output::Output::new(cli.json);
+    commands::run(cli.command, &data, &out)
+}
+
+/// Help and version go out as clap prints them; a command line that does not parse is reported
+/// like every other error, on one line, with clap's exit code for usage errors (2).
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    eprintln!(
+        "error: {}",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    );
+    ExitCode::from(2)
+}
+
+/// The data directory: `--data`, else `$RAPPORT_DATA` (clap reads both), else the platform's.
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir);
+    }
+    let dirs = directories::ProjectDirs::from("", "", "rapport")
+        .context("no home directory to keep the replica in; pass --data DIR")?;
+    Ok(dirs.data_dir().to_owned())
+}
+
+/// The error and its causes on one line, outermost first, without repeating a cause that the
+/// message already contains.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}

@@ -1,0 +1,289 @@
+//! Printing results: short text for people, or JSON on stdout with `--json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use rapport_model::DocumentId;
+use rapport_model::account::{AccountSummary, AccountView};
+use rapport_model::workspace::WorkspaceView;
+use rapport_store::AlertRecord;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Where results go, and in which form.
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value)?;
+        writeln!(stdout)?;
+        Ok(())
+    }
+
+    fn print(&self, text: &str) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{text}")?;
+        Ok(())
+    }
+
+    /// A new item: its bare id for people (so scripts can capture it), details as JSON.
+    pub fn created(&self, _what: &str, id: &str, details: Value) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(&details)
+        } else {
+            self.print(id)
+        }
+    }
+
+    /// An action that completed.
+    pub fn done(&self, message: &str, details: Value) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(&details)
+        } else {
+            self.print(message)
+        }
+    }
+
+    pub fn workspace_created(&self, workspace: &WorkspaceView, data: &Path) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(&json!({ "workspace": workspace, "data": data }));
+        }
+        let creator = workspace
+            .members
+            .first()
+            .map(|m| format!("{} ({})", m.user, m.team))
+            .unwrap_or_default();
+        self.print(&format!(
+            "created workspace '{}' for {creator} in {}",
+            workspace.name,
+            data.display()
+        ))
+    }
+
+    pub fn workspace(&self, workspace: &WorkspaceView) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(workspace);
+        }
+        let mut text = format!(
+            "{}\n  url       {}\n  accounts  {}\n  pipeline  ",
+            workspace.name, workspace.url, workspace.accounts
+        );
+        text.push_str(
+            &workspace
+                .pipeline
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" > "),
+        );
+        text.push_str("\n  members");
+        for member in &workspace.members {
+            text.push_str(&format!(
+                "\n    {:<20} {:<10} {}",
+                member.user, member.team, member.role
+            ));
+        }
+        self.print(&text)
+    }
+
+    pub fn accounts(&self, accounts: &[AccountSummary]) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(accounts);
+        }
+        let mut text = String::new();
+        for a in accounts {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            text.push_str(&format!(
+                "{}  {:<28} {:<10} {:<8} {}\n",
+                a.id,
+                a.name,
+                opt(&a.stage),
+                opt(&a.tier),
+                opt(&a.owner)
+            ));
+        }
+        text.push_str(&format!("{} account(s)", accounts.len()));
+        self.print(&text)
+    }
+
+    pub fn account(&self, account: &AccountView) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(account)
+        } else {
+            self.print(&account_text(account))
+        }
+    }
+
+    pub fn account_changed(&self, account: &AccountView) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(account)
+        } else {
+            self.print(&format!("updated {} ({})", account.name, account.id))
+        }
+    }
+
+    pub fn alerts(
+        &self,
+        alerts: &[AlertRecord],
+        names: &BTreeMap<DocumentId, String>,
+    ) -> anyhow::Result<()> {
+        let name = |id: &DocumentId| names.get(id).cloned().unwrap_or_default();
+        if self.json {
+            let rows: Vec<Value> = alerts
+                .iter()
+                .map(|a| {
+                    let mut row = serde_json::to_value(a).unwrap_or(Value::Null);
+                    row["account_name"] = Value::String(name(&a.account));
+                    row
+                })
+                .collect();
+            return self.print_json(&rows);
+        }
+        if alerts.is_empty() {
+            return self.print("no alerts");
+        }
+        let mut text = String::new();
+        for a in alerts {
+            let seen = if a.acknowledged {
+                " (acknowledged)"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "{}  {}  {} ({}) on {}{seen}\n    {}\n",
+                a.id,
+                a.at,
+                a.author,
+                a.team,
+                name(&a.account),
+                a.text
+            ));
+        }
+        self.print(text.trim_end())
+    }
+}
+
+fn account_text(a: &AccountView) -> String {
+    let mut t = format!("{}\n  id       {}\n", a.name, a.id);
+    let fields = [
+        ("domain", &a.domain),
+        ("industry", &a.industry),
+        ("tier", &a.tier),
+        ("owner", &a.owner),
+        ("phone", &a.phone),
+        ("website", &a.website),
+    ];
+    if let Some(stage) = a.stage {
+        t.push_str(&format!("  stage    {stage}\n"));
+    }
+    for (label, value) in fields {
+        if let Some(value) = value {
+            t.push_str(&format!("  {label:<8} {value}\n"));
+        }
+    }
+    if !a.tags.is_empty() {
+        t.push_str(&format!("  tags     {}\n", a.tags.join(", ")));
+    }
+    for (key, value) in &a.custom {
+        t.push_str(&format!("  {key:<8} {value}\n"));
+    }
+    for c in &a.conflicts {
+        t.push_str(&format!(
+            "  ! conflict on {}: {} (also {})\n",
+            c.field,
+            c.value,
+            c.others.join(", ")
+        ));
+    }
+    section(
+        &mut t,
+        "contacts",
+        a.contacts.iter().map(|c| {
+            let details: Vec<&str> = [c.title.as_deref(), c.email.as_deref(), c.phone.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            format!("{}  {}  {}", c.id, c.name, details.join(", "))
+        }),
+    );
+    section(
+        &mut t,
+        "deals",
+        a.deals.iter().map(|d| {
+            let amount = rapport_model::Money {
+                minor: d.amount,
+                currency: d.currency,
+            };
+            format!(
+                "{}  {}  {amount}  [{}]{}",
+                d.id,
+                d.title,
+                d.stage,
+                d.close
+                    .as_ref()
+                    .map(|c| format!(" closes {c}"))
+                    .unwrap_or_default()
+            )
+        }),
+    );
+    section(
+        &mut t,
+        "tasks",
+        a.tasks.iter().map(|k| {
+            let mark = if k.done { "x" } else { " " };
+            let who = k
+                .assignee
+                .as_ref()
+                .map(|u| format!(" @{u}"))
+                .unwrap_or_default();
+            let due = k
+                .due
+                .as_ref()
+                .map(|d| format!(" due {d}"))
+                .unwrap_or_default();
+            format!("[{mark}] {}  {}{who}{due}", k.id, k.title)
+        }),
+    );
+    section(
+        &mut t,
+        "timeline",
+        a.timeline.iter().map(|e| {
+            let alert = if e.alert.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "  -> {}",
+                    e.alert
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            format!(
+                "{}  {:<8} {} ({}){alert}\n      {}",
+                e.at, e.kind, e.author, e.team, e.text
+            )
+        }),
+    );
+    t.trim_end().to_owned()
+}
+
+fn section(text: &mut String, title: &str, lines: impl Iterator<Item = String>) {
+    let lines: Vec<String> = lines.collect();
+    if lines.is_empty() {
+        return;
+    }
+    text.push_str(&format!("  {title}\n"));
+    for line in lines {
+        text.push_str(&format!("    {line}\n"));
+    }
+}
