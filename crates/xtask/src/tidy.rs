@@ -1,0 +1,160 @@
+//! The workspace's rules, checked: the top-level layout, each crate's manifest hygiene, and which
+//! crate may depend on what (docs/ARCHITECTURE.md states them; this makes them true).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// What may stand at the top of the repository.
+const TOP_LEVEL: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "crates",
+    "web",
+    "tests",
+    "docs",
+    "README.md",
+    ".ci",
+    ".gitignore",
+    ".git",
+    "target",
+];
+
+/// Heavy or I/O dependencies and the only crates allowed to use them (normal dependencies;
+/// dev-dependencies are free, tests may run anything).
+const CONFINED: &[(&str, &[&str])] = &[
+    ("redb", &["rapport-store"]),
+    ("tokio", &["rapport-cli"]),
+    ("axum", &["rapport-cli"]),
+    ("tokio-tungstenite", &["rapport-cli"]),
+    ("anyhow", &["rapport-cli", "xtask"]),
+    ("clap", &["rapport-cli"]),
+];
+
+/// Which workspace crates each crate may depend on: one direction, no cycles.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("rapport-model", &[]),
+    ("rapport-store", &["rapport-model"]),
+    ("rapport-cli", &["rapport-model", "rapport-store"]),
+    ("xtask", &[]),
+];
+
+#[derive(Deserialize)]
+struct Manifest {
+    package: Option<Package>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, toml::Value>,
+    #[serde(default, rename = "dev-dependencies")]
+    dev_dependencies: BTreeMap<String, toml::Value>,
+    lints: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct Package {
+    name: String,
+}
+
+/// The repository root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every broken rule, as a sentence.
+pub fn check(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for entry in fs::read_dir(root).context("reading the repository root")? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !TOP_LEVEL.contains(&name.as_str()) {
+            problems.push(format!("unexpected top-level entry '{name}': the layout is Cargo.toml, crates/, web/, tests/, docs/, README.md, .ci/"));
+        }
+    }
+    for doc in [
+        "docs/ARCHITECTURE.md",
+        "docs/storage.md",
+        "docs/benchmarks.md",
+        "README.md",
+        ".ci/run",
+    ] {
+        if !root.join(doc).is_file() {
+            problems.push(format!("{doc} is missing"));
+        }
+    }
+    for entry in fs::read_dir(root.join("crates")).context("reading crates/")? {
+        let dir = entry?.path();
+        check_crate(&dir, &mut problems)?;
+    }
+    Ok(problems)
+}
+
+fn check_crate(dir: &Path, problems: &mut Vec<String>) -> anyhow::Result<()> {
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = fs::read_to_string(dir.join("Cargo.toml"))
+        .with_context(|| format!("reading {folder}/Cargo.toml"))?;
+    let manifest: Manifest =
+        toml::from_str(&text).with_context(|| format!("parsing {folder}/Cargo.toml"))?;
+    let name = manifest.package.map(|p| p.name).unwrap_or_default();
+    if name != folder {
+        problems.push(format!(
+            "crates/{folder} holds package '{name}': the folder must be named after the package"
+        ));
+    }
+    if manifest.lints.is_none() {
+        problems.push(format!("{name}: add `[lints] workspace = true`"));
+    }
+    for (dep, spec) in manifest
+        .dependencies
+        .iter()
+        .chain(&manifest.dev_dependencies)
+    {
+        let inherited = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+        if !inherited {
+            problems.push(format!("{name}: dependency '{dep}' must come from [workspace.dependencies] (`{dep}.workspace = true`)"));
+        }
+    }
+    for (dep, allowed) in CONFINED {
+        if manifest.dependencies.contains_key(*dep) && !allowed.contains(&name.as_str()) {
+            problems.push(format!(
+                "{name} depends on {dep}, which only {} may use",
+                allowed.join(", ")
+            ));
+        }
+    }
+    let layer = LAYERS.iter().find(|(crate_name, _)| *crate_name == name);
+    match layer {
+        None => problems.push(format!("{name} is not placed in the dependency layers of xtask/src/tidy.rs (and docs/ARCHITECTURE.md)")),
+        Some((_, allowed)) => {
+            for dep in manifest.dependencies.keys().filter(|d| d.starts_with("rapport-")) {
+                if !allowed.contains(&dep.as_str()) {
+                    problems.push(format!("{name} must not depend on {dep}"));
+                }
+            }
+        }
+    }
+    let lib = dir.join("src/lib.rs");
+    if lib.is_file() && !fs::read_to_string(&lib)?.starts_with("//!") {
+        problems.push(format!(
+            "{name}: src/lib.rs must open with a `//!` crate doc saying its job"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_workspace_keeps_its_rules() {
+        let problems =
+            super::check(&super::workspace_root()).unwrap_or_else(|e| vec![e.to_string()]);
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
+    }
+}
