@@ -37,6 +37,7 @@ const CONFINED: &[(&str, &[&str])] = &[
 /// Which workspace crates each crate may depend on: one direction, no cycles.
 const LAYERS: &[(&str, &[&str])] = &[
     ("rapport-model", &[]),
+    ("rapport-proto", &["rapport-model"]),
     ("rapport-store", &["rapport-model"]),
     ("rapport-cli", &["rapport-model", "rapport-store"]),
     ("xtask", &[]),
@@ -74,6 +75,7 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<String>> {
     for doc in [
         "docs/ARCHITECTURE.md",
         "docs/storage.md",
+        "docs/protocol.md",
         "docs/benchmarks.md",
         "README.md",
         ".ci/run",

@@ -1,0 +1,36 @@
+//! Rapport's wire protocol: the automerge-repo websocket protocol, so that any automerge-repo
+//! peer can talk to a Rapport relay. Sans-IO: this crate turns frames into [`Message`]s and back,
+//! and knows nothing about sockets, tasks or storage.
+//!
+//! - [`Message`] is one protocol message (`join`, `peer`, `request`, `sync`, `doc-unavailable`,
+//!   `ephemeral`, `error`, `leave`; other types decode as [`Message::Other`] and are ignored).
+//! - [`decode`] reads one websocket binary frame (a CBOR map); [`encode`] writes one.
+//! - [`answer_join`] and [`check_peer`] are the two sides of the handshake.
+//!
+//! `docs/protocol.md` describes the protocol and Rapport's extensions.
+//!
+//! ```
+//! use rapport_proto::{decode, encode, Message, PeerId, Join, PeerMetadata, PROTOCOL_V1};
+//!
+//! let join = Message::Join(Join {
+//!     sender_id: PeerId::new("laptop-1").unwrap(),
+//!     supported_protocol_versions: vec![PROTOCOL_V1.into()],
+//!     peer_metadata: PeerMetadata::default(),
+//! });
+//! assert_eq!(decode(&encode(&join)).unwrap(), join);
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod codec;
+mod error;
+mod handshake;
+mod message;
+
+pub use codec::{decode, encode};
+pub use error::DecodeError;
+pub use handshake::{HandshakeError, answer_join, check_peer};
+pub use message::{
+    DocMessage, DocNotice, Ephemeral, Join, MAX_ID_BYTES, Message, PROTOCOL_V1, Peer, PeerId,
+    PeerMetadata, WireDocumentId,
+};

@@ -1,0 +1,197 @@
+//! The messages of the automerge-repo websocket protocol (version "1"), as Rust values.
+//!
+//! Field names on the wire are camelCase CBOR map keys; see `docs/protocol.md`.
+
+use std::fmt;
+
+use rapport_model::DocumentId;
+
+/// The only protocol version there is.
+pub const PROTOCOL_V1: &str = "1";
+
+/// The longest peer id, storage id, session id or document id accepted, in bytes.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// A peer's id: an opaque string chosen by the peer for the life of its process.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerId(String);
+
+impl PeerId {
+    /// A peer id from text; `None` when empty or longer than [`MAX_ID_BYTES`].
+    pub fn new(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (!text.is_empty() && text.len() <= MAX_ID_BYTES).then_some(Self(text))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerId({})", self.0)
+    }
+}
+
+/// A document id as a peer sent it. Kept as text: a peer may ask for an id that does not parse,
+/// and the answer to that is `doc-unavailable`, not a broken connection.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WireDocumentId(String);
+
+impl WireDocumentId {
+    /// The id as text, if it is not empty and at most [`MAX_ID_BYTES`] long.
+    pub fn new(text: impl Into<String>) -> Option<Self> {
+        let text = text.into();
+        (!text.is_empty() && text.len() <= MAX_ID_BYTES).then_some(Self(text))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The automerge-repo document id it spells, if it spells one.
+    pub fn parse(&self) -> Option<DocumentId> {
+        self.0.parse().ok()
+    }
+}
+
+impl From<DocumentId> for WireDocumentId {
+    fn from(id: DocumentId) -> Self {
+        Self(id.to_string())
+    }
+}
+
+/// What a peer says about itself in `join` and `peer`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerMetadata {
+    /// The id of the peer's persistent storage, if it has one.
+    pub storage_id: Option<String>,
+    /// Whether the peer does not expect to come back with the same storage.
+    pub is_ephemeral: bool,
+    /// Protocol extensions the peer speaks (Rapport's own key; automerge-repo peers ignore it).
+    pub extensions: Vec<String>,
+}
+
+/// The first message, from the connecting peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Join {
+    /// The connecting peer.
+    pub sender_id: PeerId,
+    /// Versions it speaks.
+    pub supported_protocol_versions: Vec<String>,
+    /// What it says about itself.
+    pub peer_metadata: PeerMetadata,
+}
+
+/// The answer to `join`, from the accepting peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The accepting peer.
+    pub sender_id: PeerId,
+    /// The connecting peer.
+    pub target_id: PeerId,
+    /// The version chosen.
+    pub selected_protocol_version: String,
+    /// What the accepting peer says about itself.
+    pub peer_metadata: PeerMetadata,
+}
+
+/// A message about one document carrying an Automerge sync message (`request` and `sync`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocMessage {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// The document.
+    pub document_id: WireDocumentId,
+    /// The encoded Automerge sync message.
+    pub data: Vec<u8>,
+}
+
+/// A message about one document without data (`doc-unavailable`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocNotice {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// The document.
+    pub document_id: WireDocumentId,
+}
+
+/// An ephemeral message: application data that is forwarded, never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ephemeral {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// Sequence number within the session.
+    pub count: u64,
+    /// The session this stream of messages belongs to.
+    pub session_id: String,
+    /// The document it relates to.
+    pub document_id: WireDocumentId,
+    /// Arbitrary bytes.
+    pub data: Vec<u8>,
+}
+
+/// One protocol message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// `join`: the connecting peer introduces itself.
+    Join(Join),
+    /// `peer`: the accepting peer answers.
+    Peer(Peer),
+    /// `leave`: the sender is about to disconnect.
+    Leave {
+        /// Sender.
+        sender_id: PeerId,
+    },
+    /// `request`: start syncing a document, answer `doc-unavailable` if you do not have it.
+    Request(DocMessage),
+    /// `sync`: an Automerge sync message for a document.
+    Sync(DocMessage),
+    /// `doc-unavailable`: the sender does not have the document (or may not share it).
+    DocUnavailable(DocNotice),
+    /// `ephemeral`: forwarded application data.
+    Ephemeral(Ephemeral),
+    /// `error`: the sender saw a protocol error and closes the connection.
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+    /// A well-formed message of a type this side does not act on (`remote-heads-changed`,
+    /// `remote-subscription-change`, or one from a newer protocol). Ignored, not an error.
+    Other {
+        /// Its `type`.
+        message_type: String,
+    },
+}
+
+impl Message {
+    /// The message's `type` on the wire.
+    pub fn message_type(&self) -> &str {
+        match self {
+            Message::Join(_) => "join",
+            Message::Peer(_) => "peer",
+            Message::Leave { .. } => "leave",
+            Message::Request(_) => "request",
+            Message::Sync(_) => "sync",
+            Message::DocUnavailable(_) => "doc-unavailable",
+            Message::Ephemeral(_) => "ephemeral",
+            Message::Error { .. } => "error",
+            Message::Other { message_type } => message_type,
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The codec against hand-built frames, every truncation, hostile shapes and random bytes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use minicbor::Encoder;
+use proptest::prelude::*;
+use rapport_model::DocumentId;
+use rapport_proto::*;
+
+fn peer(id: &str) -> PeerId {
+    PeerId::new(id).unwrap()
+}
+
+fn doc_id() -> WireDocumentId {
+    DocumentId::from_bytes([9; 16]).into()
+}
+
+fn every_message() -> Vec<Message> {
+    let doc = DocMessage {
+        sender_id: peer("a"),
+        target_id: peer("b"),
+        document_id: doc_id(),
+        data: vec![0x42, 0, 255],
+    };
+    vec![
+        Message::Join(Join {
+            sender_id: peer("laptop"),
+            supported_protocol_versions: vec![PROTOCOL_V1.into()],
+            peer_metadata: PeerMetadata {
+                storage_id: Some("disk-1".into()),
+                is_ephemeral: false,
+                extensions: vec!["summary/1".into()],
+            },
+        }),
+        Message::Peer(Peer {
+            sender_id: peer("relay"),
+            target_id: peer("laptop"),
+            selected_protocol_version: PROTOCOL_V1.into(),
+            peer_metadata: PeerMetadata {
+                storage_id: None,
+                is_ephemeral: true,
+                extensions: vec![],
+            },
+        }),
+        Message::Leave {
+            sender_id: peer("laptop"),
+        },
+        Message::Request(doc.clone()),
+        Message::Sync(DocMessage {
+            data: vec![],
+            ..doc
+        }),
+        Message::DocUnavailable(DocNotice {
+            sender_id: peer("relay"),
+            target_id: peer("laptop"),
+            document_id: WireDocumentId::new("not-an-id").unwrap(),
+        }),
+        Message::Ephemeral(Ephemeral {
+            sender_id: peer("a"),
+            target_id: peer("b"),
+            count: 7,
+            session_id: "s1".into(),
+            document_id: doc_id(),
+            data: b"cursor".to_vec(),
+        }),
+        Message::Error {
+            message: "unsupported protocol version".into(),
+        },
+        Message::Other {
+            message_type: "remote-heads-changed".into(),
+        },
+    ]
+}
+
+#[test]
+fn every_message_round_trips() {
+    for message in every_message() {
+        assert_eq!(
+            decode(&encode(&message)).unwrap(),
+            message,
+            "{}",
+            message.message_type()
+        );
+    }
+}
+
+#[test]
+fn every_truncation_of_every_message_is_an_error() {
+    for message in every_message() {
+        let frame = encode(&message);
+        for len in 0..frame.len() {
+            assert!(
+                decode(&frame[..len]).is_err(),
+                "{} cut at {len} decoded",
+                message.message_type()
+            );
+        }
+    }
+}
+
+/// A `sync` the way another implementation might write it: other key order, unknown keys with
+/// nested values, the README's `metadata` spelling, an indefinite-length map, tagged bytes.
+#[test]
+fn foreign_encodings_of_a_sync_message_decode() {
+    let mut e = Encoder::new(Vec::new());
+    e.begin_map().unwrap();
+    e.str("data")
+        .unwrap()
+        .tag(minicbor::data::Tag::new(64))
+        .unwrap()
+        .bytes(&[1, 2, 3])
+        .unwrap();
+    e.str("futureField")
+        .unwrap()
+        .map(1)
+        .unwrap()
+        .str("x")
+        .unwrap()
+        .array(2)
+        .unwrap()
+        .u8(1)
+        .unwrap()
+        .str("y")
+        .unwrap();
+    e.str("documentId").unwrap().str(doc_id().as_str()).unwrap();
+    e.str("targetId").unwrap().str("relay").unwrap();
+    e.str("type").unwrap().str("sync").unwrap();
+    e.str("senderId").unwrap().str("browser-tab").unwrap();
+    e.end().unwrap();
+    let decoded = decode(&e.into_writer()).unwrap();
+    let Message::Sync(sync) = decoded else {
+        panic!("not a sync: {decoded:?}")
+    };
+    assert_eq!(sync.data, [1, 2, 3]);
+    assert_eq!(sync.sender_id.as_str(), "browser-tab");
+    assert_eq!(
+        sync.document_id.parse(),
+        Some(DocumentId::from_bytes([9; 16]))
+    );
+
+    let mut e = Encoder::new(Vec::new());
+    e.map(4)
+        .unwrap()
+        .str("type")
+        .unwrap()
+        .str("join")
+        .unwrap()
+        .str("senderId")
+        .unwrap()
+        .str("x")
+        .unwrap();
+    e.str("supportedProtocolVersions")
+        .unwrap()
+        .str("1")
+        .unwrap();
+    e.str("metadata")
+        .unwrap()
+        .map(2)
+        .unwrap()
+        .str("storageId")
+        .unwrap()
+        .str("s")
+        .unwrap()
+        .str("isEphemeral")
+        .unwrap()
+        .bool(true)
+        .unwrap();
+    let Message::Join(join) = decode(&e.into_writer()).unwrap() else {
+        panic!("not a join")
+    };
+    assert_eq!(join.supported_protocol_versions, ["1"]);
+    assert_eq!(join.peer_metadata.storage_id.as_deref(), Some("s"));
+    assert!(join.peer_metadata.is_ephemeral);
+}
+
+fn frame(build: impl FnOnce(&mut Encoder<Vec<u8>>)) -> Vec<u8> {
+    let mut e = Encoder::new(Vec::new());
+    build(&mut e);
+    e.into_writer()
+}
+
+#[test]
+fn malformed_messages_name_their_problem() {
+    let cases: Vec<(&str, Vec<u8>, DecodeError)> = vec![
+        ("empty frame", vec![], DecodeError::Truncated),
+        (
+            "an array",
+            frame(|e| {
+                e.array(0).unwrap();
+            }),
+            DecodeError::NotAMap {
+                what: "message",
+                found: "array".into(),
+            },
+        ),
+        (
+            "no type",
+            frame(|e| {
+                e.map(1).unwrap().str("senderId").unwrap().str("a").unwrap();
+            }),
+            DecodeError::MissingField { field: "type" },
+        ),
+        (
+            "sync without data",
+            frame(|e| {
+                e.map(4).unwrap().str("type").unwrap().str("sync").unwrap();
+                e.str("senderId")
+                    .unwrap()
+                    .str("a")
+                    .unwrap()
+                    .str("targetId")
+                    .unwrap()
+                    .str("b")
+                    .unwrap();
+                e.str("documentId").unwrap().str("d").unwrap();
+            }),
+            DecodeError::MissingField { field: "data" },
+        ),
+        (
+            "duplicate type",
+            frame(|e| {
+                e.map(2)
+                    .unwrap()
+                    .str("type")
+                    .unwrap()
+                    .str("sync")
+                    .unwrap()
+                    .str("type")
+                    .unwrap()
+                    .str("join")
+                    .unwrap();
+            }),
+            DecodeError::DuplicateField {
+                field: "type".into(),
+            },
+        ),
+        (
+            "empty sender",
+            frame(|e| {
+                e.map(2)
+                    .unwrap()
+                    .str("type")
+                    .unwrap()
+                    .str("leave")
+                    .unwrap()
+                    .str("senderId")
+                    .unwrap()
+                    .str("")
+                    .unwrap();
+            }),
+            DecodeError::InvalidField {
+                field: "senderId",
+                reason: "empty".into(),
+            },
+        ),
+    ];
+    for (what, bytes, expected) in cases {
+        assert_eq!(decode(&bytes).unwrap_err(), expected, "{what}");
+    }
+    let mut trailing = encode(&Message::Leave {
+        sender_id: peer("a"),
+    });
+    trailing.push(0);
+    assert!(matches!(
+        decode(&trailing),
+        Err(DecodeError::TrailingBytes { .. })
+    ));
+    let number = frame(|e| {
+        e.map(1).unwrap().str("type").unwrap().u8(3).unwrap();
+    });
+    assert!(matches!(
+        decode(&number),
+        Err(DecodeError::InvalidField { field: "type", .. })
+    ));
+    let long = frame(|e| {
+        e.map(2)
+            .unwrap()
+            .str("type")
+            .unwrap()
+            .str("leave")
+            .unwrap()
+            .str("senderId")
+            .unwrap()
+            .str(&"x".repeat(MAX_ID_BYTES + 1))
+            .unwrap();
+    });
+    assert!(matches!(
+        decode(&long),
+        Err(DecodeError::InvalidField {
+            field: "senderId",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn deep_nesting_in_an_unknown_field_is_skipped_without_recursion() {
+    let depth = 200_000;
+    let mut bytes = frame(|e| {
+        e.map(3)
+            .unwrap()
+            .str("type")
+            .unwrap()
+            .str("leave")
+            .unwrap()
+            .str("senderId")
+            .unwrap()
+            .str("a")
+            .unwrap();
+        e.str("junk").unwrap();
+    });
+    bytes.extend(std::iter::repeat_n(0x81u8, depth)); // arrays of one element, nested
+    bytes.push(0x00);
+    assert_eq!(
+        decode(&bytes).unwrap(),
+        Message::Leave {
+            sender_id: peer("a")
+        }
+    );
+    // Indefinite-length arrays nested as deep, never closed: an error, not a crash.
+    let mut open = bytes[..bytes.len() - depth - 1].to_vec();
+    open.extend(std::iter::repeat_n(0x9fu8, depth));
+    assert!(decode(&open).is_err());
+}
+
+#[test]
+fn huge_claimed_lengths_fail_fast() {
+    for header in [
+        &[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..],
+        &[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+    ] {
+        let mut bytes = frame(|e| {
+            e.map(2)
+                .unwrap()
+                .str("type")
+                .unwrap()
+                .str("sync")
+                .unwrap()
+                .str("data")
+                .unwrap();
+        });
+        bytes.extend_from_slice(header);
+        assert!(decode(&bytes).is_err());
+    }
+    let huge_map = [0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    assert!(decode(&huge_map).is_err());
+}
+
+#[test]
+fn the_handshake_agrees_on_version_one() {
+    let join = Join {
+        sender_id: peer("laptop"),
+        supported_protocol_versions: vec!["1".into()],
+        peer_metadata: PeerMetadata::default(),
+    };
+    let answer = answer_join(&join, peer("relay"), PeerMetadata::default()).unwrap();
+    assert_eq!(answer.target_id, peer("laptop"));
+    assert_eq!(check_peer(&answer, &peer("laptop")), Ok(()));
+    assert!(matches!(
+        check_peer(&answer, &peer("someone-else")),
+        Err(HandshakeError::WrongTarget { .. })
+    ));
+    let future = Join {
+        supported_protocol_versions: vec!["2".into()],
+        ..join
+    };
+    let err = answer_join(&future, peer("relay"), PeerMetadata::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unsupported protocol version(s) 2"),
+        "{err}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode(&bytes);
+    }
+
+    #[test]
+    fn mutated_messages_never_panic(index in 0usize..9, position in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut frame = encode(&every_message()[index]);
+        let at = position.index(frame.len());
+        frame[at] = byte;
+        if let Ok(message) = decode(&frame) {
+            // Whatever still decodes must encode and decode to the same message.
+            prop_assert_eq!(decode(&encode(&message)).unwrap(), message);
+        }
+    }
+}
