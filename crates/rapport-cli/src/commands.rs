@@ -18,52 +18,49 @@ use crate::cli::{
 use crate::output::Output;
 
 pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
-    if let Command::Init(args) = command {
-        if args.workspace.trim().is_empty() {
-            bail!("workspace name must not be empty");
-        }
-        let mut replica = Replica::create_workspace(data, &args.workspace, args.user, args.team)?;
-        let workspace = replica.workspace()?;
-        return out.workspace_created(&workspace, data);
-    }
-    let mut replica = Replica::open(data)?;
+    let open = || Replica::open(data);
     match command {
-        Command::Init(_) => unreachable_init(),
-        Command::Account(command) => account(&mut replica, command, out),
-        Command::Contact(command) => contact(&mut replica, command, out),
+        Command::Init(args) => {
+            require_text("workspace name", &args.workspace)?;
+            let mut replica =
+                Replica::create_workspace(data, &args.workspace, args.user, args.team)?;
+            out.workspace_created(&replica.workspace()?, data)
+        }
+        Command::Account(command) => account(&mut open()?, command, out),
+        Command::Contact(command) => contact(&mut open()?, command, out),
         Command::Note(NoteCommand::Add {
             account,
             text,
             alert,
-        }) => entry(
-            &mut replica,
-            &account,
-            NewEntry {
+        }) => {
+            let note = NewEntry {
                 kind: EntryKind::Note,
                 text,
                 alert,
-            },
-            out,
-        ),
-        Command::Log(args) => entry(
-            &mut replica,
-            &args.account,
-            NewEntry {
+            };
+            entry(&mut open()?, &account, note, out)
+        }
+        Command::Log(args) => {
+            let logged = NewEntry {
                 kind: args.kind,
                 text: args.text,
                 alert: args.alert,
-            },
-            out,
-        ),
-        Command::Deal(command) => deal(&mut replica, command, out),
-        Command::Task(command) => task(&mut replica, command, out),
-        Command::Alerts(args) => alerts(&mut replica, args, out),
-        Command::Workspace(WorkspaceCommand::Show) => out.workspace(&replica.workspace()?),
+            };
+            entry(&mut open()?, &args.account, logged, out)
+        }
+        Command::Deal(command) => deal(&mut open()?, command, out),
+        Command::Task(command) => task(&mut open()?, command, out),
+        Command::Alerts(args) => alerts(&mut open()?, args, out),
+        Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
     }
 }
 
-fn unreachable_init() -> anyhow::Result<()> {
-    bail!("init was handled before opening the replica")
+/// Refuses a name, title or text that is empty or only blanks.
+fn require_text(what: &str, text: &str) -> anyhow::Result<()> {
+    if text.trim().is_empty() {
+        bail!("{what} must not be empty");
+    }
+    Ok(())
 }
 
 fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyhow::Result<()> {
@@ -75,9 +72,7 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             stage,
             owner,
         } => {
-            if name.trim().is_empty() {
-                bail!("account name must not be empty");
-            }
+            require_text("account name", &name)?;
             let new = NewAccount {
                 name,
                 domain: domain.map(|d| d.to_ascii_lowercase()),
@@ -129,9 +124,7 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
             phone,
             title,
         } => {
-            if name.trim().is_empty() {
-                bail!("contact name must not be empty");
-            }
+            require_text("contact name", &name)?;
             let email = email.map(|e| check_email(&e)).transpose()?;
             let id = replica.resolve_account(&account)?;
             let contact = ContactId::new();
@@ -171,9 +164,7 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
 }
 
 fn entry(replica: &mut Replica, account: &str, new: NewEntry, out: &Output) -> anyhow::Result<()> {
-    if new.text.trim().is_empty() {
-        bail!("{} text must not be empty", new.kind);
-    }
+    require_text(&format!("{} text", new.kind), &new.text)?;
     let id = replica.resolve_account(account)?;
     let entry = EntryId::new();
     let edit = replica.edit_now();
@@ -195,9 +186,7 @@ fn deal(replica: &mut Replica, command: DealCommand, out: &Output) -> anyhow::Re
             stage,
             close,
         } => {
-            if title.trim().is_empty() {
-                bail!("deal title must not be empty");
-            }
+            require_text("deal title", &title)?;
             let amount = Money::parse(amount.trim(), currency.unwrap_or(Currency::DEFAULT))?;
             let close = close.map(|c| parse_date(&c)).transpose()?;
             let id = replica.resolve_account(&account)?;
@@ -260,9 +249,7 @@ fn task(replica: &mut Replica, command: TaskCommand, out: &Output) -> anyhow::Re
             assignee,
             due,
         } => {
-            if title.trim().is_empty() {
-                bail!("task title must not be empty");
-            }
+            require_text("task title", &title)?;
             let due = due.map(|d| parse_date(&d)).transpose()?;
             let id = replica.resolve_account(&account)?;
             let task = TaskId::new();

@@ -102,13 +102,8 @@ pub struct AccountAssignment {
 impl AccountAssignment {
     /// Parses `FIELD=VALUE`, checking the value against the field.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        let (name, value) = text
-            .split_once('=')
-            .ok_or_else(|| InvalidInput::Assignment {
-                text: text.to_owned(),
-            })?;
-        let field = AccountField::parse(name.trim())?;
-        let value = value.trim();
+        let (name, value) = split_assignment(text)?;
+        let field = AccountField::parse(name)?;
         let value = match (&field, value) {
             (AccountField::Name, "") => {
                 return Err(InvalidInput::Empty {
@@ -170,19 +165,15 @@ pub struct ContactAssignment {
 impl ContactAssignment {
     /// Parses `FIELD=VALUE` for a contact.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
-        let (name, value) = text
-            .split_once('=')
-            .ok_or_else(|| InvalidInput::Assignment {
-                text: text.to_owned(),
-            })?;
+        let (name, value) = split_assignment(text)?;
         let field = ContactField::ALL
             .into_iter()
-            .find(|f| f.key() == name.trim())
+            .find(|f| f.key() == name)
             .ok_or_else(|| InvalidInput::UnknownField {
                 field: name.to_owned(),
                 expected: "name, email, phone, title".to_owned(),
             })?;
-        let value = match (field, value.trim()) {
+        let value = match (field, value) {
             (ContactField::Name, "") => {
                 return Err(InvalidInput::Empty {
                     what: "contact name",
@@ -193,6 +184,16 @@ impl ContactAssignment {
             (_, value) => Some(value.to_owned()),
         };
         Ok(Self { field, value })
+    }
+}
+
+/// Splits `FIELD=VALUE` into its trimmed halves.
+fn split_assignment(text: &str) -> Result<(&str, &str), InvalidInput> {
+    match text.split_once('=') {
+        Some((name, value)) => Ok((name.trim(), value.trim())),
+        None => Err(InvalidInput::Assignment {
+            text: text.to_owned(),
+        }),
     }
 }
 

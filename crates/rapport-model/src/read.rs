@@ -149,27 +149,6 @@ pub(crate) fn int<D: ReadDoc>(
     }
 }
 
-/// A timestamp in milliseconds at `obj[key]` (also accepts a plain integer), if present.
-pub(crate) fn millis<D: ReadDoc>(
-    doc: &D,
-    obj: &ObjId,
-    key: &str,
-    prefix: &str,
-) -> Result<Option<i64>, ShapeError> {
-    let path = join(prefix, key);
-    match get(doc, obj, key, &path)? {
-        Some((Value::Scalar(scalar), _))
-            if matches!(scalar.as_ref(), ScalarValue::Timestamp(_)) =>
-        {
-            match scalar.as_ref() {
-                ScalarValue::Timestamp(ms) => Ok(Some(*ms)),
-                _ => Ok(None),
-            }
-        }
-        _ => int(doc, obj, key, prefix),
-    }
-}
-
 /// A boolean at `obj[key]`, if present.
 pub(crate) fn boolean<D: ReadDoc>(
     doc: &D,

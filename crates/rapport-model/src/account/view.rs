@@ -256,15 +256,26 @@ where
     let Some(collection) = read::object(doc, &ROOT, key, ObjType::Map, "")? else {
         return Ok(Vec::new());
     };
+    // One pass over the collection: a keyed lookup per item costs a search of the whole map.
     let mut out = Vec::new();
-    for item_key in doc.keys(&collection) {
-        let path = join(key, &item_key);
-        let id = item_key.parse().map_err(|source| ShapeError::Invalid {
+    for item in doc.map_range(&collection, ..) {
+        let path = join(key, &item.key);
+        let id = item.key.parse().map_err(|source| ShapeError::Invalid {
             path: path.clone(),
             source,
         })?;
-        if let Some(obj) = read::object(doc, &collection, &item_key, ObjType::Map, key)? {
-            out.push(read_one(&obj, id, &path)?);
+        match item.value {
+            automerge::ValueRef::Object(ObjType::Map | ObjType::Table) => {
+                out.push(read_one(&item.id(), id, &path)?)
+            }
+            other => {
+                let found = read::type_name(&automerge::Value::from(other));
+                return Err(ShapeError::WrongType {
+                    path,
+                    expected: "a map",
+                    found,
+                });
+            }
         }
     }
     Ok(out)
@@ -312,37 +323,107 @@ fn entry<D: ReadDoc>(
     id: EntryId,
     path: &str,
 ) -> Result<EntryView, ShapeError> {
-    let millis = read::millis(doc, obj, "at", path)?.ok_or_else(|| ShapeError::Missing {
-        path: join(path, "at"),
-    })?;
-    let at = jiff::Timestamp::from_millisecond(millis).map_err(|_| ShapeError::WrongType {
-        path: join(path, "at"),
-        expected: "a timestamp",
-        found: millis.to_string(),
-    })?;
-    let mut alert = Vec::new();
-    if let Some(list) = read::object(doc, obj, "alert", ObjType::List, path)? {
-        let alert_path = join(path, "alert");
-        for (value, value_id) in doc
-            .list_range(&list, ..)
-            .map(|item| (automerge::Value::from(item.value.clone()), item.id()))
-        {
-            let text = read::value_to_string(doc, &value, &value_id, &alert_path)?;
-            alert.push(text.parse().map_err(|source| ShapeError::Invalid {
-                path: alert_path.clone(),
-                source,
-            })?);
-        }
-    }
+    // One pass over the entry's fields: a lookup per field costs several times more, and a
+    // timeline is read entry by entry.
+    let fields: Vec<(String, automerge::Value<'static>, ObjId)> = doc
+        .map_range(obj, ..)
+        .map(|item| {
+            (
+                item.key.to_string(),
+                automerge::Value::from(item.value.clone()),
+                item.id(),
+            )
+        })
+        .collect();
+    let field = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, value, id)| (value, id))
+    };
+    let text_of = |key: &str| -> Result<Option<String>, ShapeError> {
+        field(key)
+            .map(|(value, id)| read::value_to_string(doc, value, id, &join(path, key)))
+            .transpose()
+    };
+    let parsed = |key: &str| -> Result<_, ShapeError> {
+        let text = text_of(key)?.ok_or_else(|| ShapeError::Missing {
+            path: join(path, key),
+        })?;
+        Ok((text, join(path, key)))
+    };
+    let invalid = |path: String| move |source| ShapeError::Invalid { path, source };
+    let (kind, kind_path) = parsed("kind")?;
+    let (team, team_path) = parsed("team")?;
+    let (author, author_path) = parsed("author")?;
     Ok(EntryView {
         id,
-        kind: read::required_parsed(doc, obj, "kind", path)?,
-        team: read::required_parsed(doc, obj, "team", path)?,
-        author: read::required_parsed(doc, obj, "author", path)?,
-        at,
-        text: read::string(doc, obj, "text", path)?.unwrap_or_default(),
-        alert,
+        kind: kind.parse().map_err(invalid(kind_path))?,
+        team: team.parse().map_err(invalid(team_path))?,
+        author: author.parse().map_err(invalid(author_path))?,
+        at: entry_time(field("at"), path)?,
+        text: text_of("text")?.unwrap_or_default(),
+        alert: entry_alert(doc, field("alert"), path)?,
     })
+}
+
+fn entry_time(
+    field: Option<(&automerge::Value<'_>, &ObjId)>,
+    path: &str,
+) -> Result<jiff::Timestamp, ShapeError> {
+    let path = join(path, "at");
+    let Some((value, _)) = field else {
+        return Err(ShapeError::Missing { path });
+    };
+    let millis = match value.as_scalar() {
+        Some(automerge::ScalarValue::Timestamp(ms) | automerge::ScalarValue::Int(ms)) => *ms,
+        Some(automerge::ScalarValue::Uint(ms)) if *ms <= i64::MAX as u64 => *ms as i64,
+        _ => {
+            return Err(ShapeError::WrongType {
+                path,
+                expected: "a timestamp",
+                found: read::type_name(value),
+            });
+        }
+    };
+    jiff::Timestamp::from_millisecond(millis).map_err(|_| ShapeError::WrongType {
+        path,
+        expected: "a timestamp",
+        found: millis.to_string(),
+    })
+}
+
+fn entry_alert<D: ReadDoc>(
+    doc: &D,
+    field: Option<(&automerge::Value<'_>, &ObjId)>,
+    path: &str,
+) -> Result<Vec<AlertTarget>, ShapeError> {
+    let path = join(path, "alert");
+    let list = match field {
+        None => return Ok(Vec::new()),
+        Some((automerge::Value::Object(ObjType::List), id)) => id,
+        Some((value, _)) => {
+            return Err(ShapeError::WrongType {
+                path,
+                expected: "a list",
+                found: read::type_name(value),
+            });
+        }
+    };
+    let mut alert = Vec::new();
+    for item in doc.list_range(list, ..) {
+        let text = read::value_to_string(
+            doc,
+            &automerge::Value::from(item.value.clone()),
+            &item.id(),
+            &path,
+        )?;
+        alert.push(text.parse().map_err(|source| ShapeError::Invalid {
+            path: path.clone(),
+            source,
+        })?);
+    }
+    Ok(alert)
 }
 
 /// Every single-valued field with concurrent values, in document order.
