@@ -308,6 +308,12 @@ fn for_each_entry<'b>(
             }
         }
         let key = d.str().map_err(|e| invalid(what, e))?;
+        // JavaScript encoders write a property set to `undefined` (or `null`) as its own CBOR
+        // value: the property is absent.
+        if matches!(d.datatype(), Ok(Type::Undefined | Type::Null)) {
+            d.skip().map_err(|e| invalid(key, e))?;
+            continue;
+        }
         f(d, key)?;
     }
 }
