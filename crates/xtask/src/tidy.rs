@@ -38,6 +38,7 @@ const CONFINED: &[(&str, &[&str])] = &[
 const LAYERS: &[(&str, &[&str])] = &[
     ("rapport-model", &[]),
     ("rapport-proto", &["rapport-model"]),
+    ("rapport-sync", &["rapport-model", "rapport-proto"]),
     ("rapport-store", &["rapport-model"]),
     ("rapport-cli", &["rapport-model", "rapport-store"]),
     ("xtask", &[]),

@@ -1,0 +1,19 @@
+//! One sync connection, as a state machine: the automerge-repo handshake, then Automerge sync
+//! messages per document. No I/O: a driver (the relay's websocket task, the client's connection)
+//! feeds it decoded messages and sends what it returns; documents are reached through the
+//! [`Documents`] seam, which persists every change before the session answers.
+//!
+//! - [`Session::initiate`] / [`Session::accept`] start the two sides.
+//! - [`Session::receive`] handles one message and returns an [`Outcome`]: messages to send,
+//!   documents that changed (to announce to other sessions), whether to close.
+//! - [`Session::sync_document`] starts or continues syncing one document (after a change here, or
+//!   to ask the remote for one).
+//! - A remote accepted as read-only (a viewer) receives everything; its changes are never applied.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod documents;
+mod session;
+
+pub use documents::{Documents, Open};
+pub use session::{Outcome, ProtocolError, Session, SessionError};
