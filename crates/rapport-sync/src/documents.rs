@@ -1,7 +1,7 @@
 //! The seam between a session and whoever holds the documents: a client's replica, or the
 //! relay's store of one workspace.
 
-use automerge::Automerge;
+use automerge::{Automerge, PatchLog};
 use rapport_model::DocumentId;
 
 /// Why a document could not be opened for a sync message.
@@ -20,13 +20,16 @@ pub trait Documents {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Runs `f` on document `id` and persists whatever `f` changed, durably, before returning.
+    /// `f` logs the patches of what it applies into the [`PatchLog`] it is given: pass an
+    /// active log to learn what changed (a replica updating its indexes; computing that
+    /// afterwards with `diff` costs far more on a large document), an inactive one otherwise.
     /// Returns `None` when the document does not exist (or may not be shared) and `open` is
     /// [`Open::Existing`], or when creating is refused.
     fn update<R>(
         &mut self,
         id: DocumentId,
         open: Open,
-        f: impl FnOnce(&mut Automerge) -> R,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
     ) -> Result<Option<R>, Self::Error>;
 
     /// Runs `f` on document `id` without changing it; `None` when there is no such document for

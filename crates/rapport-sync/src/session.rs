@@ -264,9 +264,9 @@ impl Session {
             .entry(id)
             .or_insert_with(|| new_state(read_only));
         let received = docs
-            .update(id, open, |doc| {
+            .update(id, open, |doc, patches| {
                 let before = doc.get_heads();
-                doc.receive_sync_message(state, incoming)?;
+                doc.receive_sync_message_log_patches(state, incoming, patches)?;
                 let changed = doc.get_heads() != before;
                 Ok::<_, automerge::AutomergeError>((changed, doc.generate_sync_message(state)))
             })

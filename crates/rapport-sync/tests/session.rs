@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::Automerge;
+use automerge::{Automerge, PatchLog};
 use rapport_model::account::{self, NewAccount, NewEntry};
-use rapport_model::{DocumentId, Edit, EntryId, EntryKind, Team};
+use rapport_model::{DocumentId, Edit, EntryId, EntryKind, Team, Touched};
 use rapport_proto::{
     DocMessage, Join, Message, PeerId, PeerMetadata, WireDocumentId, decode, encode,
 };
@@ -18,6 +18,8 @@ struct Memory {
     docs: HashMap<DocumentId, Automerge>,
     hidden: BTreeSet<DocumentId>,
     fail: bool,
+    /// Log patches, as a replica does to update its indexes, and keep what they touched.
+    touched: Option<Vec<Touched>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +33,7 @@ impl Documents for Memory {
         &mut self,
         id: DocumentId,
         open: Open,
-        f: impl FnOnce(&mut Automerge) -> R,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
     ) -> Result<Option<R>, DiskFull> {
         if self.fail {
             return Err(DiskFull);
@@ -43,7 +45,13 @@ impl Documents for Memory {
             (false, Open::Existing) => return Ok(None),
             _ => self.docs.entry(id).or_default(),
         };
-        Ok(Some(f(doc)))
+        let Some(touched) = &mut self.touched else {
+            return Ok(Some(f(doc, &mut PatchLog::inactive())));
+        };
+        let mut log = PatchLog::active();
+        let result = f(doc, &mut log);
+        touched.push(Touched::from_patches(&doc.make_patches(&mut log)));
+        Ok(Some(result))
     }
 
     fn read<R>(
@@ -472,4 +480,60 @@ fn an_error_or_leave_from_the_remote_closes() {
         )
         .unwrap();
     assert!(outcome.closed.is_some());
+}
+
+#[test]
+fn the_patches_of_a_received_note_name_exactly_that_entry() {
+    let (mut client, mut relay) = connected(false);
+    let id = DocumentId::random();
+    let base = account_with_note("known to both");
+    let mut client_docs = Memory::default();
+    let mut relay_docs = Memory {
+        touched: Some(Vec::new()),
+        ..Memory::default()
+    };
+    client_docs.docs.insert(id, base.fork());
+    relay_docs.docs.insert(id, base.fork());
+    let first = client.sync_document(id, &mut client_docs).unwrap();
+    pump(
+        &mut client,
+        &mut client_docs,
+        &mut relay,
+        &mut relay_docs,
+        first,
+    );
+
+    relay_docs.touched = Some(Vec::new());
+    let note = EntryId::new();
+    let edit = Edit::now("bo".parse().unwrap(), Team::Sales);
+    let doc = client_docs.docs.get_mut(&id).unwrap();
+    doc.transact_with(
+        |_| edit.commit_options(),
+        |tx| {
+            account::add_entry(
+                tx,
+                &edit,
+                note,
+                &NewEntry {
+                    kind: EntryKind::Call,
+                    text: "called".into(),
+                    alert: vec![],
+                },
+            )
+        },
+    )
+    .unwrap();
+    let announce = client.sync_document(id, &mut client_docs).unwrap();
+    pump(
+        &mut client,
+        &mut client_docs,
+        &mut relay,
+        &mut relay_docs,
+        announce,
+    );
+    let mut all = Touched::default();
+    for touched in relay_docs.touched.take().unwrap() {
+        all.merge(touched);
+    }
+    assert_eq!(all, Touched::entry(note));
 }
