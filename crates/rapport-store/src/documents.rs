@@ -233,43 +233,57 @@ impl Replica {
     /// automerge peer's `save`) into document `id`, creating it if it is new here. Returns whether
     /// anything changed. Bytes that do not load whole change nothing.
     pub fn merge_document(&mut self, id: DocumentId, bytes: &[u8]) -> Result<bool, StoreError> {
+        let damaged = |source| StoreError::DamagedDocument {
+            id,
+            source: Box::new(source),
+        };
         let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-        let mut theirs = Automerge::load_with_options(bytes, options).map_err(|source| {
-            StoreError::DamagedDocument {
-                id,
-                source: Box::new(source),
-            }
+        let mut theirs = Automerge::load_with_options(bytes, options).map_err(damaged)?;
+        let merged = self.apply_remote(id, true, |doc, patches| {
+            let before = doc.get_heads();
+            doc.merge_and_log_patches(&mut theirs, patches)
+                .map(|_| doc.get_heads() != before)
         })?;
+        merged.unwrap_or(Ok(false)).map_err(damaged)
+    }
+
+    /// Applies changes that come from elsewhere (a sync message, another replica's document) to
+    /// document `id`: `f` applies them, logging their patches into the log it is given, and
+    /// whatever it applied is committed durably with the index updates it causes before this
+    /// returns. A document not stored here is created empty first when `create`, else the
+    /// answer is `None` and nothing runs.
+    pub fn apply_remote<R>(
+        &mut self,
+        id: DocumentId,
+        create: bool,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
+    ) -> Result<Option<R>, StoreError> {
         let known = match self.ensure_loaded(id) {
             Ok(()) => true,
             Err(StoreError::UnknownDocument { .. }) => false,
             Err(other) => return Err(other),
         };
         if !known {
+            if !create {
+                return Ok(None);
+            }
             let empty = Automerge::new().with_actor(self.docs.actor.clone());
             self.docs.insert(id, empty, Stored::default());
         }
         let doc = &mut self.cached(id)?.doc;
         let before = doc.get_heads();
         let mut log = PatchLog::active();
-        if let Err(source) = doc.merge_and_log_patches(&mut theirs, &mut log) {
-            // The in-memory copy may hold part of the changes: reload it from disk when next used.
-            self.docs.forget(&id);
-            return Err(StoreError::DamagedDocument {
-                id,
-                source: Box::new(source),
-            });
-        }
+        let result = f(doc, &mut log);
         if doc.get_heads() == before {
             if !known {
                 self.docs.forget(&id);
             }
-            return Ok(false);
+            return Ok(Some(result));
         }
         let touched = Touched::from_patches(&doc.make_patches(&mut log));
         let chunk = doc.save_after(&before);
         self.persist(vec![PendingChange { id, chunk, touched }])?;
-        Ok(true)
+        Ok(Some(result))
     }
 
     /// Commits changes to several documents in one durable redb transaction, together with the

@@ -89,7 +89,7 @@ impl Replica {
         }
         let (user, team) = (self.user.clone(), self.team);
         let doc = self.document(change.id)?;
-        index_account(
+        index_or_leave_out(
             txn,
             doc,
             change.id,
@@ -115,10 +115,28 @@ impl Replica {
         let everything = Touched::everything();
         for id in ids {
             let doc = self.document(id)?;
-            index_account(&txn, doc, id, &everything, &Reader { user: &user, team })?;
+            index_or_leave_out(&txn, doc, id, &everything, &Reader { user: &user, team })?;
         }
         txn.commit().doing(DOING)?;
         Ok(())
+    }
+}
+
+/// Indexes an account; a document that is not a well-formed account (one from a peer, say) is
+/// kept, since it is data, but left out of lists, search and alerts until it reads again.
+fn index_or_leave_out(
+    txn: &WriteTransaction,
+    doc: &Automerge,
+    id: DocumentId,
+    touched: &Touched,
+    reader: &Reader<'_>,
+) -> Result<(), StoreError> {
+    match index_account(txn, doc, id, touched, reader) {
+        Err(StoreError::Shape { source, .. }) => {
+            tracing::warn!(document = %id, error = %source, "document left out of the index");
+            clear_account(txn, &id.to_string())
+        }
+        other => other,
     }
 }
 

@@ -227,7 +227,7 @@ fn merging_the_same_bytes_twice_changes_nothing_and_bad_bytes_are_refused() {
 }
 
 #[test]
-fn a_foreign_document_is_refused_with_a_shape_error() {
+fn a_foreign_document_is_kept_but_left_out_until_it_reads_as_an_account() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let ana = workspace(&dir_a, "ana", Team::Support);
     let mut bo = Replica::create(
@@ -238,15 +238,90 @@ fn a_foreign_document_is_refused_with_a_shape_error() {
     )
     .unwrap();
     let mut foreign = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "type", "account")
+        .unwrap();
     automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "name", 42).unwrap();
     let id = rapport_model::DocumentId::random();
-    let err = bo.merge_document(id, &foreign.save()).unwrap_err();
+    assert!(bo.merge_document(id, &foreign.save()).unwrap());
+
+    let err = bo.account(id).unwrap_err();
     assert!(matches!(err, StoreError::Shape { .. }), "{err}");
     assert!(
-        matches!(bo.account(id), Err(StoreError::UnknownDocument { .. })),
-        "nothing was stored"
+        err.to_string().contains("name"),
+        "the error names the field: {err}"
     );
-    assert!(bo.accounts().unwrap().is_empty());
+    assert!(bo.accounts().unwrap().is_empty(), "not listed");
+    assert!(!bo.document_bytes(id).unwrap().is_empty(), "but kept");
+
+    // Mended by its author, it reads and is listed.
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "name", "Mended Co")
+        .unwrap();
+    assert!(bo.merge_document(id, &foreign.save()).unwrap());
+    assert_eq!(bo.accounts().unwrap()[0].name, "Mended Co");
+    drop(bo);
+    let reopened = Replica::open(dir_b.path()).unwrap();
+    assert_eq!(reopened.accounts().unwrap().len(), 1);
+}
+
+#[test]
+fn a_sync_message_applied_remotely_is_durable_and_indexed() {
+    use automerge::sync::{State, SyncDoc};
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let globex = new_account(&mut ana, "Globex");
+    note(
+        &mut ana,
+        globex,
+        "asked about the enterprise plan",
+        &["sales"],
+    );
+    let theirs = automerge::Automerge::load(&ana.document_bytes(globex).unwrap()).unwrap();
+    let mut bo = Replica::create(
+        dir_b.path(),
+        ana.workspace_id(),
+        "bo".parse().unwrap(),
+        Team::Sales,
+    )
+    .unwrap();
+    assert_eq!(
+        bo.apply_remote(globex, false, |_, _| ()).unwrap(),
+        None,
+        "unknown without create"
+    );
+
+    // Sync the account into bo's replica, message by message, as a connection would.
+    let (mut ours, mut mine) = (State::new(), State::new());
+    for _ in 0..10 {
+        let Some(message) = theirs.generate_sync_message(&mut ours) else {
+            break;
+        };
+        let reply = bo
+            .apply_remote(globex, true, |doc, patches| {
+                doc.receive_sync_message_log_patches(&mut mine, message, patches)
+                    .unwrap();
+                doc.generate_sync_message(&mut mine)
+            })
+            .unwrap()
+            .unwrap();
+        if let Some(reply) = reply {
+            let mut copy = theirs.clone();
+            copy.receive_sync_message(&mut ours, reply).unwrap();
+        }
+    }
+    assert_eq!(bo.heads(globex).unwrap(), theirs.get_heads());
+    assert_eq!(bo.search("enterprise").unwrap().len(), 1);
+    assert_eq!(
+        bo.alerts(false).unwrap().len(),
+        1,
+        "the alert for sales reached bo"
+    );
+    drop(bo);
+    let mut reopened = Replica::open(dir_b.path()).unwrap();
+    assert_eq!(
+        reopened.account(globex).unwrap().timeline.len(),
+        1,
+        "durable"
+    );
 }
 
 #[test]
