@@ -113,6 +113,19 @@ impl Replica {
         Ok(&self.cached(id)?.doc)
     }
 
+    /// Runs `f` on document `id` as stored here; `None` when there is no such document.
+    pub fn read_document<R>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        match self.document(id) {
+            Ok(doc) => Ok(Some(f(doc))),
+            Err(StoreError::UnknownDocument { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
     /// Whether a document is stored.
     pub fn has_document(&self, id: DocumentId) -> Result<bool, StoreError> {
         let txn = self.db.begin_read().doing("reading a document")?;

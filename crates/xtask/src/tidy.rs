@@ -39,6 +39,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rapport-model", &[]),
     ("rapport-proto", &["rapport-model"]),
     ("rapport-sync", &["rapport-model", "rapport-proto"]),
+    (
+        "rapport-client",
+        &[
+            "rapport-model",
+            "rapport-proto",
+            "rapport-store",
+            "rapport-sync",
+        ],
+    ),
     ("rapport-store", &["rapport-model"]),
     ("rapport-cli", &["rapport-model", "rapport-store"]),
     ("xtask", &[]),
