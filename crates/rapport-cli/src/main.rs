@@ -14,6 +14,7 @@ use clap::Parser;
 use crate::cli::Cli;
 
 fn main() -> ExitCode {
+    quiet_storage_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
@@ -31,6 +32,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let data = data_dir(cli.data)?;
     let out = output::Output::new(cli.json);
     commands::run(cli.command, &data, &out)
+}
+
+/// redb can panic on a damaged file where it does not verify checksums; the store catches those
+/// panics and reports the file as damaged, so their message would only be noise on stderr. Every
+/// other panic is printed as usual.
+fn quiet_storage_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info
+            .location()
+            .is_some_and(|at| at.file().contains("/redb-"))
+        {
+            default(info);
+        }
+    }));
 }
 
 /// Help and version go out as clap prints them; a command line that does not parse is reported

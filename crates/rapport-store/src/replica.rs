@@ -71,7 +71,12 @@ impl Replica {
         }
         check_magic(&path)?;
         check_read_only(&path)?;
-        let db = Database::open(&path).map_err(|e| open_error(&path, e))?;
+        // Every page's checksum is verified before the file is trusted: a damaged file is an
+        // error here instead of a panic somewhere later in redb.
+        let db = Database::builder()
+            .set_check_integrity_on_open(true)
+            .open(&path)
+            .map_err(|e| open_error(&path, e))?;
         let identity = read_identity(&db, &path)?;
         let not_replica = |reason: &str| OpenError::NotAReplica {
             path: path.clone(),
@@ -192,12 +197,21 @@ fn check_magic(path: &Path) -> Result<(), OpenError> {
 /// Looks at an existing file through a read-only handle, which writes nothing, so that a foreign
 /// redb database is refused before a writable open could touch it. A database that was not shut
 /// down cleanly cannot be read that way (it needs redb's repair); that one is opened writable.
+///
+/// A read-only handle cannot verify checksums, and redb may panic on a damaged page; that is
+/// caught here and reported as a damaged file.
 fn check_read_only(path: &Path) -> Result<(), OpenError> {
-    match redb::ReadOnlyDatabase::open(path) {
+    let look = || match redb::ReadOnlyDatabase::open(path) {
         Ok(db) => read_identity(&db, path).map(drop),
         Err(redb::DatabaseError::RepairAborted) => Ok(()),
         Err(other) => Err(open_error(path, other)),
-    }
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(look)).unwrap_or_else(|_| {
+        Err(OpenError::NotAReplica {
+            path: path.to_owned(),
+            reason: "it is damaged".into(),
+        })
+    })
 }
 
 fn open_error(path: &Path, error: redb::DatabaseError) -> OpenError {

@@ -439,3 +439,55 @@ fn rebuilding_the_indexes_gives_the_same_answers() {
     assert_eq!(before, after);
     assert_eq!(after.2.len(), 2);
 }
+
+#[test]
+fn damaged_pages_give_errors_never_a_panic_and_the_file_is_left_as_it_was() {
+    use rand::{Rng, SeedableRng};
+    let healthy = TempDir::new().unwrap();
+    let mut replica = workspace(&healthy, "ana", Team::Support);
+    let ids: Vec<_> = (0..30)
+        .map(|i| new_account(&mut replica, &format!("Account {i}")))
+        .collect();
+    note(
+        &mut replica,
+        ids[3],
+        "customer asked about pricing",
+        &["sales"],
+    );
+    drop(replica);
+    let bytes = fs::read(healthy.path().join(REPLICA_FILE)).unwrap();
+    let seed: u64 = rand::random();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for round in 0..20 {
+        let mut damaged = bytes.clone();
+        for _ in 0..rng.random_range(1..200) {
+            let at = rng.random_range(4096..damaged.len());
+            damaged[at] ^= rng.random_range(1..=255u8);
+        }
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join(REPLICA_FILE);
+        fs::write(&path, &damaged).unwrap();
+        // Opening or reading may fail, with an error; it must not panic, whatever was damaged,
+        // and a file that is refused is left as it was.
+        match Replica::open(dir.path()) {
+            Err(err) => {
+                assert!(
+                    err.to_string().contains(REPLICA_FILE),
+                    "seed {seed} round {round}: {err}"
+                );
+                assert!(
+                    fs::read(&path).unwrap() == damaged,
+                    "seed {seed} round {round}: a refused file was changed"
+                );
+            }
+            Ok(mut replica) => {
+                let _ = replica.accounts();
+                let _ = replica.search("pricing");
+                let _ = replica.alerts(true);
+                for id in &ids {
+                    let _ = replica.account(*id);
+                }
+            }
+        }
+    }
+}
