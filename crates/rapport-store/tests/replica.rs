@@ -12,6 +12,11 @@ fn workspace(dir: &TempDir, user: &str, team: Team) -> Replica {
     Replica::create_workspace(dir.path(), "Acme Corp", user.parse().unwrap(), team).unwrap()
 }
 
+/// A replica for another member of `of`'s workspace, which has none of its documents yet.
+fn member(dir: &TempDir, of: &Replica, user: &str, team: Team) -> Replica {
+    Replica::create(dir.path(), of.workspace_id(), user.parse().unwrap(), team).unwrap()
+}
+
 fn note(
     replica: &mut Replica,
     account: rapport_model::DocumentId,
@@ -131,13 +136,7 @@ fn renaming_a_field_replaces_its_search_terms() {
 fn a_notes_alert_reaches_the_other_replica_and_acknowledgement_follows_the_user() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let mut ana = workspace(&dir_a, "ana", Team::Support);
-    let mut bo = Replica::create(
-        dir_b.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
     let globex = new_account(&mut ana, "Globex");
     let alert = note(
         &mut ana,
@@ -171,13 +170,7 @@ fn a_notes_alert_reaches_the_other_replica_and_acknowledgement_follows_the_user(
 
     // The acknowledgement is data in the document: a second device of bo's sees it after merging.
     let dir_c = TempDir::new().unwrap();
-    let mut bo_laptop = Replica::create(
-        dir_c.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo_laptop = member(&dir_c, &ana, "bo", Team::Sales);
     for id in [ana.workspace_id(), globex] {
         bo_laptop
             .merge_document(id, &bo.document_bytes(id).unwrap())
@@ -191,13 +184,7 @@ fn a_notes_alert_reaches_the_other_replica_and_acknowledgement_follows_the_user(
 fn merging_the_same_bytes_twice_changes_nothing_and_bad_bytes_are_refused() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let mut ana = workspace(&dir_a, "ana", Team::Support);
-    let mut bo = Replica::create(
-        dir_b.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
     let globex = new_account(&mut ana, "Globex");
     let bytes = ana.document_bytes(globex).unwrap();
     assert!(bo.merge_document(globex, &bytes).unwrap());
@@ -230,13 +217,7 @@ fn merging_the_same_bytes_twice_changes_nothing_and_bad_bytes_are_refused() {
 fn a_foreign_document_is_kept_but_left_out_until_it_reads_as_an_account() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let ana = workspace(&dir_a, "ana", Team::Support);
-    let mut bo = Replica::create(
-        dir_b.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
     let mut foreign = automerge::AutoCommit::new();
     automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "type", "account")
         .unwrap();
@@ -276,13 +257,7 @@ fn a_sync_message_applied_remotely_is_durable_and_indexed() {
         &["sales"],
     );
     let theirs = automerge::Automerge::load(&ana.document_bytes(globex).unwrap()).unwrap();
-    let mut bo = Replica::create(
-        dir_b.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
     assert_eq!(
         bo.apply_remote(globex, false, |_, _| ()).unwrap(),
         None,
@@ -405,13 +380,7 @@ fn an_unwritable_directory_is_an_error_not_a_panic() {
 fn rebuilding_the_indexes_gives_the_same_answers() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let mut ana = workspace(&dir_a, "ana", Team::Support);
-    let mut bo = Replica::create(
-        dir_b.path(),
-        ana.workspace_id(),
-        "bo".parse().unwrap(),
-        Team::Sales,
-    )
-    .unwrap();
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
     let ids: Vec<_> = ["Globex", "Initech", "Umbrella"]
         .iter()
         .map(|n| new_account(&mut ana, n))
