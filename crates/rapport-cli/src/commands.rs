@@ -82,11 +82,7 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             };
             let edit = replica.edit_now();
             let id = replica.create_account(&edit, &new)?;
-            out.created(
-                "account",
-                &id.to_string(),
-                json!({ "id": id, "url": id.url() }),
-            )
+            out.created(&id.to_string(), json!({ "id": id, "url": id.url() }))
         }
         AccountCommand::List { query } => {
             let accounts = match query {
@@ -139,7 +135,6 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
                 account::add_contact(tx, &edit, contact, &new)
             })?;
             out.created(
-                "contact",
                 &contact.to_string(),
                 json!({ "id": contact, "account": id }),
             )
@@ -170,7 +165,6 @@ fn entry(replica: &mut Replica, account: &str, new: NewEntry, out: &Output) -> a
     let edit = replica.edit_now();
     replica.change_account(id, &edit, |tx| account::add_entry(tx, &edit, entry, &new))?;
     out.created(
-        new.kind.as_str(),
         &entry.to_string(),
         json!({ "id": entry, "account": id, "kind": new.kind }),
     )
@@ -201,7 +195,6 @@ fn deal(replica: &mut Replica, command: DealCommand, out: &Output) -> anyhow::Re
             let edit = replica.edit_now();
             replica.change_account(id, &edit, |tx| account::add_deal(tx, &edit, deal, &new))?;
             out.created(
-                "deal",
                 &deal.to_string(),
                 json!({ "id": deal, "account": id, "stage": new.stage }),
             )
@@ -260,11 +253,7 @@ fn task(replica: &mut Replica, command: TaskCommand, out: &Output) -> anyhow::Re
             };
             let edit = replica.edit_now();
             replica.change_account(id, &edit, |tx| account::add_task(tx, &edit, task, &new))?;
-            out.created(
-                "task",
-                &task.to_string(),
-                json!({ "id": task, "account": id }),
-            )
+            out.created(&task.to_string(), json!({ "id": task, "account": id }))
         }
         TaskCommand::Done { task } => {
             let (id, item) = replica.resolve_item(ItemKind::Task, &task)?;

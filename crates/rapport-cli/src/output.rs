@@ -35,7 +35,7 @@ impl Output {
     }
 
     /// A new item: its bare id for people (so scripts can capture it), details as JSON.
-    pub fn created(&self, _what: &str, id: &str, details: Value) -> anyhow::Result<()> {
+    pub fn created(&self, id: &str, details: Value) -> anyhow::Result<()> {
         if self.json {
             self.print_json(&details)
         } else {

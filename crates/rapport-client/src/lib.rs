@@ -3,8 +3,6 @@
 //! [`Replica::apply_remote`], so it is durable and indexed (alerts included) before the session
 //! answers. [`workspace_documents`] lists what a replica holds of its workspace.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
-
 use automerge::{Automerge, PatchLog};
 use rapport_model::{DocumentId, workspace};
 use rapport_store::{Replica, StoreError};

@@ -161,22 +161,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn document_id_round_trips_through_text_and_url() {
+    fn document_id_round_trips_through_text_and_url() -> Result<(), Box<dyn std::error::Error>> {
         let id = DocumentId::from_bytes([7; 16]);
-        assert_eq!(id.to_string().parse::<DocumentId>().unwrap(), id);
-        assert_eq!(DocumentId::parse_url_or_id(&id.url()).unwrap(), id);
+        assert_eq!(id.to_string().parse::<DocumentId>()?, id);
+        assert_eq!(DocumentId::parse_url_or_id(&id.url())?, id);
         assert!(id.url().starts_with("automerge:"));
+        Ok(())
     }
 
     #[test]
-    fn document_id_rejects_bad_checksum_and_length() {
+    fn document_id_rejects_bad_checksum_and_length() -> Result<(), Box<dyn std::error::Error>> {
         let mut text = DocumentId::from_bytes([1; 16]).to_string();
-        let last = text.pop().unwrap();
+        let last = text.pop().ok_or("empty id")?;
         text.push(if last == 'z' { 'y' } else { 'z' });
         assert!(text.parse::<DocumentId>().is_err());
         let short = bs58::encode([1u8; 8]).with_check().into_string();
         assert!(short.parse::<DocumentId>().is_err());
         assert!("not base58 0OIl".parse::<DocumentId>().is_err());
+        Ok(())
     }
 
     #[test]

@@ -14,17 +14,20 @@
 //! use automerge::Automerge;
 //! use rapport_model::{account, DocumentId, Edit, EntryId, EntryKind, Team};
 //!
-//! let edit = Edit::now("ana".parse().unwrap(), Team::Support);
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let edit = Edit::now("ana".parse()?, Team::Support);
+//! let sales = "sales".parse()?;
 //! let mut doc = Automerge::new();
 //! doc.transact_with(|_| edit.commit_options(), |tx| {
 //!     account::create(tx, &edit, &account::NewAccount { name: "Acme".into(), ..Default::default() })?;
-//!     let note = account::NewEntry { kind: EntryKind::Note, text: "asked about enterprise".into(), alert: vec!["sales".parse().unwrap()] };
+//!     let note = account::NewEntry { kind: EntryKind::Note, text: "asked about enterprise".into(), alert: vec![sales] };
 //!     account::add_entry(tx, &edit, EntryId::new(), &note)
-//! }).map_err(|failure| failure.error).unwrap();
-//! let view = account::view(&doc, DocumentId::random()).unwrap();
+//! }).map_err(|failure| failure.error)?;
+//! let view = account::view(&doc, DocumentId::random())?;
 //! assert_eq!(view.timeline[0].text, "asked about enterprise");
+//! # Ok(())
+//! # }
 //! ```
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod account;
 pub mod alert;

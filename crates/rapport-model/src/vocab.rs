@@ -326,29 +326,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn words_parse_and_print_the_same() {
+    fn words_parse_and_print_the_same() -> Result<(), Box<dyn std::error::Error>> {
         for team in Team::ALL {
-            assert_eq!(team.as_str().parse::<Team>().unwrap(), *team);
+            assert_eq!(team.as_str().parse::<Team>()?, *team);
         }
-        let err = "finance".parse::<Team>().unwrap_err().to_string();
+        let err = "finance"
+            .parse::<Team>()
+            .err()
+            .ok_or("finance should be refused")?
+            .to_string();
         assert!(
             err.contains("finance") && err.contains("sales, marketing, support"),
             "{err}"
         );
+        Ok(())
     }
 
     #[test]
-    fn alert_targets_are_teams_or_users() {
+    fn alert_targets_are_teams_or_users() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(
-            "sales".parse::<AlertTarget>().unwrap(),
+            "sales".parse::<AlertTarget>()?,
             AlertTarget::Team(Team::Sales)
         );
-        let user: AlertTarget = "@ana".parse().unwrap();
+        let user: AlertTarget = "@ana".parse()?;
         assert_eq!(user.to_string(), "@ana");
-        assert!(user.includes(&"ana".parse().unwrap(), Team::Support));
-        assert!(!user.includes(&"bo".parse().unwrap(), Team::Support));
+        assert!(user.includes(&"ana".parse()?, Team::Support));
+        assert!(!user.includes(&"bo".parse()?, Team::Support));
         assert!("@".parse::<AlertTarget>().is_err());
         assert!("finance".parse::<AlertTarget>().is_err());
+        Ok(())
     }
 
     #[test]
@@ -360,15 +366,12 @@ mod tests {
     }
 
     #[test]
-    fn money_parses_major_units_into_minor() {
+    fn money_parses_major_units_into_minor() -> Result<(), Box<dyn std::error::Error>> {
         let eur = Currency::DEFAULT;
-        assert_eq!(Money::parse("12000", eur).unwrap().minor, 1_200_000);
-        assert_eq!(Money::parse("99.5", eur).unwrap().minor, 9_950);
-        assert_eq!(Money::parse("0.05", eur).unwrap().minor, 5);
-        assert_eq!(
-            Money::parse("1500", "jpy".parse().unwrap()).unwrap().minor,
-            1500
-        );
+        assert_eq!(Money::parse("12000", eur)?.minor, 1_200_000);
+        assert_eq!(Money::parse("99.5", eur)?.minor, 9_950);
+        assert_eq!(Money::parse("0.05", eur)?.minor, 5);
+        assert_eq!(Money::parse("1500", "jpy".parse()?)?.minor, 1500);
         for bad in [
             "",
             "1.234",
@@ -380,13 +383,15 @@ mod tests {
         ] {
             assert!(Money::parse(bad, eur).is_err(), "{bad} should be rejected");
         }
-        assert_eq!(Money::parse("99.5", eur).unwrap().to_string(), "99.50 EUR");
+        assert_eq!(Money::parse("99.5", eur)?.to_string(), "99.50 EUR");
+        Ok(())
     }
 
     #[test]
-    fn currency_codes_are_three_letters() {
-        assert_eq!("usd".parse::<Currency>().unwrap().as_str(), "USD");
+    fn currency_codes_are_three_letters() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!("usd".parse::<Currency>()?.as_str(), "USD");
         assert!("US".parse::<Currency>().is_err());
         assert!("US1".parse::<Currency>().is_err());
+        Ok(())
     }
 }

@@ -12,15 +12,16 @@
 //! ```
 //! use rapport_proto::{decode, encode, Message, PeerId, Join, PeerMetadata, PROTOCOL_V1};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let join = Message::Join(Join {
-//!     sender_id: PeerId::new("laptop-1").unwrap(),
+//!     sender_id: PeerId::new("laptop-1").ok_or("invalid peer id")?,
 //!     supported_protocol_versions: vec![PROTOCOL_V1.into()],
 //!     peer_metadata: PeerMetadata::default(),
 //! });
-//! assert_eq!(decode(&encode(&join)).unwrap(), join);
+//! assert_eq!(decode(&encode(&join))?, join);
+//! # Ok(())
+//! # }
 //! ```
-
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod codec;
 mod error;

@@ -43,9 +43,9 @@ impl Replica {
             let path = replica.path.clone();
             drop(replica);
             let _ = std::fs::remove_file(&path);
-            return Err(OpenError::NotAReplica {
+            return Err(OpenError::Initialize {
                 path,
-                reason: format!("the workspace could not be written: {error}"),
+                source: Box::new(error),
             });
         }
         Ok(replica)
@@ -99,22 +99,6 @@ impl Replica {
             .map_err(|source| StoreError::Shape { id, source })?;
         let (touched, chunk) = self.edit_document(id, edit, f)?;
         self.persist(vec![PendingChange { id, chunk, touched }])
-    }
-
-    /// Applies an edit to the workspace document and commits it durably.
-    pub fn change_workspace<T>(
-        &mut self,
-        edit: &Edit,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, EditError>,
-    ) -> Result<T, StoreError> {
-        let (result, chunk) = self.edit_document(self.workspace, edit, f)?;
-        let id = self.workspace;
-        self.persist(vec![PendingChange {
-            id,
-            chunk,
-            touched: Touched::default(),
-        }])?;
-        Ok(result)
     }
 
     /// The whole account, merged.

@@ -126,25 +126,6 @@ impl Replica {
         }
     }
 
-    /// Whether a document is stored.
-    pub fn has_document(&self, id: DocumentId) -> Result<bool, StoreError> {
-        let txn = self.db.begin_read().doing("reading a document")?;
-        let key = id.to_string();
-        let snapshot = txn
-            .open_table(SNAPSHOTS)
-            .doing("reading a document")?
-            .get(key.as_str())
-            .doing("reading a document")?
-            .is_some();
-        let chunks = txn.open_table(CHUNKS).doing("reading a document")?;
-        let first_chunk = chunks
-            .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
-            .doing("reading a document")?
-            .next()
-            .is_some();
-        Ok(snapshot || first_chunk)
-    }
-
     /// The current heads of a document.
     pub fn heads(&mut self, id: DocumentId) -> Result<Vec<ChangeHash>, StoreError> {
         Ok(self.document(id)?.get_heads())

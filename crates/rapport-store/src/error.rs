@@ -41,6 +41,14 @@ pub enum OpenError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A new replica's first document could not be written; the half-made file was removed.
+    #[error("cannot initialize replica {path}: {source}")]
+    Initialize {
+        /// The replica file.
+        path: PathBuf,
+        /// What failed.
+        source: Box<StoreError>,
+    },
     /// redb failed while opening.
     #[error("cannot open replica {path}: {source}")]
     Storage {

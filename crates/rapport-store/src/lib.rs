@@ -8,7 +8,6 @@
 //! - refuses foreign or damaged files with [`OpenError`] without writing to them.
 //!
 //! redb appears in this crate only. `docs/storage.md` describes the tables.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod accounts;
 mod documents;

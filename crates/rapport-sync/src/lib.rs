@@ -10,8 +10,6 @@
 //!   to ask the remote for one).
 //! - A remote accepted as read-only (a viewer) receives everything; its changes are never applied.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
-
 mod documents;
 mod session;
 
