@@ -20,6 +20,8 @@ const MAX_ERROR_TEXT: usize = 4096;
 const MAX_VERSIONS: u64 = 16;
 /// The most extensions a peer may announce.
 const MAX_EXTENSIONS: u64 = 32;
+/// The longest summary digest accepted, in bytes.
+const MAX_DIGEST_BYTES: usize = 64;
 
 /// Decodes one frame.
 pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
@@ -98,6 +100,33 @@ fn write(message: &Message, e: &mut Encoder<Vec<u8>>) -> EncodeResult {
             e.str("data")?.bytes(&m.data)?;
             Ok(())
         }
+        Message::Summary(m) => {
+            e.map(4)?.str("type")?.str("rapport-summary")?;
+            e.str("senderId")?.str(m.sender_id.as_str())?;
+            e.str("targetId")?.str(m.target_id.as_str())?;
+            e.str("documents")?.array(m.documents.len() as u64)?;
+            for (id, heads) in &m.documents {
+                e.array(2)?.str(id.as_str())?;
+                write_heads(heads, e)?;
+            }
+            Ok(())
+        }
+        Message::Document(m) => {
+            e.map(5)?.str("type")?.str("rapport-doc")?;
+            e.str("senderId")?.str(m.sender_id.as_str())?;
+            e.str("targetId")?.str(m.target_id.as_str())?;
+            e.str("documentId")?.str(m.document_id.as_str())?;
+            e.str("data")?.bytes(&m.data)?;
+            Ok(())
+        }
+        Message::Have(m) => {
+            e.map(5)?.str("type")?.str("rapport-have")?;
+            e.str("senderId")?.str(m.sender_id.as_str())?;
+            e.str("targetId")?.str(m.target_id.as_str())?;
+            e.str("documentId")?.str(m.document_id.as_str())?;
+            e.str("heads")?;
+            write_heads(&m.heads, e)
+        }
         Message::Error { message } => {
             e.map(2)?
                 .str("type")?
@@ -113,9 +142,20 @@ fn write(message: &Message, e: &mut Encoder<Vec<u8>>) -> EncodeResult {
     }
 }
 
+fn write_heads(heads: &Heads, e: &mut Encoder<Vec<u8>>) -> EncodeResult {
+    e.array(heads.len() as u64)?;
+    for head in heads {
+        e.bytes(head)?;
+    }
+    Ok(())
+}
+
 fn write_metadata(metadata: &PeerMetadata, e: &mut Encoder<Vec<u8>>) -> EncodeResult {
-    let len =
-        1 + u64::from(metadata.storage_id.is_some()) + u64::from(!metadata.extensions.is_empty());
+    let len = 1
+        + u64::from(metadata.storage_id.is_some())
+        + u64::from(!metadata.extensions.is_empty())
+        + u64::from(metadata.summary_digest.is_some())
+        + u64::from(metadata.identity.is_some());
     e.map(len)?;
     if let Some(storage_id) = &metadata.storage_id {
         e.str("storageId")?.str(storage_id)?;
@@ -127,6 +167,16 @@ fn write_metadata(metadata: &PeerMetadata, e: &mut Encoder<Vec<u8>>) -> EncodeRe
         for extension in &metadata.extensions {
             e.str(extension)?;
         }
+    }
+    if let Some(digest) = &metadata.summary_digest {
+        e.str("rapportDigest")?.bytes(digest)?;
+    }
+    if let Some(identity) = &metadata.identity {
+        e.str("rapportIdentity")?.map(4)?;
+        e.str("workspace")?.str(identity.workspace.as_str())?;
+        e.str("user")?.str(&identity.user)?;
+        e.str("team")?.str(&identity.team)?;
+        e.str("role")?.str(&identity.role)?;
     }
     Ok(())
 }
@@ -145,6 +195,8 @@ struct Fields {
     message: Option<String>,
     count: Option<u64>,
     session_id: Option<String>,
+    documents: Option<Vec<(WireDocumentId, Heads)>>,
+    heads: Option<Heads>,
 }
 
 impl Fields {
@@ -167,6 +219,8 @@ impl Fields {
                     set(&mut fields.supported_protocol_versions, key, versions(d)?)
                 }
                 "data" => set(&mut fields.data, key, bytes(d, key)?),
+                "documents" => set(&mut fields.documents, key, documents(d)?),
+                "heads" => set(&mut fields.heads, key, heads(d, "heads")?),
                 "count" => set(
                     &mut fields.count,
                     key,
@@ -225,6 +279,18 @@ impl Fields {
                 session_id: required(self.session_id.clone(), "sessionId")?,
                 document_id: self.document()?,
                 data: required(self.data.clone(), "data")?,
+            }),
+            "rapport-summary" => Message::Summary(Summary {
+                sender_id: self.peer("senderId", &self.sender_id)?,
+                target_id: self.peer("targetId", &self.target_id)?,
+                documents: required(self.documents.clone(), "documents")?,
+            }),
+            "rapport-doc" => Message::Document(self.doc_message()?),
+            "rapport-have" => Message::Have(DocHeads {
+                sender_id: self.peer("senderId", &self.sender_id)?,
+                target_id: self.peer("targetId", &self.target_id)?,
+                document_id: self.document()?,
+                heads: required(self.heads.clone(), "heads")?,
             }),
             "error" => Message::Error {
                 message: self.message.clone().unwrap_or_default(),
@@ -384,9 +450,87 @@ fn string_array(
     }
 }
 
+/// The length of a definite-length array, refusing indefinite ones and more than `max` items.
+fn array_len(d: &mut Decoder<'_>, field: &'static str, max: usize) -> Result<u64, DecodeError> {
+    let len = d.array().map_err(|e| invalid(field, e))?;
+    match len {
+        Some(n) if n <= max as u64 => Ok(n),
+        Some(_) => Err(DecodeError::InvalidField {
+            field,
+            reason: format!("more than {max} items"),
+        }),
+        None => Err(DecodeError::InvalidField {
+            field,
+            reason: "indefinite-length array".into(),
+        }),
+    }
+}
+
+/// `heads`: an array of 32-byte change hashes.
+fn heads(d: &mut Decoder<'_>, field: &'static str) -> Result<Heads, DecodeError> {
+    let len = array_len(d, field, MAX_HEADS)?;
+    let mut out = Vec::with_capacity(len as usize);
+    for _ in 0..len {
+        let hash = bytes(d, field)?;
+        let hash: [u8; 32] = hash.try_into().map_err(|_| DecodeError::InvalidField {
+            field,
+            reason: "a head is not 32 bytes".into(),
+        })?;
+        out.push(hash);
+    }
+    Ok(out)
+}
+
+/// `documents` of a summary: an array of `[documentId, heads]` pairs.
+fn documents(d: &mut Decoder<'_>) -> Result<Vec<(WireDocumentId, Heads)>, DecodeError> {
+    let field = "documents";
+    // Each pair takes at least 3 bytes, so a frame cannot claim more pairs than it has bytes.
+    let remaining = d.input().len().saturating_sub(d.position());
+    let len = array_len(d, field, remaining / 3)?;
+    let mut out = Vec::with_capacity(len as usize);
+    for _ in 0..len {
+        if array_len(d, field, 2)? != 2 {
+            return Err(DecodeError::InvalidField {
+                field,
+                reason: "an entry is not a [documentId, heads] pair".into(),
+            });
+        }
+        let id = WireDocumentId::new(text(d, field, MAX_ID_BYTES)?).ok_or(
+            DecodeError::InvalidField {
+                field,
+                reason: "empty document id".into(),
+            },
+        )?;
+        out.push((id, heads(d, "heads")?));
+    }
+    Ok(out)
+}
+
+fn identity(d: &mut Decoder<'_>) -> Result<MemberIdentity, DecodeError> {
+    let field = "rapportIdentity";
+    let (mut workspace, mut user, mut team, mut role) = (None, None, None, None);
+    for_each_entry(d, field, |d, key| match key {
+        "workspace" => set(&mut workspace, key, text(d, field, MAX_ID_BYTES)?),
+        "user" => set(&mut user, key, text(d, field, MAX_ID_BYTES)?),
+        "team" => set(&mut team, key, text(d, field, MAX_ID_BYTES)?),
+        "role" => set(&mut role, key, text(d, field, MAX_ID_BYTES)?),
+        _ => d.skip().map_err(|e| invalid(key, e)),
+    })?;
+    let missing = || DecodeError::MissingField { field };
+    Ok(MemberIdentity {
+        workspace: workspace
+            .and_then(WireDocumentId::new)
+            .ok_or_else(missing)?,
+        user: user.ok_or_else(missing)?,
+        team: team.ok_or_else(missing)?,
+        role: role.ok_or_else(missing)?,
+    })
+}
+
 fn metadata(d: &mut Decoder<'_>) -> Result<PeerMetadata, DecodeError> {
     let mut metadata = PeerMetadata::default();
     let (mut storage, mut ephemeral, mut extensions) = (None, None, None);
+    let (mut digest, mut member) = (None, None);
     for_each_entry(d, "peerMetadata", |d, key| match key {
         "storageId" => set(&mut storage, key, text(d, key, MAX_ID_BYTES)?),
         "isEphemeral" => set(&mut ephemeral, key, d.bool().map_err(|e| invalid(key, e))?),
@@ -395,8 +539,21 @@ fn metadata(d: &mut Decoder<'_>) -> Result<PeerMetadata, DecodeError> {
             key,
             string_array(d, "rapportExtensions", MAX_EXTENSIONS)?,
         ),
+        "rapportDigest" => {
+            let value = bytes(d, key)?;
+            if value.len() > MAX_DIGEST_BYTES {
+                return Err(DecodeError::InvalidField {
+                    field: "rapportDigest",
+                    reason: format!("longer than {MAX_DIGEST_BYTES} bytes"),
+                });
+            }
+            set(&mut digest, key, value)
+        }
+        "rapportIdentity" => set(&mut member, key, identity(d)?),
         _ => d.skip().map_err(|e| invalid(key, e)),
     })?;
+    metadata.summary_digest = digest;
+    metadata.identity = member;
     metadata.storage_id = storage;
     metadata.is_ephemeral = ephemeral.unwrap_or(false);
     metadata.extensions = extensions.unwrap_or_default();
@@ -415,7 +572,11 @@ fn invalid(field: &str, error: minicbor::decode::Error) -> DecodeError {
 
 /// The field names this codec knows, as static strings for errors; others are "field".
 fn static_name(field: &str) -> &'static str {
-    const KNOWN: [&str; 15] = [
+    const KNOWN: [&str; 19] = [
+        "documents",
+        "heads",
+        "rapportDigest",
+        "rapportIdentity",
         "type",
         "senderId",
         "targetId",

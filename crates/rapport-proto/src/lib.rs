@@ -6,6 +6,8 @@
 //!   `ephemeral`, `error`, `leave`; other types decode as [`Message::Other`] and are ignored).
 //! - [`decode`] reads one websocket binary frame (a CBOR map); [`encode`] writes one.
 //! - [`answer_join`] and [`check_peer`] are the two sides of the handshake.
+//! - [`Message::Summary`], [`Message::Document`] and [`Message::Have`] are Rapport's extension
+//!   `summary-1`, used only between peers that both announce it.
 //!
 //! `docs/protocol.md` describes the protocol and Rapport's extensions.
 //!
@@ -23,15 +25,17 @@
 //! # }
 //! ```
 
+mod admin;
 mod codec;
 mod error;
 mod handshake;
 mod message;
 
+pub use admin::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
 pub use codec::{decode, encode};
 pub use error::DecodeError;
 pub use handshake::{HandshakeError, answer_join, check_peer};
 pub use message::{
-    DocMessage, DocNotice, Ephemeral, Join, MAX_ID_BYTES, Message, PROTOCOL_V1, Peer, PeerId,
-    PeerMetadata, WireDocumentId,
+    DocHeads, DocMessage, DocNotice, Ephemeral, Heads, Join, MAX_HEADS, MAX_ID_BYTES,
+    MemberIdentity, Message, PROTOCOL_V1, Peer, PeerId, PeerMetadata, Summary, WireDocumentId,
 };

@@ -79,6 +79,54 @@ pub struct PeerMetadata {
     pub is_ephemeral: bool,
     /// Protocol extensions the peer speaks (Rapport's own key; automerge-repo peers ignore it).
     pub extensions: Vec<String>,
+    /// The digest of the sender's workspace summary (extension `summary-1`): equal digests on
+    /// both sides mean there is nothing to sync.
+    pub summary_digest: Option<Vec<u8>>,
+    /// Who the accepting relay knows the connecting peer to be (from its token).
+    pub identity: Option<MemberIdentity>,
+}
+
+/// Who a token belongs to, as a relay tells the client that presented it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberIdentity {
+    /// The workspace document's id.
+    pub workspace: WireDocumentId,
+    /// The member's user name.
+    pub user: String,
+    /// The member's team.
+    pub team: String,
+    /// The member's role.
+    pub role: String,
+}
+
+/// A document's heads: the hashes of its latest changes, 32 bytes each.
+pub type Heads = Vec<[u8; 32]>;
+
+/// The most heads one document may list on the wire.
+pub const MAX_HEADS: usize = 1024;
+
+/// Every document one side holds, with its heads (extension `summary-1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// Each document and its heads.
+    pub documents: Vec<(WireDocumentId, Heads)>,
+}
+
+/// What one side holds of one document (extension `summary-1`): the answer to a whole document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocHeads {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// The document.
+    pub document_id: WireDocumentId,
+    /// Its heads at the sender, after merging what it received.
+    pub heads: Heads,
 }
 
 /// The first message, from the connecting peer.
@@ -166,6 +214,13 @@ pub enum Message {
     DocUnavailable(DocNotice),
     /// `ephemeral`: forwarded application data.
     Ephemeral(Ephemeral),
+    /// `rapport-summary`: every document the sender holds, with its heads.
+    Summary(Summary),
+    /// `rapport-doc`: a whole document (`data` is what `Automerge::save` writes) that the
+    /// recipient lacks.
+    Document(DocMessage),
+    /// `rapport-have`: the recipient of a `rapport-doc` stored it and now has these heads.
+    Have(DocHeads),
     /// `error`: the sender saw a protocol error and closes the connection.
     Error {
         /// What went wrong.
@@ -190,6 +245,9 @@ impl Message {
             Message::Sync(_) => "sync",
             Message::DocUnavailable(_) => "doc-unavailable",
             Message::Ephemeral(_) => "ephemeral",
+            Message::Summary(_) => "rapport-summary",
+            Message::Document(_) => "rapport-doc",
+            Message::Have(_) => "rapport-have",
             Message::Error { .. } => "error",
             Message::Other { message_type } => message_type,
         }

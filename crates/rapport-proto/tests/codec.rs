@@ -28,7 +28,9 @@ fn every_message() -> Vec<Message> {
             peer_metadata: PeerMetadata {
                 storage_id: Some("disk-1".into()),
                 is_ephemeral: false,
-                extensions: vec!["summary/1".into()],
+                extensions: vec!["summary-1".into()],
+                summary_digest: Some(vec![7; 32]),
+                identity: None,
             },
         }),
         Message::Peer(Peer {
@@ -39,6 +41,13 @@ fn every_message() -> Vec<Message> {
                 storage_id: None,
                 is_ephemeral: true,
                 extensions: vec![],
+                summary_digest: None,
+                identity: Some(MemberIdentity {
+                    workspace: doc_id(),
+                    user: "ada".into(),
+                    team: "sales".into(),
+                    role: "member".into(),
+                }),
             },
         }),
         Message::Leave {
@@ -47,7 +56,7 @@ fn every_message() -> Vec<Message> {
         Message::Request(doc.clone()),
         Message::Sync(DocMessage {
             data: vec![],
-            ..doc
+            ..doc.clone()
         }),
         Message::DocUnavailable(DocNotice {
             sender_id: peer("relay"),
@@ -61,6 +70,21 @@ fn every_message() -> Vec<Message> {
             session_id: "s1".into(),
             document_id: doc_id(),
             data: b"cursor".to_vec(),
+        }),
+        Message::Summary(Summary {
+            sender_id: peer("a"),
+            target_id: peer("b"),
+            documents: vec![(doc_id(), vec![[1; 32], [2; 32]]), (doc_id(), vec![])],
+        }),
+        Message::Document(DocMessage {
+            data: vec![0x85, 0x6f, 0x4a, 0x83],
+            ..doc.clone()
+        }),
+        Message::Have(DocHeads {
+            sender_id: peer("b"),
+            target_id: peer("a"),
+            document_id: doc_id(),
+            heads: vec![[3; 32]],
         }),
         Message::Error {
             message: "unsupported protocol version".into(),
@@ -380,7 +404,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_messages_never_panic(index in 0usize..9, position in any::<prop::sample::Index>(), byte in any::<u8>()) {
+    fn mutated_messages_never_panic(index in 0usize..12, position in any::<prop::sample::Index>(), byte in any::<u8>()) {
         let mut frame = encode(&every_message()[index]);
         let at = position.index(frame.len());
         frame[at] = byte;

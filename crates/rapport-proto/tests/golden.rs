@@ -33,7 +33,7 @@ fn a_join_from_a_tab_without_storage_decodes() {
         PeerMetadata {
             storage_id: None,
             is_ephemeral: true,
-            extensions: vec![]
+            ..PeerMetadata::default()
         }
     );
     let answer = answer_join(

@@ -1,8 +1,10 @@
 //! The seam between a session and whoever holds the documents: a client's replica, or the
 //! relay's store of one workspace.
 
-use automerge::{Automerge, PatchLog};
+use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
+
+use crate::summary::{Digest, Summary};
 
 /// Why a document could not be opened for a sync message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,4 +41,22 @@ pub trait Documents {
         id: DocumentId,
         f: impl FnOnce(&Automerge) -> R,
     ) -> Result<Option<R>, Self::Error>;
+
+    /// Every document this peer may see, with its heads (extension `summary-1`).
+    fn summary(&mut self) -> Result<Summary, Self::Error>;
+
+    /// The digest of [`Documents::summary`]; a store that keeps it up to date overrides this.
+    fn digest(&mut self) -> Result<Digest, Self::Error> {
+        Ok(Digest::of(&self.summary()?))
+    }
+
+    /// Document `id` whole, as `Automerge::save` writes it (or any concatenation of a saved
+    /// document and change chunks, which loads the same); `None` when there is no such document
+    /// for this peer.
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, Self::Error>;
+
+    /// The heads of document `id`; `None` when there is no such document for this peer.
+    fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, Self::Error> {
+        self.read(id, Automerge::get_heads)
+    }
 }

@@ -9,9 +9,15 @@
 //! - [`Session::sync_document`] starts or continues syncing one document (after a change here, or
 //!   to ask the remote for one).
 //! - A remote accepted as read-only (a viewer) receives everything; its changes are never applied.
+//! - Extension `summary-1` ([`SUMMARY_V1`]): peers that both announce it compare a [`Digest`]
+//!   of their workspaces in the handshake, exchange [`Summary`]s only when the digests differ,
+//!   send documents the other side lacks whole ([`Outcome::serve`]), and sync only the rest.
+//!   [`Session::settled`] tells when both sides hold the same.
 
 mod documents;
 mod session;
+mod summary;
 
 pub use documents::{Documents, Open};
 pub use session::{Outcome, ProtocolError, Session, SessionError};
+pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

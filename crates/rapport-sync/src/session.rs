@@ -1,9 +1,9 @@
 //! One connection's session: the handshake, then Automerge sync per document.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use rapport_model::DocumentId;
 use rapport_proto::{
     DocMessage, DocNotice, HandshakeError, Join, Message, PROTOCOL_V1, PeerId, PeerMetadata,
@@ -11,6 +11,9 @@ use rapport_proto::{
 };
 
 use crate::documents::{Documents, Open};
+use crate::summary::SUMMARY_V1;
+
+mod summary;
 
 /// A violation of the protocol by the remote peer: the driver sends an `error` message with this
 /// text and closes the connection.
@@ -39,6 +42,20 @@ pub enum ProtocolError {
         /// Why.
         reason: String,
     },
+    /// A `rapport-doc` whose data is not a whole Automerge document.
+    #[error("invalid document {document}: {reason}")]
+    InvalidDocument {
+        /// The document.
+        document: String,
+        /// Why.
+        reason: String,
+    },
+    /// A message of extension `summary-1` from a peer that did not agree to it.
+    #[error("{message_type} message without the summary-1 extension")]
+    NotNegotiated {
+        /// What came.
+        message_type: String,
+    },
 }
 
 /// Why a session stopped.
@@ -55,6 +72,12 @@ pub enum SessionError<E: std::error::Error + 'static> {
         /// The storage's error.
         source: E,
     },
+    /// The storage failed to list its documents for the workspace summary.
+    #[error("storage failed listing the documents: {source}")]
+    Summary {
+        /// The storage's error.
+        source: E,
+    },
 }
 
 /// What receiving one message led to.
@@ -68,6 +91,9 @@ pub struct Outcome {
     pub unavailable: Vec<WireDocumentId>,
     /// The remote is leaving or reported an error (its text): close the connection.
     pub closed: Option<String>,
+    /// Documents the remote lacks entirely: send each as [`Session::document_message`] (one at
+    /// a time, so that a cold join never holds the whole workspace in memory).
+    pub serve: Vec<DocumentId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +112,15 @@ pub struct Session {
     remote: Option<(PeerId, PeerMetadata)>,
     /// The remote may read but not write: its changes are not applied (a viewer).
     remote_read_only: bool,
+    /// This side may read but not write (a viewer's client): it does not offer its changes.
+    local_read_only: bool,
+    /// This side connected (and so starts the syncs of documents both sides hold).
+    initiator: bool,
     states: HashMap<DocumentId, sync::State>,
+    /// Documents known to differ between the two sides, until the remote is known to match.
+    pending: HashSet<DocumentId>,
+    /// The workspace summaries differ and the remote's has not arrived yet.
+    awaiting_summary: bool,
 }
 
 impl Session {
@@ -97,27 +131,34 @@ impl Session {
             supported_protocol_versions: vec![PROTOCOL_V1.into()],
             peer_metadata: metadata.clone(),
         });
-        let session = Self {
-            me,
-            metadata,
-            phase: Phase::AwaitingPeer,
-            remote: None,
-            remote_read_only: false,
-            states: HashMap::new(),
-        };
+        let mut session = Self::new(me, metadata, Phase::AwaitingPeer, false);
+        session.initiator = true;
         (session, join)
     }
 
     /// The accepting side; with `remote_read_only`, the remote's changes are never applied.
     pub fn accept(me: PeerId, metadata: PeerMetadata, remote_read_only: bool) -> Self {
+        Self::new(me, metadata, Phase::AwaitingJoin, remote_read_only)
+    }
+
+    fn new(me: PeerId, metadata: PeerMetadata, phase: Phase, remote_read_only: bool) -> Self {
         Self {
             me,
             metadata,
-            phase: Phase::AwaitingJoin,
+            phase,
             remote: None,
             remote_read_only,
+            local_read_only: false,
+            initiator: false,
             states: HashMap::new(),
+            pending: HashSet::new(),
+            awaiting_summary: false,
         }
+    }
+
+    /// This side's peer id.
+    pub fn me(&self) -> &PeerId {
+        &self.me
     }
 
     /// The remote peer and what it said about itself, once the handshake is done.
@@ -136,6 +177,23 @@ impl Session {
         self.states.contains_key(id)
     }
 
+    /// Whether both sides speak extension `summary-1` (and so replicate whole workspaces).
+    pub fn summary_agreed(&self) -> bool {
+        self.metadata.extensions.iter().any(|e| e == SUMMARY_V1) && self.remote_speaks(SUMMARY_V1)
+    }
+
+    /// Whether the two sides are known to hold the same of every document they have talked
+    /// about: the handshake is done, the summaries (if any) are exchanged, and no document is
+    /// still in flight. For a read-only side, holding everything the remote has is enough.
+    pub fn settled(&self) -> bool {
+        self.phase == Phase::Open && !self.awaiting_summary && self.pending.is_empty()
+    }
+
+    /// How many documents are known to differ between the two sides.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Handles one message from the remote.
     pub fn receive<D: Documents>(
         &mut self,
@@ -148,16 +206,26 @@ impl Session {
                     .map_err(ProtocolError::from)?;
                 self.remote = Some((join.sender_id, join.peer_metadata));
                 self.phase = Phase::Open;
+                let mut send = vec![Message::Peer(peer)];
+                send.extend(self.open_summary(docs)?);
                 Ok(Outcome {
-                    send: vec![Message::Peer(peer)],
+                    send,
                     ..Outcome::default()
                 })
             }
             (Phase::AwaitingPeer, Message::Peer(peer)) => {
                 check_peer(&peer, &self.me).map_err(ProtocolError::from)?;
+                self.local_read_only = peer
+                    .peer_metadata
+                    .identity
+                    .as_ref()
+                    .is_some_and(|identity| identity.role == "viewer");
                 self.remote = Some((peer.sender_id, peer.peer_metadata));
                 self.phase = Phase::Open;
-                Ok(Outcome::default())
+                Ok(Outcome {
+                    send: self.open_summary(docs)?,
+                    ..Outcome::default()
+                })
             }
             (_, Message::Error { message }) => Ok(Outcome {
                 closed: Some(message),
@@ -184,9 +252,13 @@ impl Session {
                 };
                 self.receive_sync(m, open, docs)
             }
+            (Phase::Open, Message::Summary(m)) => self.receive_summary(m, docs),
+            (Phase::Open, Message::Document(m)) => self.receive_document(m, docs),
+            (Phase::Open, Message::Have(m)) => self.receive_have(m, docs),
             (Phase::Open, Message::DocUnavailable(notice)) => {
                 if let Some(id) = notice.document_id.parse() {
                     self.states.remove(&id);
+                    self.pending.remove(&id);
                 }
                 Ok(Outcome {
                     unavailable: vec![notice.document_id],
@@ -216,9 +288,19 @@ impl Session {
             .states
             .entry(id)
             .or_insert_with(|| new_state(read_only));
+        let local_read_only = self.local_read_only;
         let generated = docs
-            .read(id, |doc| doc.generate_sync_message(state))
+            .read(id, |doc| {
+                let message = doc.generate_sync_message(state);
+                let in_step = in_step(doc, state.their_heads.as_deref(), local_read_only);
+                (message, in_step)
+            })
             .map_err(|source| SessionError::Storage { id, source })?;
+        match generated {
+            Some((_, true)) => self.pending.remove(&id),
+            _ => self.pending.insert(id),
+        };
+        let generated = generated.map(|(message, _)| message);
         let message = |data: Vec<u8>| DocMessage {
             sender_id: self.me.clone(),
             target_id: remote.clone(),
@@ -259,6 +341,7 @@ impl Session {
         };
         let incoming = sync::Message::decode(&m.data).map_err(|e| invalid(e.to_string()))?;
         let read_only = self.remote_read_only;
+        let local_read_only = self.local_read_only;
         let state = self
             .states
             .entry(id)
@@ -268,18 +351,30 @@ impl Session {
                 let before = doc.get_heads();
                 doc.receive_sync_message_log_patches(state, incoming, patches)?;
                 let changed = doc.get_heads() != before;
-                Ok::<_, automerge::AutomergeError>((changed, doc.generate_sync_message(state)))
+                let reply = doc.generate_sync_message(state);
+                // Equal heads: nothing is missing on either side, whatever the reply says.
+                let in_step = in_step(doc, state.their_heads.as_deref(), local_read_only);
+                Ok::<_, automerge::AutomergeError>((changed, reply, in_step))
             })
             .map_err(|source| SessionError::Storage { id, source })?;
         let (changed, reply) = match received {
             None => {
                 self.states.remove(&id);
+                self.pending.remove(&id);
                 return Ok(Outcome {
                     send: vec![Message::DocUnavailable(unavailable())],
                     ..Outcome::default()
                 });
             }
-            Some(result) => result.map_err(|e| invalid(e.to_string()))?,
+            Some(result) => {
+                let (changed, reply, in_step) = result.map_err(|e| invalid(e.to_string()))?;
+                if in_step {
+                    self.pending.remove(&id);
+                } else {
+                    self.pending.insert(id);
+                }
+                (changed, reply)
+            }
         };
         let send = reply
             .map(|reply| {
@@ -298,6 +393,25 @@ impl Session {
             ..Outcome::default()
         })
     }
+}
+
+/// Whether a document is where the remote is: the same heads, or for a read-only side, at
+/// least everything the remote has.
+fn in_step(doc: &Automerge, their_heads: Option<&[ChangeHash]>, local_read_only: bool) -> bool {
+    let Some(theirs) = their_heads else {
+        return false;
+    };
+    if local_read_only {
+        return theirs.iter().all(|h| doc.get_change_by_hash(h).is_some());
+    }
+    same_heads(&doc.get_heads(), theirs)
+}
+
+fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
 }
 
 fn new_state(read_only: bool) -> sync::State {
