@@ -10,14 +10,8 @@ use redb::{ReadableDatabase, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
-use crate::tables::{CHUNKS, SNAPSHOTS};
+use crate::rows::{self, Stored};
 
-/// A document's chunks are folded into a new snapshot once they add up to half the snapshot's
-/// size (and at least this many bytes), so compaction work stays proportional to what was
-/// written: a large document is not saved whole every few notes.
-const COMPACT_MIN_BYTES: u64 = 4 * 1024;
-/// ... or once there are this many, so that loading never replays too many small chunks.
-const COMPACT_MAX_CHUNKS: u64 = 256;
 /// How many documents stay loaded; the least recently used beyond this are dropped.
 const CACHE_DOCUMENTS: usize = 64;
 
@@ -32,27 +26,6 @@ struct Cached {
     doc: Automerge,
     stored: Stored,
     last_used: u64,
-}
-
-/// What a document's rows on disk hold.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Stored {
-    /// Sequence number the next chunk gets.
-    next_chunk: u64,
-    /// Chunks stored since the snapshot.
-    chunks: u64,
-    /// Their total size.
-    chunk_bytes: u64,
-    /// The snapshot's size (0 when there is none).
-    snapshot_bytes: u64,
-}
-
-impl Stored {
-    fn compaction_due(&self) -> bool {
-        self.chunks >= COMPACT_MAX_CHUNKS
-            || (self.chunk_bytes >= COMPACT_MIN_BYTES
-                && self.chunk_bytes >= self.snapshot_bytes / 2)
-    }
 }
 
 impl DocumentCache {
@@ -153,48 +126,27 @@ impl Replica {
 
     /// Reads a document's snapshot and chunks from disk.
     fn load(&self, id: DocumentId) -> Result<(Automerge, Stored), StoreError> {
-        let doing = "loading a document";
-        let key = id.to_string();
-        let txn = self.db.begin_read().doing(doing)?;
-        let snapshot = txn
-            .open_table(SNAPSHOTS)
-            .doing(doing)?
-            .get(key.as_str())
-            .doing(doing)?;
-        let damaged = |source| StoreError::DamagedDocument {
-            id,
-            source: Box::new(source),
-        };
-        let mut doc = match &snapshot {
-            Some(bytes) => Automerge::load(bytes.value()).map_err(damaged)?,
-            None => Automerge::new(),
-        };
-        let chunks_table = txn.open_table(CHUNKS).doing(doing)?;
-        let mut stored = Stored {
-            snapshot_bytes: snapshot.as_ref().map_or(0, |s| s.value().len() as u64),
-            ..Stored::default()
-        };
-        // One call for all chunks: automerge applies them as one batch, far faster on a large
-        // document than one chunk at a time.
-        let mut changes = Vec::new();
-        for chunk in chunks_table
-            .range((key.as_str(), 0)..=(key.as_str(), u64::MAX))
-            .doing(doing)?
-        {
-            let (seq, bytes) = chunk.doing(doing)?;
-            changes.extend_from_slice(bytes.value());
-            stored.next_chunk = seq.value().1 + 1;
-            stored.chunks += 1;
-        }
-        stored.chunk_bytes = changes.len() as u64;
-        if !changes.is_empty() {
-            doc.load_incremental(&changes).map_err(damaged)?;
-        }
-        if snapshot.is_none() && stored.chunks == 0 {
-            return Err(StoreError::UnknownDocument { id });
-        }
+        let txn = self.db.begin_read().doing("loading a document")?;
+        let (mut doc, stored) =
+            rows::load(&txn, &id.to_string(), id)?.ok_or(StoreError::UnknownDocument { id })?;
         doc.set_actor(self.docs.actor.clone());
         Ok((doc, stored))
+    }
+
+    /// Every document stored here with its heads, read without loading any document.
+    pub fn summary(&self) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>, StoreError> {
+        let txn = self.db.begin_read().doing("listing document heads")?;
+        Ok(rows::heads_under(&txn, "")?
+            .into_iter()
+            .filter_map(|(key, heads)| Some((key.parse().ok()?, heads)))
+            .collect())
+    }
+
+    /// Document `id` as stored (snapshot and chunks, which `Automerge::load` reads whole),
+    /// without loading it; `None` when there is no such document.
+    pub fn saved_document(&self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().doing("reading a stored document")?;
+        rows::saved(&txn, &id.to_string())
     }
 
     /// Applies `edit` to a stored document and returns the change's bytes, leaving the
@@ -308,9 +260,7 @@ impl Replica {
         txn.commit().doing(doing)?;
         for change in changes {
             if let Some(cached) = self.docs.touch(&change.id) {
-                cached.stored.next_chunk += 1;
-                cached.stored.chunks += 1;
-                cached.stored.chunk_bytes += change.chunk.len() as u64;
+                cached.stored.appended(change.chunk.len());
             }
         }
         for change in changes {
@@ -324,13 +274,15 @@ impl Replica {
         txn: &WriteTransaction,
         change: &PendingChange,
     ) -> Result<(), StoreError> {
-        let seq = self.cached(change.id)?.stored.next_chunk;
-        let key = change.id.to_string();
-        let mut chunks = txn.open_table(CHUNKS).doing("appending a change")?;
-        chunks
-            .insert((key.as_str(), seq), change.chunk.as_slice())
-            .doing("appending a change")?;
-        Ok(())
+        let cached = self.cached(change.id)?;
+        let heads = cached.doc.get_heads();
+        rows::append(
+            txn,
+            &change.id.to_string(),
+            &cached.stored,
+            &change.chunk,
+            &heads,
+        )
     }
 
     /// Folds a document's chunks into a new snapshot once enough have piled up.
@@ -340,26 +292,12 @@ impl Replica {
             return Ok(());
         }
         let snapshot = cached.doc.save();
+        let heads = cached.doc.get_heads();
         let doing = "compacting a document";
-        let key = id.to_string();
         let txn = self.db.begin_write().doing(doing)?;
-        {
-            txn.open_table(SNAPSHOTS)
-                .doing(doing)?
-                .insert(key.as_str(), snapshot.as_slice())
-                .doing(doing)?;
-            let mut chunks = txn.open_table(CHUNKS).doing(doing)?;
-            chunks
-                .retain_in((key.as_str(), 0)..=(key.as_str(), u64::MAX), |_, _| false)
-                .doing(doing)?;
-        }
+        rows::replace_with_snapshot(&txn, &id.to_string(), &snapshot, &heads)?;
         txn.commit().doing(doing)?;
-        let stored = &mut self.cached(id)?.stored;
-        *stored = Stored {
-            next_chunk: stored.next_chunk,
-            snapshot_bytes: snapshot.len() as u64,
-            ..Stored::default()
-        };
+        self.cached(id)?.stored.compacted(snapshot.len());
         Ok(())
     }
 }

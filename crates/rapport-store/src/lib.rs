@@ -13,9 +13,12 @@ mod accounts;
 mod documents;
 mod error;
 mod index;
+mod relay;
 mod replica;
+mod rows;
 mod tables;
 
 pub use error::{OpenError, StoreError};
 pub use index::{AlertRecord, ItemKind};
-pub use replica::{Identity, REPLICA_FILE, Replica};
+pub use relay::{RELAY_FILE, RelayStore, StoredDocument, TokenRecord};
+pub use replica::{Identity, REPLICA_FILE, Remote, Replica};

@@ -10,8 +10,8 @@ use redb::{Database, ReadableDatabase, TableError};
 use serde::{Deserialize, Serialize};
 
 use crate::documents::DocumentCache;
-use crate::error::OpenError;
-use crate::tables::{self, FORMAT, FORMAT_KEY, IDENTITY_KEY, META};
+use crate::error::{OpenError, StorageContext, StoreError};
+use crate::tables::{self, FORMAT, FORMAT_KEY, IDENTITY_KEY, META, REMOTE_KEY};
 
 /// The file a replica lives in, inside its data directory.
 pub const REPLICA_FILE: &str = "replica.redb";
@@ -164,6 +164,56 @@ impl Replica {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The relay this replica syncs with, if one was set.
+    pub fn remote(&self) -> Result<Option<Remote>, StoreError> {
+        let doing = "reading the relay settings";
+        let txn = self.db.begin_read().doing(doing)?;
+        let meta = txn.open_table(META).doing(doing)?;
+        let Some(json) = meta.get(REMOTE_KEY).doing(doing)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(json.value())
+            .map(Some)
+            .map_err(|e| StoreError::DamagedIndex {
+                table: "meta",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Sets the relay this replica syncs with.
+    pub fn set_remote(&mut self, remote: &Remote) -> Result<(), StoreError> {
+        let doing = "saving the relay settings";
+        let json = serde_json::to_vec(remote).map_err(|e| StoreError::DamagedIndex {
+            table: "meta",
+            reason: e.to_string(),
+        })?;
+        let txn = self.db.begin_write().doing(doing)?;
+        txn.open_table(META)
+            .doing(doing)?
+            .insert(REMOTE_KEY, json.as_slice())
+            .doing(doing)?;
+        txn.commit().doing(doing)?;
+        Ok(())
+    }
+}
+
+/// The relay a replica syncs with, and the member token it presents.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Remote {
+    /// `ws://` or `wss://` URL, as given to `rapport join`.
+    pub url: String,
+    /// The member token (absent for a relay that asks for none).
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// A fresh actor for this process's edits: two processes never share one, even when a replica
@@ -173,7 +223,7 @@ fn session_actor() -> ActorId {
 }
 
 /// Refuses, before redb touches it, a file that does not start like a redb database.
-fn check_magic(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn check_magic(path: &Path) -> Result<(), OpenError> {
     const REDB_MAGIC: &[u8] = b"redb\x1a\x0a\xa9\x0d\x0a";
     let mut head = [0u8; REDB_MAGIC.len()];
     let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut head));
@@ -214,7 +264,7 @@ fn check_read_only(path: &Path) -> Result<(), OpenError> {
     })
 }
 
-fn open_error(path: &Path, error: redb::DatabaseError) -> OpenError {
+pub(crate) fn open_error(path: &Path, error: redb::DatabaseError) -> OpenError {
     match error {
         redb::DatabaseError::DatabaseAlreadyOpen => OpenError::InUse {
             path: path.to_owned(),

@@ -11,6 +11,9 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 pub(crate) const SNAPSHOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshots");
 /// Per document and sequence number: incremental change chunks written after the snapshot.
 pub(crate) const CHUNKS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("chunks");
+/// Per document: its current heads (32-byte hashes, concatenated), for the workspace summary
+/// without loading documents. Written with every chunk and snapshot.
+pub(crate) const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
 
 /// Account document id -> JSON `AccountSummary`: the account list without loading documents.
 pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
@@ -33,11 +36,14 @@ pub(crate) const FORMAT_KEY: &str = "format";
 pub(crate) const FORMAT: &[u8] = b"rapport-replica/1";
 /// Meta key: the identity (JSON).
 pub(crate) const IDENTITY_KEY: &str = "identity";
+/// Meta key: the relay to sync with (JSON `Remote`).
+pub(crate) const REMOTE_KEY: &str = "remote";
 
 /// Creates every table, so that readers never meet a missing one.
 pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     txn.open_table(SNAPSHOTS)?;
     txn.open_table(CHUNKS)?;
+    txn.open_table(HEADS)?;
     txn.open_table(ACCOUNTS)?;
     txn.open_table(TERMS)?;
     txn.open_table(ITEM_TERMS)?;
