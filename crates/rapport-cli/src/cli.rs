@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use rapport_model::{AlertTarget, Currency, EntryKind, Stage, Team, UserName};
+use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName};
 
 /// Rapport: one customer record for sales, marketing and support, on every laptop, offline.
 #[derive(Debug, Parser)]
@@ -46,6 +46,92 @@ pub enum Command {
     /// The workspace: members, pipeline, document URL
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Make a new replica of a relay's workspace; who you are comes from the token
+    Join(JoinArgs),
+    /// Sync with the relay: once, or live with --watch
+    Sync(SyncArgs),
+    /// Run a relay, or invite and revoke its members
+    #[command(subcommand)]
+    Relay(RelayCommand),
+}
+
+/// `rapport join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The relay's websocket URL, e.g. ws://relay.example.com:7700
+    pub url: String,
+    /// Your member token, from `rapport relay invite`
+    #[arg(long, env = "RAPPORT_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Give up after this many seconds
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// `rapport sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Stay connected, printing alerts as they arrive, and reconnect when the link drops
+    #[arg(long)]
+    pub watch: bool,
+    /// Sync with this relay (or automerge-repo sync server) from now on
+    #[arg(long, value_name = "URL")]
+    pub relay: Option<String>,
+    /// With --relay: the member token to present
+    #[arg(
+        long,
+        requires = "relay",
+        env = "RAPPORT_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Give up a one-off sync after this many seconds
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// `rapport relay ...`; the relay keeps its store in `--data DIR`.
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Serve workspaces to their members over websockets
+    Serve {
+        /// Address to listen on for members
+        #[arg(long, default_value = "127.0.0.1:7700")]
+        listen: String,
+        /// Loopback address for the admin endpoint (invite and revoke while running)
+        #[arg(long, default_value = "127.0.0.1:0")]
+        admin: String,
+        /// Seconds between keepalive pings
+        #[arg(long, default_value_t = 20)]
+        ping_interval: u64,
+        /// Largest message accepted, in MiB
+        #[arg(long, default_value_t = 64)]
+        max_frame_mib: usize,
+    },
+    /// Add a member (creating the workspace if new) and print their token
+    Invite {
+        /// Workspace name
+        #[arg(long)]
+        workspace: String,
+        /// User name
+        #[arg(long)]
+        user: UserName,
+        /// Team: sales, marketing or support
+        #[arg(long)]
+        team: Team,
+        /// Role: admin, member or viewer
+        #[arg(long, default_value = "member")]
+        role: Role,
+    },
+    /// Revoke every token of a member, closing their connections
+    Revoke {
+        /// Workspace name
+        #[arg(long)]
+        workspace: String,
+        /// User name
+        #[arg(long)]
+        user: UserName,
+    },
 }
 
 /// `rapport init`.

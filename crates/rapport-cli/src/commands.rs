@@ -15,6 +15,7 @@ use crate::cli::{
     AccountCommand, AlertsArgs, AlertsCommand, Command, ContactCommand, DealCommand, NoteCommand,
     TaskCommand, WorkspaceCommand,
 };
+use crate::network;
 use crate::output::Output;
 
 pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
@@ -52,6 +53,9 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Task(command) => task(&mut open()?, command, out),
         Command::Alerts(args) => alerts(&mut open()?, args, out),
         Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
+        Command::Join(args) => network::join(data, args, out),
+        Command::Sync(args) => network::sync(open()?, args, out),
+        Command::Relay(command) => network::relay(data, command, out),
     }
 }
 

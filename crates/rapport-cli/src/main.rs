@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod network;
 mod output;
 
 use std::path::PathBuf;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// Where results go, and in which form.
 pub struct Output {
-    json: bool,
+    pub json: bool,
 }
 
 impl Output {
@@ -21,14 +21,14 @@ impl Output {
         Self { json }
     }
 
-    fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
+    pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, value)?;
         writeln!(stdout)?;
         Ok(())
     }
 
-    fn print(&self, text: &str) -> anyhow::Result<()> {
+    pub fn print(&self, text: &str) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{text}")?;
         Ok(())

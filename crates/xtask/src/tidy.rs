@@ -27,9 +27,9 @@ const TOP_LEVEL: &[&str] = &[
 /// dev-dependencies are free, tests may run anything).
 const CONFINED: &[(&str, &[&str])] = &[
     ("redb", &["rapport-store"]),
-    ("tokio", &["rapport-cli"]),
-    ("axum", &["rapport-cli"]),
-    ("tokio-tungstenite", &["rapport-cli"]),
+    ("tokio", &["rapport-relay", "rapport-client", "rapport-cli"]),
+    ("axum", &["rapport-relay"]),
+    ("tokio-tungstenite", &["rapport-client"]),
     ("anyhow", &["rapport-cli", "xtask"]),
     ("clap", &["rapport-cli"]),
 ];
@@ -48,8 +48,26 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rapport-sync",
         ],
     ),
+    (
+        "rapport-relay",
+        &[
+            "rapport-model",
+            "rapport-proto",
+            "rapport-store",
+            "rapport-sync",
+        ],
+    ),
     ("rapport-store", &["rapport-model"]),
-    ("rapport-cli", &["rapport-model", "rapport-store"]),
+    (
+        "rapport-cli",
+        &[
+            "rapport-client",
+            "rapport-model",
+            "rapport-proto",
+            "rapport-relay",
+            "rapport-store",
+        ],
+    ),
     ("xtask", &[]),
 ];
 

@@ -1,0 +1,281 @@
+//! The commands that touch the network: `join`, `sync`, and `relay serve / invite / revoke`.
+//! Each builds its own tokio runtime; the rest of the CLI stays synchronous.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rapport_client::link::{self, LinkError};
+use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
+use rapport_relay::{Relay, RelayConfig, admin};
+use rapport_store::{OpenError, RelayStore, Remote, Replica};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::cli::{JoinArgs, RelayCommand, SyncArgs};
+use crate::output::Output;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logs to stderr at `RAPPORT_LOG` (error, warn, info, debug, trace), else `default`.
+fn init_logging(default: tracing::Level) {
+    let level = std::env::var("RAPPORT_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(default);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
+    init_logging(tracing::Level::WARN);
+    let timeout = Duration::from_secs(args.timeout);
+    let (mut replica, report) = runtime()?
+        .block_on(link::join(data, &args.url, &args.token, timeout))
+        .map_err(|error| joined_error(error, data))?;
+    let workspace = replica.workspace()?;
+    if out.json {
+        return out.print_json(&json!({
+            "workspace": workspace,
+            "user": replica.user().as_str(),
+            "team": replica.team().as_str(),
+            "data": data,
+            "documents_received": report.changed,
+            "new_alerts": report.new_alerts,
+        }));
+    }
+    out.print(&format!(
+        "joined workspace {} as {} ({}) in {}: {} documents, {} accounts, {} alerts for you",
+        workspace.name,
+        replica.user(),
+        replica.team(),
+        data.display(),
+        report.changed,
+        workspace.accounts,
+        report.new_alerts.len(),
+    ))
+}
+
+/// A failed join leaves no half-made replica behind.
+fn joined_error(error: LinkError, data: &Path) -> anyhow::Error {
+    if !matches!(error, LinkError::Open(_)) {
+        let _ = std::fs::remove_file(data.join(rapport_store::REPLICA_FILE));
+    }
+    error.into()
+}
+
+pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Result<()> {
+    init_logging(tracing::Level::WARN);
+    if let Some(url) = args.relay {
+        replica.set_remote(&Remote {
+            url,
+            token: args.token,
+        })?;
+    }
+    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
+    let rt = runtime()?;
+    if args.watch {
+        let on_alert = |alert: &rapport_store::AlertRecord| {
+            let _ = if out.json {
+                out.print_json(alert)
+            } else {
+                out.print(&format!(
+                    "alert {}: {} ({}) on {}: {}",
+                    alert.id, alert.author, alert.team, alert.account, alert.text
+                ))
+            };
+        };
+        let on_status = |status: &str| eprintln!("{}: {status}", remote.url);
+        rt.block_on(async {
+            tokio::select! {
+                result = link::watch(replica, on_alert, on_status) => result.map_err(anyhow::Error::from),
+                _ = shutdown_signal() => Ok(()),
+            }
+        })?;
+        return Ok(());
+    }
+    let (_, report) = rt.block_on(link::sync_once(replica, Duration::from_secs(args.timeout)))?;
+    if out.json {
+        return out.print_json(&json!({
+            "relay": remote.url,
+            "changed": report.changed,
+            "new_alerts": report.new_alerts,
+        }));
+    }
+    let mut text = format!(
+        "synced with {}: {} documents updated here",
+        remote.url, report.changed
+    );
+    for alert in &report.new_alerts {
+        text.push_str(&format!(
+            "\nnew alert {}: {} ({}): {}",
+            alert.id, alert.author, alert.team, alert.text
+        ));
+    }
+    out.print(&text)
+}
+
+pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        RelayCommand::Serve {
+            listen,
+            admin,
+            ping_interval,
+            max_frame_mib,
+        } => {
+            init_logging(tracing::Level::INFO);
+            let config = RelayConfig {
+                ping_interval: Duration::from_secs(ping_interval.max(1)),
+                max_frame_bytes: max_frame_mib.max(1) * 1024 * 1024,
+                ..RelayConfig::default()
+            };
+            serve(data, &listen, &admin, config, out)
+        }
+        RelayCommand::Invite {
+            workspace,
+            user,
+            team,
+            role,
+        } => {
+            let request = AdminRequest::Invite {
+                workspace,
+                user: user.to_string(),
+                team: team.to_string(),
+                role: role.to_string(),
+            };
+            match administer(data, request)? {
+                AdminResponse::Invited {
+                    token,
+                    workspace_id,
+                    created,
+                } => {
+                    if out.json {
+                        return out.print_json(&json!({
+                            "token": token,
+                            "workspace_id": workspace_id,
+                            "created": created,
+                        }));
+                    }
+                    let made = if created { ", a new workspace" } else { "" };
+                    eprintln!(
+                        "invited {user} ({team}, {role}) to {workspace_id}{made}; the token:"
+                    );
+                    out.print(&token)
+                }
+                other => unexpected(other),
+            }
+        }
+        RelayCommand::Revoke { workspace, user } => {
+            let request = AdminRequest::Revoke {
+                workspace,
+                user: user.to_string(),
+            };
+            match administer(data, request)? {
+                AdminResponse::Revoked { tokens } => {
+                    if out.json {
+                        return out.print_json(&json!({ "revoked": tokens }));
+                    }
+                    out.print(&format!("revoked {tokens} token(s) of {user}"))
+                }
+                other => unexpected(other),
+            }
+        }
+    }
+}
+
+fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
+    match response {
+        AdminResponse::Failed { error } => bail!("{error}"),
+        other => bail!("unexpected answer from the relay: {other:?}"),
+    }
+}
+
+/// Runs an admin request on the relay's store directly, or through the running relay's admin
+/// endpoint when the relay holds the store.
+fn administer(data: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+    match RelayStore::open(data) {
+        Ok(store) => {
+            drop(store);
+            let relay = Relay::open(data, RelayConfig::default())?;
+            Ok(admin::handle(relay.hubs(), request))
+        }
+        Err(OpenError::InUse { .. }) => {
+            let file = data.join(ADMIN_FILE);
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!(
+                    "the relay store is in use, but {} is missing",
+                    file.display()
+                )
+            })?;
+            let endpoint: AdminEndpoint = serde_json::from_str(&text)
+                .with_context(|| format!("{} is damaged", file.display()))?;
+            let response = runtime()?
+                .block_on(link::admin(&endpoint, &request))
+                .context("cannot reach the running relay's admin endpoint")?;
+            Ok(response)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn serve(
+    data: &Path,
+    listen: &str,
+    admin: &str,
+    config: RelayConfig,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let relay = Relay::open(data, config)?;
+    runtime()?.block_on(async {
+        let public = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let admin_listener = TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin} for the admin endpoint"))?;
+        if !admin_listener.local_addr()?.ip().is_loopback() {
+            bail!("the admin endpoint must listen on a loopback address, not {admin}");
+        }
+        let address = public.local_addr()?;
+        if out.json {
+            out.print_json(&json!({ "listening": format!("ws://{address}") }))?;
+        } else {
+            out.print(&format!("relay listening on ws://{address}"))?;
+        }
+        relay
+            .serve(public, admin_listener, shutdown_signal())
+            .await?;
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

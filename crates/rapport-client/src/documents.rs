@@ -1,0 +1,62 @@
+//! A replica as the documents of a sync session.
+
+use automerge::{Automerge, PatchLog};
+use rapport_model::{DocumentId, workspace};
+use rapport_store::{Replica, StoreError};
+use rapport_sync::{Documents, Open, Summary};
+
+/// A replica seen as the documents of a sync session.
+#[derive(Debug)]
+pub struct ReplicaDocuments<'r> {
+    replica: &'r mut Replica,
+}
+
+impl<'r> ReplicaDocuments<'r> {
+    /// The replica's documents, for a session.
+    pub fn new(replica: &'r mut Replica) -> Self {
+        Self { replica }
+    }
+}
+
+impl Documents for ReplicaDocuments<'_> {
+    type Error = StoreError;
+
+    fn update<R>(
+        &mut self,
+        id: DocumentId,
+        open: Open,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        self.replica.apply_remote(id, open == Open::OrCreate, f)
+    }
+
+    fn read<R>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        self.replica.read_document(id, f)
+    }
+
+    fn summary(&mut self) -> Result<Summary, StoreError> {
+        self.replica.summary()
+    }
+
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.replica.saved_document(id)
+    }
+}
+
+/// The workspace document and every account document it lists: what a replica syncs. Before
+/// the workspace document has arrived, that is the workspace document alone.
+pub fn workspace_documents(replica: &mut Replica) -> Result<Vec<DocumentId>, StoreError> {
+    let id = replica.workspace_id();
+    let accounts = replica.read_document(id, workspace::account_ids)?;
+    let mut ids = vec![id];
+    match accounts {
+        Some(Ok(accounts)) => ids.extend(accounts),
+        Some(Err(source)) => return Err(StoreError::Shape { id, source }),
+        None => {}
+    }
+    Ok(ids)
+}

@@ -1,0 +1,593 @@
+//! A replica's websocket link to a relay (or any automerge-repo sync server).
+//!
+//! One task drives one connection: frames in, [`Session`] work on a blocking thread (it
+//! commits to redb), frames out. Against a Rapport relay the two sides compare workspace
+//! digests in the handshake and sync only what differs; against a plain automerge-repo server
+//! every document of the workspace is synced one by one.
+
+// A session's errors carry the store's (redb's) error by value; they end a connection, so their
+// size costs nothing on the paths that matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rapport_model::DocumentId;
+use rapport_proto::{MemberIdentity, Message, PeerId, PeerMetadata, decode, encode};
+use rapport_store::{AlertRecord, OpenError, Remote, Replica, StoreError};
+use rapport_sync::{SUMMARY_V1, Session, SessionError};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message as Frame};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tracing::{debug, info, warn};
+
+use crate::documents::{ReplicaDocuments, workspace_documents};
+
+/// The largest websocket message accepted from the relay.
+const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+/// How often a quiet connection is pinged.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why a sync failed. Local data is untouched by a failed sync beyond the changes that were
+/// received whole and committed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// The URL is not a websocket URL.
+    #[error("invalid relay URL '{url}': {reason}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// No connection could be made.
+    #[error("cannot reach the relay at {url}: {reason}")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The relay turned the token away.
+    #[error("the relay at {url} refused the token (invalid or revoked)")]
+    Refused {
+        /// The URL.
+        url: String,
+    },
+    /// The connection ended before the sync did.
+    #[error("the relay closed the connection: {reason}")]
+    Closed {
+        /// Why, as far as is known.
+        reason: String,
+    },
+    /// The relay broke the protocol.
+    #[error("the relay broke the protocol: {reason}")]
+    Protocol {
+        /// How.
+        reason: String,
+    },
+    /// The sync did not settle in time.
+    #[error("sync did not finish within {seconds} s ({pending} documents still differ)")]
+    Timeout {
+        /// The time allowed.
+        seconds: u64,
+        /// Documents still differing.
+        pending: usize,
+    },
+    /// `join` against a server that does not say who the token belongs to.
+    #[error("the server at {url} did not say who this token belongs to; is it a rapport relay?")]
+    NoIdentity {
+        /// The URL.
+        url: String,
+    },
+    /// The relay named an identity this client cannot use.
+    #[error("the relay sent an invalid identity: {reason}")]
+    BadIdentity {
+        /// Why.
+        reason: String,
+    },
+    /// The replica has no relay to sync with.
+    #[error("this replica has no relay: run `rapport join URL --token TOKEN`, or pass --relay URL")]
+    NoRemote,
+    /// The replica could not be created.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The replica failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a sync did.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    /// Documents changed here by what arrived.
+    pub changed: usize,
+    /// Alerts for this user that arrived, not acknowledged.
+    pub new_alerts: Vec<AlertRecord>,
+    /// Whether the relay speaks Rapport's summary extension.
+    pub summary: bool,
+}
+
+/// Makes a new replica in `dir` of the workspace `token` belongs to on the relay at `url`, and
+/// syncs it whole.
+pub async fn join(
+    dir: &Path,
+    url: &str,
+    token: &str,
+    timeout: Duration,
+) -> Result<(Replica, SyncReport), LinkError> {
+    let identity = identify(url, token).await?;
+    let bad = |reason: String| LinkError::BadIdentity { reason };
+    let workspace: DocumentId = identity
+        .workspace
+        .parse()
+        .ok_or_else(|| bad(format!("workspace '{}'", identity.workspace.as_str())))?;
+    let user = identity
+        .user
+        .parse()
+        .map_err(|_| bad(format!("user '{}'", identity.user)))?;
+    let team = identity
+        .team
+        .parse()
+        .map_err(|_| bad(format!("team '{}'", identity.team)))?;
+    let dir = dir.to_owned();
+    let remote = Remote {
+        url: url.to_owned(),
+        token: Some(token.to_owned()),
+    };
+    let replica = blocking(move || {
+        let mut replica = Replica::create(&dir, workspace, user, team)?;
+        replica.set_remote(&remote)?;
+        Ok::<_, LinkError>(replica)
+    })
+    .await??;
+    sync_once(replica, timeout).await
+}
+
+/// Who the relay says `token` belongs to: a handshake, and nothing more.
+pub async fn identify(url: &str, token: &str) -> Result<MemberIdentity, LinkError> {
+    let mut socket = connect(url, Some(token)).await?;
+    let me = peer_id();
+    let (mut session, join) = Session::initiate(me, PeerMetadata::default());
+    send(&mut socket, &join).await?;
+    loop {
+        let message = next_message(&mut socket).await?;
+        let mut nothing = NoDocuments;
+        session
+            .receive(message, &mut nothing)
+            .map_err(|e| LinkError::Protocol {
+                reason: e.to_string(),
+            })?;
+        if let Some((remote, metadata)) = session.remote().cloned() {
+            let leave = Message::Leave {
+                sender_id: session.me().clone(),
+            };
+            let _ = send(&mut socket, &leave).await;
+            let _ = socket.close(None).await;
+            debug!(relay = %remote, "identified");
+            return metadata.identity.ok_or_else(|| LinkError::NoIdentity {
+                url: url.to_owned(),
+            });
+        }
+    }
+}
+
+/// Syncs `replica` with its relay until both hold the same of every document, then leaves.
+/// Returns the replica (to go on using it) and what the sync did.
+pub async fn sync_once(
+    replica: Replica,
+    timeout: Duration,
+) -> Result<(Replica, SyncReport), LinkError> {
+    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
+    let mut link = Link::new(replica).await?;
+    let mut socket = connect(&remote.url, remote.token.as_deref()).await?;
+    let outcome = tokio::time::timeout(
+        timeout,
+        link.run(&mut socket, Mode::UntilSettled, &mut |_| {}),
+    )
+    .await;
+    let result = match outcome {
+        Ok(result) => result,
+        Err(_) => Err(LinkError::Timeout {
+            seconds: timeout.as_secs(),
+            pending: link.session.as_ref().map_or(0, Session::pending),
+        }),
+    };
+    let _ = socket.close(None).await;
+    let replica = link.replica.take().ok_or_else(|| LinkError::Closed {
+        reason: "the replica was lost in a failed task".into(),
+    })?;
+    result.map(|()| (replica, link.report))
+}
+
+/// Keeps `replica` connected to its relay, reconnecting with backoff, and calls `on_alert` for
+/// each new alert as it arrives. Returns only when the replica fails or has no relay.
+pub async fn watch(
+    replica: Replica,
+    mut on_alert: impl FnMut(&AlertRecord) + Send,
+    mut on_status: impl FnMut(&str) + Send,
+) -> Result<(), LinkError> {
+    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
+    let mut link = Link::new(replica).await?;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match connect(&remote.url, remote.token.as_deref()).await {
+            Ok(mut socket) => {
+                on_status("connected");
+                backoff = Duration::from_millis(250);
+                let ended = link.run(&mut socket, Mode::Live, &mut on_alert).await;
+                match ended {
+                    Err(LinkError::Store(error)) => return Err(LinkError::Store(error)),
+                    Err(LinkError::Refused { url }) => return Err(LinkError::Refused { url }),
+                    Err(error) => on_status(&format!("disconnected: {error}")),
+                    Ok(()) => on_status("disconnected"),
+                }
+            }
+            Err(error @ LinkError::Refused { .. }) => return Err(error),
+            Err(error) => on_status(&format!("offline: {error}")),
+        }
+        if link.replica.is_none() {
+            return Err(LinkError::Closed {
+                reason: "the replica was lost in a failed task".into(),
+            });
+        }
+        let jitter = Duration::from_millis(rand::random::<u64>() % 250);
+        tokio::time::sleep(backoff + jitter).await;
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Until both sides hold the same.
+    UntilSettled,
+    /// Until the connection ends.
+    Live,
+}
+
+/// One replica's state across connections.
+struct Link {
+    /// Taken while it works on a blocking thread.
+    replica: Option<Replica>,
+    session: Option<Session>,
+    known_alerts: HashSet<String>,
+    /// Documents asked for one by one (plain automerge-repo servers).
+    requested: HashSet<DocumentId>,
+    report: SyncReport,
+}
+
+impl Link {
+    async fn new(replica: Replica) -> Result<Self, LinkError> {
+        let (replica, alerts) = blocking(move || {
+            let alerts = replica.alerts(false);
+            (replica, alerts)
+        })
+        .await?;
+        Ok(Self {
+            replica: Some(replica),
+            session: None,
+            known_alerts: alerts?.into_iter().map(|a| a.id).collect(),
+            requested: HashSet::new(),
+            report: SyncReport::default(),
+        })
+    }
+
+    async fn run(
+        &mut self,
+        socket: &mut Socket,
+        mode: Mode,
+        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+    ) -> Result<(), LinkError> {
+        let digest = self.with_replica(|replica| replica.summary()).await??;
+        let metadata = PeerMetadata {
+            extensions: vec![SUMMARY_V1.into()],
+            summary_digest: Some(rapport_sync::Digest::of(&digest).0.to_vec()),
+            ..PeerMetadata::default()
+        };
+        let (session, join) = Session::initiate(peer_id(), metadata);
+        self.session = Some(session);
+        self.requested.clear();
+        send(socket, &join).await?;
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        loop {
+            let message = tokio::select! {
+                message = next_message(socket) => message?,
+                _ = ping.tick() => {
+                    socket.send(Frame::Ping(Vec::new().into())).await.map_err(closed)?;
+                    continue;
+                }
+            };
+            let was_open = self.session.as_ref().is_some_and(|s| s.remote().is_some());
+            self.receive(socket, message, on_alert).await?;
+            let session = self.session.as_ref();
+            let opened = !was_open && session.is_some_and(|s| s.remote().is_some());
+            if opened {
+                let summary = session.is_some_and(Session::summary_agreed);
+                self.report.summary = summary;
+                info!(summary, "connected to the relay");
+                if !summary {
+                    self.request_workspace(socket).await?;
+                }
+            }
+            if mode == Mode::UntilSettled && self.session.as_ref().is_some_and(Session::settled) {
+                if let Some(session) = &self.session {
+                    let leave = Message::Leave {
+                        sender_id: session.me().clone(),
+                    };
+                    let _ = send(socket, &leave).await;
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    async fn receive(
+        &mut self,
+        socket: &mut Socket,
+        message: Message,
+        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+    ) -> Result<(), LinkError> {
+        let outcome = self
+            .with_session(move |session, docs| session.receive(message, docs))
+            .await?;
+        for message in &outcome.send {
+            send(socket, message).await?;
+        }
+        for id in outcome.serve {
+            let message = self
+                .with_session(move |session, docs| session.document_message(id, docs))
+                .await?;
+            if let Some(message) = message {
+                send(socket, &message).await?;
+            }
+        }
+        if !outcome.changed.is_empty() {
+            self.report.changed += outcome.changed.len();
+            self.announce_alerts(on_alert).await?;
+            let workspace = self.replica.as_ref().map(Replica::workspace_id);
+            let summary = self.session.as_ref().is_some_and(Session::summary_agreed);
+            if !summary && workspace.is_some_and(|w| outcome.changed.contains(&w)) {
+                self.request_workspace(socket).await?;
+            }
+        }
+        match outcome.closed {
+            Some(reason) => Err(LinkError::Closed { reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// Starts syncing every document of the workspace not asked for yet (a plain server).
+    async fn request_workspace(&mut self, socket: &mut Socket) -> Result<(), LinkError> {
+        let ids = self.with_replica(workspace_documents).await??;
+        for id in ids {
+            if !self.requested.insert(id) {
+                continue;
+            }
+            let messages = self
+                .with_session(move |session, docs| session.sync_document(id, docs))
+                .await?;
+            for message in &messages {
+                send(socket, message).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn announce_alerts(
+        &mut self,
+        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+    ) -> Result<(), LinkError> {
+        let alerts = self.with_replica(|replica| replica.alerts(false)).await??;
+        for alert in alerts {
+            if self.known_alerts.insert(alert.id.clone()) {
+                on_alert(&alert);
+                self.report.new_alerts.push(alert);
+            }
+        }
+        Ok(())
+    }
+
+    async fn with_replica<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut Replica) -> T + Send + 'static,
+    ) -> Result<T, LinkError> {
+        let mut replica = self.replica.take().ok_or_else(lost)?;
+        let (replica, result) = blocking(move || {
+            let result = work(&mut replica);
+            (replica, result)
+        })
+        .await?;
+        self.replica = Some(replica);
+        Ok(result)
+    }
+
+    async fn with_session<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(
+            &mut Session,
+            &mut ReplicaDocuments<'_>,
+        ) -> Result<T, SessionError<StoreError>>
+        + Send
+        + 'static,
+    ) -> Result<T, LinkError> {
+        let mut session = self.session.take().ok_or_else(lost)?;
+        let result = self
+            .with_replica(move |replica| {
+                let result = work(&mut session, &mut ReplicaDocuments::new(replica));
+                (session, result)
+            })
+            .await?;
+        let (session, result) = result;
+        self.session = Some(session);
+        result.map_err(|error| match error {
+            SessionError::Protocol(error) => LinkError::Protocol {
+                reason: error.to_string(),
+            },
+            SessionError::Storage { source, .. } | SessionError::Summary { source } => {
+                LinkError::Store(source)
+            }
+        })
+    }
+}
+
+fn lost() -> LinkError {
+    LinkError::Closed {
+        reason: "a sync task failed".into(),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, LinkError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| LinkError::Closed {
+            reason: format!("sync task failed: {e}"),
+        })
+}
+
+/// Opens a websocket to `url`, presenting `token` as a bearer token.
+async fn connect(url: &str, token: Option<&str>) -> Result<Socket, LinkError> {
+    let bad_url = |reason: String| LinkError::BadUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err(bad_url("it must start with ws:// or wss://".into()));
+    }
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| bad_url(e.to_string()))?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| bad_url("the token has characters a header cannot carry".into()))?;
+        request.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) if response.status() == 401 => {
+            Err(LinkError::Refused {
+                url: url.to_owned(),
+            })
+        }
+        Err(tungstenite::Error::Http(response)) => Err(LinkError::Unreachable {
+            url: url.to_owned(),
+            reason: format!("HTTP {}", response.status()),
+        }),
+        Err(tungstenite::Error::Url(error)) => Err(bad_url(error.to_string())),
+        Err(error) => Err(LinkError::Unreachable {
+            url: url.to_owned(),
+            reason: error.to_string(),
+        }),
+    }
+}
+
+async fn send(socket: &mut Socket, message: &Message) -> Result<(), LinkError> {
+    socket
+        .send(Frame::Binary(encode(message).into()))
+        .await
+        .map_err(closed)
+}
+
+/// The next protocol message; pings and pongs are handled on the way.
+async fn next_message(socket: &mut Socket) -> Result<Message, LinkError> {
+    loop {
+        let frame = socket.next().await.ok_or_else(|| LinkError::Closed {
+            reason: "connection dropped".into(),
+        })?;
+        match frame.map_err(closed)? {
+            Frame::Binary(bytes) => {
+                return decode(&bytes).map_err(|e| LinkError::Protocol {
+                    reason: e.to_string(),
+                });
+            }
+            Frame::Close(frame) => {
+                return Err(LinkError::Closed {
+                    reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
+                });
+            }
+            Frame::Text(_) => warn!("ignoring a text frame from the relay"),
+            Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
+        }
+    }
+}
+
+fn closed(error: tungstenite::Error) -> LinkError {
+    LinkError::Closed {
+        reason: error.to_string(),
+    }
+}
+
+fn peer_id() -> PeerId {
+    let id = format!("rapport-{:016x}", rand::random::<u64>());
+    PeerId::new(id).unwrap_or_else(|| unreachable!("a fixed-shape id is valid"))
+}
+
+/// No documents at all: enough for a handshake.
+struct NoDocuments;
+
+impl rapport_sync::Documents for NoDocuments {
+    type Error = StoreError;
+
+    fn update<R>(
+        &mut self,
+        _: DocumentId,
+        _: rapport_sync::Open,
+        _: impl FnOnce(&mut automerge::Automerge, &mut automerge::PatchLog) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        Ok(None)
+    }
+
+    fn read<R>(
+        &mut self,
+        _: DocumentId,
+        _: impl FnOnce(&automerge::Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        Ok(None)
+    }
+
+    fn summary(&mut self) -> Result<rapport_sync::Summary, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn saved(&mut self, _: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// Sends one request to a running relay's admin endpoint and returns its answer.
+pub async fn admin(
+    endpoint: &rapport_proto::AdminEndpoint,
+    request: &rapport_proto::AdminRequest,
+) -> Result<rapport_proto::AdminResponse, LinkError> {
+    let mut socket = connect(&endpoint.url, Some(&endpoint.secret)).await?;
+    let json = serde_json::to_string(request).map_err(|e| LinkError::Protocol {
+        reason: e.to_string(),
+    })?;
+    socket
+        .send(Frame::Text(json.into()))
+        .await
+        .map_err(closed)?;
+    loop {
+        let frame = socket.next().await.ok_or_else(|| LinkError::Closed {
+            reason: "the admin endpoint hung up".into(),
+        })?;
+        if let Frame::Text(text) = frame.map_err(closed)? {
+            let _ = socket.close(None).await;
+            return serde_json::from_str(&text).map_err(|e| LinkError::Protocol {
+                reason: format!("admin answer: {e}"),
+            });
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! One member's websocket: its sync session over the workspace hub, the workspace's events,
+//! keepalive pings and shutdown, in one task.
+
+// A session's errors carry the store's (redb's) error by value; they end a connection, so their
+// size costs nothing on the paths that matter.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket};
+use rapport_model::DocumentId;
+use rapport_proto::{MemberIdentity, Message, PeerMetadata, decode, encode};
+use rapport_store::StoreError;
+use rapport_sync::{Outcome, SUMMARY_V1, Session, SessionError};
+use tokio::sync::broadcast::error::RecvError;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::auth::Member;
+use crate::hub::{Event, HubDocuments, WorkspaceHub};
+use crate::server::RelayState;
+
+/// Why a connection ends.
+enum End {
+    /// The peer closed, left, or went away.
+    Peer(String),
+    /// The peer broke the protocol: it is told why.
+    Protocol(String),
+    /// Something on this side: the peer is told, without details.
+    Relay(String),
+    /// The relay is shutting down.
+    Shutdown,
+}
+
+/// Serves one upgraded websocket until it ends.
+pub(crate) async fn serve(
+    socket: WebSocket,
+    hub: Arc<WorkspaceHub>,
+    member: Member,
+    state: RelayState,
+) {
+    let id = state.hubs.connection_id();
+    let span = info_span!(
+        "connection",
+        workspace = %hub.id(),
+        user = %member.user,
+        role = %member.role,
+        conn = id
+    );
+    async move {
+        let _counted = state.count_connection();
+        info!("connected");
+        let mut connection = Connection::new(socket, hub, member, state, id);
+        let end = connection.run().await;
+        connection.finish(end).await;
+    }
+    .instrument(span)
+    .await;
+}
+
+struct Connection {
+    socket: WebSocket,
+    hub: Arc<WorkspaceHub>,
+    member: Member,
+    state: RelayState,
+    id: u64,
+    /// Taken while the session works on a blocking thread.
+    session: Option<Session>,
+    docs: HubDocuments,
+    last_heard: Instant,
+}
+
+impl Connection {
+    fn new(
+        socket: WebSocket,
+        hub: Arc<WorkspaceHub>,
+        member: Member,
+        state: RelayState,
+        id: u64,
+    ) -> Self {
+        let metadata = PeerMetadata {
+            extensions: vec![SUMMARY_V1.into()],
+            summary_digest: Some(hub.digest().0.to_vec()),
+            identity: Some(MemberIdentity {
+                workspace: hub.id().into(),
+                user: member.user.to_string(),
+                team: member.team.to_string(),
+                role: member.role.to_string(),
+            }),
+            ..PeerMetadata::default()
+        };
+        let session = Session::accept(state.peer_id.clone(), metadata, !member.may_write());
+        let docs = HubDocuments::new(hub.clone(), member.may_write());
+        Self {
+            socket,
+            hub,
+            member,
+            state,
+            id,
+            session: Some(session),
+            docs,
+            last_heard: Instant::now(),
+        }
+    }
+
+    async fn run(&mut self) -> End {
+        let mut events = self.hub.subscribe();
+        let mut shutdown = self.state.shutdown.clone();
+        let interval = self.state.config.ping_interval;
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            let step = tokio::select! {
+                frame = self.socket.recv() => self.on_frame(frame).await,
+                event = events.recv() => self.on_event(event).await,
+                _ = ping.tick() => self.on_ping().await,
+                () = async { drop(shutdown.wait_for(|stop| *stop).await) } => Err(End::Shutdown),
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: Option<Result<Frame, axum::Error>>) -> Result<(), End> {
+        self.last_heard = Instant::now();
+        let bytes = match frame {
+            None => return Err(End::Peer("connection dropped".into())),
+            Some(Err(error)) => return Err(End::Protocol(format!("unreadable frame: {error}"))),
+            Some(Ok(Frame::Binary(bytes))) => bytes,
+            Some(Ok(Frame::Text(_))) => {
+                return Err(End::Protocol(
+                    "text frames are not part of the protocol".into(),
+                ));
+            }
+            Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => return Ok(()),
+            Some(Ok(Frame::Close(_))) => return Err(End::Peer("closed by the peer".into())),
+        };
+        let message = decode(&bytes).map_err(|error| End::Protocol(error.to_string()))?;
+        debug!(
+            message = message.message_type(),
+            bytes = bytes.len(),
+            "received"
+        );
+        let outcome = self
+            .with_session(move |session, docs| session.receive(message, docs))
+            .await?;
+        self.act(outcome).await
+    }
+
+    async fn on_event(&mut self, event: Result<Event, RecvError>) -> Result<(), End> {
+        match event {
+            Ok(Event::Changed { id, origin }) if origin != self.id => self.offer(id).await,
+            Ok(Event::Changed { .. }) => Ok(()),
+            Ok(Event::Revoked { token_ids }) if token_ids.contains(&self.member.token_id) => {
+                Err(End::Protocol("your token was revoked".into()))
+            }
+            Ok(Event::Revoked { .. }) => Ok(()),
+            // This connection missed changes; a reconnect compares summaries and catches up.
+            Err(RecvError::Lagged(missed)) => Err(End::Relay(format!(
+                "fell {missed} changes behind; reconnect to catch up"
+            ))),
+            Err(RecvError::Closed) => Err(End::Shutdown),
+        }
+    }
+
+    async fn on_ping(&mut self) -> Result<(), End> {
+        if self.last_heard.elapsed() > self.state.config.ping_interval * 3 {
+            return Err(End::Peer("no answer to keepalive pings".into()));
+        }
+        self.send_frame(Frame::Ping(Vec::new().into())).await
+    }
+
+    /// A document changed elsewhere: sync it if this peer holds it (a Rapport client holds the
+    /// whole workspace; an automerge-repo peer, what it asked for).
+    async fn offer(&mut self, id: DocumentId) -> Result<(), End> {
+        let interested = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.summary_agreed() || s.syncing(&id));
+        if !interested {
+            return Ok(());
+        }
+        let messages = self
+            .with_session(move |session, docs| session.sync_document(id, docs))
+            .await?;
+        for message in messages {
+            self.send(&message).await?;
+        }
+        Ok(())
+    }
+
+    async fn act(&mut self, outcome: Outcome) -> Result<(), End> {
+        for message in &outcome.send {
+            self.send(message).await?;
+        }
+        // Durable already (the session's storage commits before it answers): forward.
+        for id in outcome.changed {
+            self.hub.announce(Event::Changed {
+                id,
+                origin: self.id,
+            });
+        }
+        for id in outcome.serve {
+            let message = self
+                .with_session(move |session, docs| session.document_message(id, docs))
+                .await?;
+            if let Some(message) = message {
+                self.send(&message).await?;
+            }
+        }
+        match outcome.closed {
+            Some(reason) => Err(End::Peer(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs session work on a blocking thread (it reads and commits redb).
+    async fn with_session<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut Session, &mut HubDocuments) -> Result<T, SessionError<StoreError>>
+        + Send
+        + 'static,
+    ) -> Result<T, End> {
+        let Some(mut session) = self.session.take() else {
+            return Err(End::Relay("session lost".into()));
+        };
+        let mut docs = self.docs.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = work(&mut session, &mut docs);
+            (session, result)
+        })
+        .await;
+        let (session, result) =
+            joined.map_err(|e| End::Relay(format!("session task failed: {e}")))?;
+        self.session = Some(session);
+        result.map_err(|error| match error {
+            SessionError::Protocol(error) => End::Protocol(error.to_string()),
+            storage => End::Relay(storage.to_string()),
+        })
+    }
+
+    async fn send(&mut self, message: &Message) -> Result<(), End> {
+        self.send_frame(Frame::Binary(encode(message).into())).await
+    }
+
+    async fn send_frame(&mut self, frame: Frame) -> Result<(), End> {
+        self.socket
+            .send(frame)
+            .await
+            .map_err(|e| End::Peer(format!("send failed: {e}")))
+    }
+
+    /// Tells the peer why it ends (when it is still there to hear it) and closes.
+    async fn finish(&mut self, end: End) {
+        let (notice, reason) = match end {
+            End::Peer(reason) => {
+                info!(%reason, "disconnected");
+                return;
+            }
+            End::Protocol(reason) => {
+                warn!(%reason, "closing: protocol error");
+                (Some(reason.clone()), reason)
+            }
+            End::Relay(reason) => {
+                warn!(%reason, "closing: relay error");
+                (Some(format!("relay error: {reason}")), reason)
+            }
+            End::Shutdown => {
+                info!("closing: relay shutting down");
+                (None, "relay shutting down".into())
+            }
+        };
+        if let Some(message) = notice {
+            let _ = self.send(&Message::Error { message }).await;
+        }
+        let close = CloseFrame {
+            code: 1000,
+            reason: truncate(&reason, 120).into(),
+        };
+        let _ = self.socket.send(Frame::Close(Some(close))).await;
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,299 @@
+//! What the relay holds in memory: one [`WorkspaceHub`] per workspace that has a connection,
+//! with the documents in use, the workspace digest, and the channel that tells every connection
+//! of the workspace what changed.
+//!
+//! **Invariant:** a hub knows one workspace. Every document key, every broadcast and every
+//! digest carries that workspace's id; nothing is shared between hubs but the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use automerge::{Automerge, ChangeHash, PatchLog};
+use rapport_model::DocumentId;
+use rapport_store::{RelayStore, StoreError, StoredDocument};
+use rapport_sync::{Digest, Documents, Open, Summary, document_digest};
+use tokio::sync::broadcast;
+
+/// How many events a slow connection may fall behind before it is told to reconnect.
+const EVENT_BACKLOG: usize = 4096;
+
+/// Something every connection of a workspace hears about.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Document `id` changed through connection `origin` (or the relay itself, origin 0).
+    Changed {
+        /// The document.
+        id: DocumentId,
+        /// The connection that changed it.
+        origin: u64,
+    },
+    /// These tokens were revoked: their connections close.
+    Revoked {
+        /// Public token ids.
+        token_ids: Vec<String>,
+    },
+}
+
+type Slot = Arc<Mutex<Option<StoredDocument>>>;
+
+/// One workspace's live state.
+pub struct WorkspaceHub {
+    id: DocumentId,
+    store: Arc<RelayStore>,
+    documents: Mutex<HashMap<DocumentId, Slot>>,
+    cache_limit: usize,
+    digest: Mutex<Digest>,
+    events: broadcast::Sender<Event>,
+}
+
+impl std::fmt::Debug for WorkspaceHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkspaceHub")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl WorkspaceHub {
+    fn open(
+        id: DocumentId,
+        store: Arc<RelayStore>,
+        cache_limit: usize,
+    ) -> Result<Self, StoreError> {
+        let digest = Digest::of(&store.summary(id)?);
+        Ok(Self {
+            id,
+            store,
+            documents: Mutex::new(HashMap::new()),
+            cache_limit,
+            digest: Mutex::new(digest),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        })
+    }
+
+    /// The workspace document's id.
+    pub fn id(&self) -> DocumentId {
+        self.id
+    }
+
+    /// Listens to the workspace's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Tells every connection of the workspace.
+    pub fn announce(&self, event: Event) {
+        // No receivers is fine: nobody is connected to hear it.
+        let _ = self.events.send(event);
+    }
+
+    /// The digest of the workspace's summary, kept up to date with every commit.
+    pub fn digest(&self) -> Digest {
+        *lock(&self.digest)
+    }
+
+    /// How many documents are loaded.
+    pub fn loaded(&self) -> usize {
+        lock(&self.documents).len()
+    }
+
+    fn slot(&self, id: DocumentId) -> Slot {
+        let mut documents = lock(&self.documents);
+        if let Some(slot) = documents.get(&id) {
+            return slot.clone();
+        }
+        if documents.len() >= self.cache_limit {
+            // Drop documents no connection is using right now, down to three quarters of the
+            // limit, so that eviction runs once per many loads.
+            let target = self.cache_limit * 3 / 4;
+            let mut excess = documents.len().saturating_sub(target);
+            documents.retain(|_, slot| {
+                if excess > 0 && Arc::strong_count(slot) == 1 {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        documents.entry(id).or_default().clone()
+    }
+
+    /// Runs `f` on document `id` and commits what it changed before returning; see
+    /// [`Documents::update`]. The document's lock is held through the commit, so that no other
+    /// connection can forward a change before it is durable.
+    pub fn update<R>(
+        &self,
+        id: DocumentId,
+        create: bool,
+        f: impl FnOnce(&mut Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let slot = self.slot(id);
+        let mut guard = lock(&slot);
+        if guard.is_none() {
+            *guard = self.store.load(self.id, id)?;
+        }
+        let created = guard.is_none();
+        if created && !create {
+            return Ok(None);
+        }
+        let document = guard.get_or_insert_with(StoredDocument::new);
+        let before = document.doc.get_heads();
+        let result = f(&mut document.doc);
+        let after = document.doc.get_heads();
+        if after == before {
+            if created {
+                *guard = None;
+            }
+            return Ok(Some(result));
+        }
+        if let Err(error) = self.store.commit(self.id, id, document, &before) {
+            // Memory is ahead of disk: forget it, so the next use reloads what is durable.
+            *guard = None;
+            return Err(error);
+        }
+        let mut digest = lock(&self.digest);
+        digest.toggle(&document_digest(id, &before));
+        digest.toggle(&document_digest(id, &after));
+        Ok(Some(result))
+    }
+
+    /// Runs `f` on document `id` as stored; `None` when the workspace has no such document.
+    pub fn read<R>(
+        &self,
+        id: DocumentId,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let slot = self.slot(id);
+        let mut guard = lock(&slot);
+        if guard.is_none() {
+            *guard = self.store.load(self.id, id)?;
+        }
+        Ok(guard.as_ref().map(|document| f(&document.doc)))
+    }
+
+    /// Every document of the workspace with its heads.
+    pub fn summary(&self) -> Result<Summary, StoreError> {
+        self.store.summary(self.id)
+    }
+
+    /// Document `id` whole, as stored.
+    pub fn saved(&self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.saved(self.id, id)
+    }
+}
+
+/// The hubs of the workspaces that are in use; a hub lives while a connection holds it.
+#[derive(Debug)]
+pub struct Hubs {
+    store: Arc<RelayStore>,
+    hubs: Mutex<HashMap<DocumentId, Weak<WorkspaceHub>>>,
+    cache_limit: usize,
+    next_connection: AtomicU64,
+}
+
+impl Hubs {
+    /// No hubs yet, over `store`; each hub keeps at most `cache_limit` idle documents loaded.
+    pub fn new(store: Arc<RelayStore>, cache_limit: usize) -> Self {
+        Self {
+            store,
+            hubs: Mutex::new(HashMap::new()),
+            cache_limit: cache_limit.max(1),
+            next_connection: AtomicU64::new(1),
+        }
+    }
+
+    /// The store behind.
+    pub fn store(&self) -> &Arc<RelayStore> {
+        &self.store
+    }
+
+    /// The hub of workspace `id`, opened if no one holds it.
+    pub fn hub(&self, id: DocumentId) -> Result<Arc<WorkspaceHub>, StoreError> {
+        let mut hubs = lock(&self.hubs);
+        if let Some(hub) = hubs.get(&id).and_then(Weak::upgrade) {
+            return Ok(hub);
+        }
+        hubs.retain(|_, hub| hub.strong_count() > 0);
+        let hub = Arc::new(WorkspaceHub::open(
+            id,
+            self.store.clone(),
+            self.cache_limit,
+        )?);
+        hubs.insert(id, Arc::downgrade(&hub));
+        Ok(hub)
+    }
+
+    /// The hub of workspace `id` if a connection holds it.
+    pub fn live(&self, id: DocumentId) -> Option<Arc<WorkspaceHub>> {
+        lock(&self.hubs).get(&id).and_then(Weak::upgrade)
+    }
+
+    /// A number for a new connection, unique in this process (0 is the relay itself).
+    pub fn connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// A connection's view of its workspace's documents, for its sync session.
+#[derive(Clone, Debug)]
+pub struct HubDocuments {
+    hub: Arc<WorkspaceHub>,
+    may_create: bool,
+}
+
+impl HubDocuments {
+    /// The documents of `hub`; `may_create` lets the peer push new documents.
+    pub fn new(hub: Arc<WorkspaceHub>, may_create: bool) -> Self {
+        Self { hub, may_create }
+    }
+}
+
+impl Documents for HubDocuments {
+    type Error = StoreError;
+
+    fn update<R>(
+        &mut self,
+        id: DocumentId,
+        open: Open,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        let create = self.may_create && open == Open::OrCreate;
+        // The relay keeps no indexes: nothing needs the patches.
+        self.hub
+            .update(id, create, |doc| f(doc, &mut PatchLog::inactive()))
+    }
+
+    fn read<R>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, StoreError> {
+        self.hub.read(id, f)
+    }
+
+    fn summary(&mut self) -> Result<Summary, StoreError> {
+        self.hub.summary()
+    }
+
+    fn digest(&mut self) -> Result<Digest, StoreError> {
+        Ok(self.hub.digest())
+    }
+
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.hub.saved(id)
+    }
+
+    fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.hub.read(id, Automerge::get_heads)
+    }
+}
+
+/// Locks a mutex; a panic elsewhere while it was held does not make its data unusable here
+/// (every critical section leaves it consistent or forgets the document).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
