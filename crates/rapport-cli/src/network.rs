@@ -39,9 +39,10 @@ fn init_logging(default: tracing::Level) {
 pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
     init_logging(tracing::Level::WARN);
     let timeout = Duration::from_secs(args.timeout);
+    let existed = data.join(rapport_store::REPLICA_FILE).exists();
     let (mut replica, report) = runtime()?
         .block_on(link::join(data, &args.url, &args.token, timeout))
-        .map_err(|error| joined_error(error, data))?;
+        .map_err(|error| joined_error(error, data, existed))?;
     let workspace = replica.workspace()?;
     if out.json {
         return out.print_json(&json!({
@@ -65,9 +66,11 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
     ))
 }
 
-/// A failed join leaves no half-made replica behind.
-fn joined_error(error: LinkError, data: &Path) -> anyhow::Error {
-    if !matches!(error, LinkError::Open(_)) {
+/// A failed join leaves no half-made replica behind, and never removes a replica that was
+/// there before it (the relay is asked who the token belongs to before the replica is made, so
+/// a refused token fails before `Replica::create` could say the directory is taken).
+fn joined_error(error: LinkError, data: &Path, existed: bool) -> anyhow::Error {
+    if !existed && !matches!(error, LinkError::Open(_)) {
         let _ = std::fs::remove_file(data.join(rapport_store::REPLICA_FILE));
     }
     error.into()
@@ -75,15 +78,17 @@ fn joined_error(error: LinkError, data: &Path) -> anyhow::Error {
 
 pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Result<()> {
     init_logging(tracing::Level::WARN);
-    if let Some(url) = args.relay {
-        replica.set_remote(&Remote {
-            url,
-            token: args.token,
-        })?;
-    }
-    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
+    let other = args.relay.map(|url| Remote {
+        url,
+        token: args.token,
+    });
     let rt = runtime()?;
     if args.watch {
+        // A live link has no end to wait for: the new relay is kept from the start.
+        if let Some(remote) = &other {
+            replica.set_remote(remote)?;
+        }
+        let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
         let on_alert = |alert: &rapport_store::AlertRecord| {
             let _ = if out.json {
                 out.print_json(alert)
@@ -103,7 +108,12 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
         })?;
         return Ok(());
     }
-    let (_, report) = rt.block_on(link::sync_once(replica, Duration::from_secs(args.timeout)))?;
+    let remote = match &other {
+        Some(remote) => remote.clone(),
+        None => replica.remote()?.ok_or(LinkError::NoRemote)?,
+    };
+    let timeout = Duration::from_secs(args.timeout);
+    let (_, report) = rt.block_on(link::sync_once_with(replica, other, timeout))?;
     if out.json {
         return out.print_json(&json!({
             "relay": remote.url,

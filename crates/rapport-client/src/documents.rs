@@ -3,7 +3,7 @@
 use automerge::{Automerge, PatchLog};
 use rapport_model::{DocumentId, workspace};
 use rapport_store::{Replica, StoreError};
-use rapport_sync::{Documents, Open, Summary};
+use rapport_sync::{Documents, Merged, Open, Summary};
 
 /// A replica seen as the documents of a sync session.
 #[derive(Debug)]
@@ -44,6 +44,17 @@ impl Documents for ReplicaDocuments<'_> {
 
     fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
         self.replica.saved_document(id)
+    }
+
+    fn merge_documents(
+        &mut self,
+        incoming: Vec<(DocumentId, Automerge)>,
+    ) -> Result<Vec<Merged>, StoreError> {
+        let imported = self.replica.import_documents(incoming)?;
+        Ok(imported
+            .into_iter()
+            .map(|(heads, changed)| Merged::Stored { heads, changed })
+            .collect())
     }
 }
 

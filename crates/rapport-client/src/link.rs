@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rapport_model::DocumentId;
 use rapport_proto::{MemberIdentity, Message, PeerId, PeerMetadata, decode, encode};
 use rapport_store::{AlertRecord, OpenError, Remote, Replica, StoreError};
@@ -30,6 +30,9 @@ use crate::documents::{ReplicaDocuments, workspace_documents};
 
 /// The largest websocket message accepted from the relay.
 const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+/// The most messages handled in one batch (one blocking task, and for whole documents, one
+/// commit).
+const MAX_BATCH: usize = 512;
 /// How often a quiet connection is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -92,6 +95,16 @@ pub enum LinkError {
     BadIdentity {
         /// Why.
         reason: String,
+    },
+    /// The token is for another workspace than the replica's.
+    #[error(
+        "the relay's token is for workspace {theirs}, but this replica holds workspace {mine}; nothing was exchanged"
+    )]
+    WrongWorkspace {
+        /// The token's workspace.
+        theirs: String,
+        /// The replica's.
+        mine: String,
     },
     /// The replica has no relay to sync with.
     #[error("this replica has no relay: run `rapport join URL --token TOKEN`, or pass --relay URL")]
@@ -185,7 +198,20 @@ pub async fn sync_once(
     replica: Replica,
     timeout: Duration,
 ) -> Result<(Replica, SyncReport), LinkError> {
-    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
+    sync_once_with(replica, None, timeout).await
+}
+
+/// [`sync_once`] with another relay than the replica's (`rapport sync --relay`): it becomes the
+/// replica's relay once a sync with it succeeded.
+pub async fn sync_once_with(
+    replica: Replica,
+    other: Option<Remote>,
+    timeout: Duration,
+) -> Result<(Replica, SyncReport), LinkError> {
+    let remote = match &other {
+        Some(remote) => remote.clone(),
+        None => replica.remote()?.ok_or(LinkError::NoRemote)?,
+    };
     let mut link = Link::new(replica).await?;
     let mut socket = connect(&remote.url, remote.token.as_deref()).await?;
     let outcome = tokio::time::timeout(
@@ -201,10 +227,13 @@ pub async fn sync_once(
         }),
     };
     let _ = socket.close(None).await;
-    let replica = link.replica.take().ok_or_else(|| LinkError::Closed {
-        reason: "the replica was lost in a failed task".into(),
-    })?;
-    result.map(|()| (replica, link.report))
+    result?;
+    if let Some(remote) = other {
+        link.with_replica(move |replica| replica.set_remote(&remote))
+            .await??;
+    }
+    let replica = link.replica.take().ok_or_else(lost)?;
+    Ok((replica, link.report))
 }
 
 /// Keeps `replica` connected to its relay, reconnecting with backoff, and calls `on_alert` for
@@ -226,6 +255,7 @@ pub async fn watch(
                 match ended {
                     Err(LinkError::Store(error)) => return Err(LinkError::Store(error)),
                     Err(LinkError::Refused { url }) => return Err(LinkError::Refused { url }),
+                    Err(error @ LinkError::WrongWorkspace { .. }) => return Err(error),
                     Err(error) => on_status(&format!("disconnected: {error}")),
                     Ok(()) => on_status("disconnected"),
                 }
@@ -305,8 +335,20 @@ impl Link {
                     continue;
                 }
             };
+            if let Message::Peer(peer) = &message {
+                self.check_workspace(peer.peer_metadata.identity.as_ref())?;
+            }
             let was_open = self.session.as_ref().is_some_and(|s| s.remote().is_some());
-            self.receive(socket, message, on_alert).await?;
+            // Whatever else has already arrived goes in the same batch: whole documents in a
+            // row are stored in one commit.
+            let mut batch = vec![message];
+            while batch.len() < MAX_BATCH {
+                match ready_message(socket)? {
+                    Some(message) => batch.push(message),
+                    None => break,
+                }
+            }
+            self.receive(socket, batch, on_alert).await?;
             let session = self.session.as_ref();
             let opened = !was_open && session.is_some_and(|s| s.remote().is_some());
             if opened {
@@ -332,11 +374,11 @@ impl Link {
     async fn receive(
         &mut self,
         socket: &mut Socket,
-        message: Message,
+        messages: Vec<Message>,
         on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
     ) -> Result<(), LinkError> {
         let outcome = self
-            .with_session(move |session, docs| session.receive(message, docs))
+            .with_session(move |session, docs| session.receive_all(messages, docs))
             .await?;
         for message in &outcome.send {
             send(socket, message).await?;
@@ -362,6 +404,22 @@ impl Link {
             Some(reason) => Err(LinkError::Closed { reason }),
             None => Ok(()),
         }
+    }
+
+    /// Refuses a relay whose token belongs to another workspace than this replica's, before a
+    /// single document id is exchanged: one workspace's records never go into another's.
+    fn check_workspace(&self, identity: Option<&MemberIdentity>) -> Result<(), LinkError> {
+        let (Some(identity), Some(replica)) = (identity, self.replica.as_ref()) else {
+            return Ok(());
+        };
+        let mine = replica.workspace_id();
+        if identity.workspace.parse() == Some(mine) {
+            return Ok(());
+        }
+        Err(LinkError::WrongWorkspace {
+            theirs: identity.workspace.as_str().to_owned(),
+            mine: mine.to_string(),
+        })
     }
 
     /// Starts syncing every document of the workspace not asked for yet (a plain server).
@@ -509,6 +567,33 @@ async fn next_message(socket: &mut Socket) -> Result<Message, LinkError> {
         match frame.map_err(closed)? {
             Frame::Binary(bytes) => {
                 return decode(&bytes).map_err(|e| LinkError::Protocol {
+                    reason: e.to_string(),
+                });
+            }
+            Frame::Close(frame) => {
+                return Err(LinkError::Closed {
+                    reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
+                });
+            }
+            Frame::Text(_) => warn!("ignoring a text frame from the relay"),
+            Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
+        }
+    }
+}
+
+/// A protocol message that has already arrived, without waiting; pings and pongs are handled
+/// on the way.
+fn ready_message(socket: &mut Socket) -> Result<Option<Message>, LinkError> {
+    loop {
+        let Some(frame) = socket.next().now_or_never() else {
+            return Ok(None);
+        };
+        let frame = frame.ok_or_else(|| LinkError::Closed {
+            reason: "connection dropped".into(),
+        })?;
+        match frame.map_err(closed)? {
+            Frame::Binary(bytes) => {
+                return decode(&bytes).map(Some).map_err(|e| LinkError::Protocol {
                     reason: e.to_string(),
                 });
             }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket};
+use futures_util::FutureExt;
 use rapport_model::DocumentId;
 use rapport_proto::{MemberIdentity, Message, PeerMetadata, decode, encode};
 use rapport_store::StoreError;
@@ -19,6 +20,10 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::auth::Member;
 use crate::hub::{Event, HubDocuments, WorkspaceHub};
 use crate::server::RelayState;
+
+/// The most messages handled in one batch (one blocking task, and for whole documents, one
+/// commit).
+const MAX_BATCH: usize = 512;
 
 /// Why a connection ends.
 enum End {
@@ -105,6 +110,9 @@ impl Connection {
 
     async fn run(&mut self) -> End {
         let mut events = self.hub.subscribe();
+        if let Err(end) = self.check_token().await {
+            return end;
+        }
         let mut shutdown = self.state.shutdown.clone();
         let interval = self.state.config.ping_interval;
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -123,28 +131,31 @@ impl Connection {
 
     async fn on_frame(&mut self, frame: Option<Result<Frame, axum::Error>>) -> Result<(), End> {
         self.last_heard = Instant::now();
-        let bytes = match frame {
-            None => return Err(End::Peer("connection dropped".into())),
-            Some(Err(error)) => return Err(End::Protocol(format!("unreadable frame: {error}"))),
-            Some(Ok(Frame::Binary(bytes))) => bytes,
-            Some(Ok(Frame::Text(_))) => {
-                return Err(End::Protocol(
-                    "text frames are not part of the protocol".into(),
-                ));
-            }
-            Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => return Ok(()),
-            Some(Ok(Frame::Close(_))) => return Err(End::Peer("closed by the peer".into())),
+        let Some(first) = read(frame)? else {
+            return Ok(());
         };
-        let message = decode(&bytes).map_err(|error| End::Protocol(error.to_string()))?;
-        debug!(
-            message = message.message_type(),
-            bytes = bytes.len(),
-            "received"
-        );
+        // Whatever else has already arrived goes in the same batch: whole documents in a row
+        // are stored in one commit. A frame that ends the connection ends it after the batch.
+        let mut batch = vec![first];
+        let mut then = Ok(());
+        while batch.len() < MAX_BATCH {
+            let Some(frame) = self.socket.recv().now_or_never() else {
+                break;
+            };
+            match read(frame) {
+                Ok(Some(message)) => batch.push(message),
+                Ok(None) => {}
+                Err(end) => {
+                    then = Err(end);
+                    break;
+                }
+            }
+        }
         let outcome = self
-            .with_session(move |session, docs| session.receive(message, docs))
+            .with_session(move |session, docs| session.receive_all(batch, docs))
             .await?;
-        self.act(outcome).await
+        self.act(outcome).await?;
+        then
     }
 
     async fn on_event(&mut self, event: Result<Event, RecvError>) -> Result<(), End> {
@@ -160,6 +171,22 @@ impl Connection {
                 "fell {missed} changes behind; reconnect to catch up"
             ))),
             Err(RecvError::Closed) => Err(End::Shutdown),
+        }
+    }
+
+    /// The token was checked at the upgrade, but a revocation between then and the subscription
+    /// to the workspace's events would go unheard: checked again once subscribed, a revocation
+    /// is either seen here or arrives as an event.
+    async fn check_token(&mut self) -> Result<(), End> {
+        let hubs = self.state.hubs.clone();
+        let id = self.member.token_id.clone();
+        let record = tokio::task::spawn_blocking(move || hubs.store().token(&id))
+            .await
+            .map_err(|e| End::Relay(format!("token check failed: {e}")))?
+            .map_err(|e| End::Relay(e.to_string()))?;
+        match record {
+            Some(_) => Ok(()),
+            None => Err(End::Protocol("your token was revoked".into())),
         }
     }
 
@@ -279,6 +306,29 @@ impl Connection {
         };
         let _ = self.socket.send(Frame::Close(Some(close))).await;
     }
+}
+
+/// The protocol message a frame carries; `None` for pings and pongs.
+fn read(frame: Option<Result<Frame, axum::Error>>) -> Result<Option<Message>, End> {
+    let bytes = match frame {
+        None => return Err(End::Peer("connection dropped".into())),
+        Some(Err(error)) => return Err(End::Protocol(format!("unreadable frame: {error}"))),
+        Some(Ok(Frame::Binary(bytes))) => bytes,
+        Some(Ok(Frame::Text(_))) => {
+            return Err(End::Protocol(
+                "text frames are not part of the protocol".into(),
+            ));
+        }
+        Some(Ok(Frame::Ping(_) | Frame::Pong(_))) => return Ok(None),
+        Some(Ok(Frame::Close(_))) => return Err(End::Peer("closed by the peer".into())),
+    };
+    let message = decode(&bytes).map_err(|error| End::Protocol(error.to_string()))?;
+    debug!(
+        message = message.message_type(),
+        bytes = bytes.len(),
+        "received"
+    );
+    Ok(Some(message))
 }
 
 fn truncate(text: &str, max: usize) -> &str {

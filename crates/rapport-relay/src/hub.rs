@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
 use rapport_store::{RelayStore, StoreError, StoredDocument};
-use rapport_sync::{Digest, Documents, Open, Summary, document_digest};
+use rapport_sync::{Digest, Documents, Merged, Open, Summary, document_digest};
 use tokio::sync::broadcast;
 
 /// How many events a slow connection may fall behind before it is told to reconnect.
@@ -159,6 +159,82 @@ impl WorkspaceHub {
         Ok(Some(result))
     }
 
+    /// Merges whole documents from a member: those the workspace has never seen are stored
+    /// together in one commit, the rest merged one by one as [`WorkspaceHub::update`] does.
+    pub fn merge_documents(
+        &self,
+        incoming: Vec<(DocumentId, Automerge)>,
+        create: bool,
+    ) -> Result<Vec<Merged>, StoreError> {
+        let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
+        let mut order: Vec<usize> = (0..incoming.len()).collect();
+        order.sort_by_key(|&i| incoming[i].0);
+        order.dedup_by_key(|i| incoming[*i].0);
+        let mut rest: Vec<usize> = (0..incoming.len()).filter(|i| !order.contains(i)).collect();
+        if create {
+            // Every slot locked in id order while the new ones are written, so that no other
+            // connection creates one of them meanwhile (and update() takes one slot at a time:
+            // no deadlock).
+            let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
+            let guards: Vec<MutexGuard<'_, Option<StoredDocument>>> =
+                slots.iter().map(|s| lock(s)).collect();
+            let mut fresh = Vec::new();
+            for (&i, guard) in order.iter().zip(&guards) {
+                let (id, doc) = &incoming[i];
+                if guard.is_none() && !self.store.contains(self.id, *id)? {
+                    fresh.push(i);
+                    if doc.get_heads().is_empty() {
+                        answers[i] = Some(Merged::Stored {
+                            heads: Vec::new(),
+                            changed: false,
+                        });
+                    }
+                } else {
+                    rest.push(i);
+                }
+            }
+            let documents: Vec<(DocumentId, &Automerge)> = fresh
+                .iter()
+                .map(|&i| (incoming[i].0, &incoming[i].1))
+                .collect();
+            self.store.import(self.id, &documents)?;
+            let mut digest = lock(&self.digest);
+            for &i in &fresh {
+                let (id, doc) = &incoming[i];
+                let heads = doc.get_heads();
+                digest.toggle(&document_digest(*id, &heads));
+                let changed = !heads.is_empty();
+                answers[i] = Some(Merged::Stored { heads, changed });
+            }
+            drop(digest);
+            drop(guards);
+        } else {
+            rest.extend(order);
+        }
+        let mut incoming: Vec<Option<(DocumentId, Automerge)>> =
+            incoming.into_iter().map(Some).collect();
+        rest.sort_unstable();
+        for i in rest {
+            let Some((id, mut theirs)) = incoming[i].take() else {
+                continue;
+            };
+            let merged = self.update(id, create, |doc| {
+                let before = doc.get_heads();
+                doc.merge(&mut theirs)
+                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
+            })?;
+            answers[i] = Some(match merged {
+                None => Merged::Refused,
+                Some(Ok((heads, changed))) => Merged::Stored { heads, changed },
+                Some(Err(error)) => Merged::Invalid(error.to_string()),
+            });
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Merged::Refused))
+            .collect())
+    }
+
     /// Runs `f` on document `id` as stored; `None` when the workspace has no such document.
     pub fn read<R>(
         &self,
@@ -283,6 +359,13 @@ impl Documents for HubDocuments {
 
     fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
         self.hub.saved(id)
+    }
+
+    fn merge_documents(
+        &mut self,
+        incoming: Vec<(DocumentId, Automerge)>,
+    ) -> Result<Vec<Merged>, StoreError> {
+        self.hub.merge_documents(incoming, self.may_create)
     }
 
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {

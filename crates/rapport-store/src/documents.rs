@@ -11,6 +11,7 @@ use redb::{ReadableDatabase, WriteTransaction};
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
 use crate::rows::{self, Stored};
+use crate::tables::{HEADS_KEPT_KEY, META};
 
 /// How many documents stay loaded; the least recently used beyond this are dropped.
 const CACHE_DOCUMENTS: usize = 64;
@@ -191,6 +192,114 @@ impl Replica {
                 .map(|_| doc.get_heads() != before)
         })?;
         merged.unwrap_or(Ok(false)).map_err(damaged)
+    }
+
+    /// Stores whole documents from elsewhere (a cold join: everything the relay has), each
+    /// indexed, the new ones together in one durable transaction: a workspace of thousands of
+    /// accounts arrives in a few commits rather than one per account. A document already stored
+    /// here is merged into, as [`Replica::apply_remote`] does. Returns each document's heads
+    /// here afterwards and whether it changed.
+    pub fn import_documents(
+        &mut self,
+        incoming: Vec<(DocumentId, Automerge)>,
+    ) -> Result<Vec<(Vec<ChangeHash>, bool)>, StoreError> {
+        let (mut fresh, mut known) = (Vec::new(), Vec::new());
+        {
+            let txn = self.db.begin_read().doing("importing documents")?;
+            for (index, (id, doc)) in incoming.into_iter().enumerate() {
+                if rows::exists(&txn, &id.to_string())? {
+                    known.push((index, id, doc));
+                } else {
+                    fresh.push((index, id, doc));
+                }
+            }
+        }
+        let mut results = vec![(Vec::new(), false); fresh.len() + known.len()];
+        self.store_fresh(&fresh)?;
+        for (index, _, doc) in &fresh {
+            results[*index] = (doc.get_heads(), !doc.get_heads().is_empty());
+        }
+        for (index, id, mut theirs) in known {
+            let merged = self.apply_remote(id, true, |doc, patches| {
+                let before = doc.get_heads();
+                doc.merge_and_log_patches(&mut theirs, patches)
+                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
+            })?;
+            results[index] = merged
+                .unwrap_or(Ok((Vec::new(), false)))
+                .map_err(|source| StoreError::DamagedDocument {
+                    id,
+                    source: Box::new(source),
+                })?;
+        }
+        Ok(results)
+    }
+
+    /// Writes documents new to this replica as snapshots, with their heads and index rows, in
+    /// one transaction.
+    fn store_fresh(&mut self, fresh: &[(usize, DocumentId, Automerge)]) -> Result<(), StoreError> {
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let doing = "importing documents";
+        let (user, team) = (self.user.clone(), self.team);
+        let everything = Touched::everything();
+        let txn = self.db.begin_write().doing(doing)?;
+        for (_, id, doc) in fresh {
+            let heads = doc.get_heads();
+            if heads.is_empty() {
+                continue;
+            }
+            rows::replace_with_snapshot(&txn, &id.to_string(), &doc.save(), &heads)?;
+            if *id != self.workspace {
+                crate::index::index_or_leave_out(
+                    &txn,
+                    doc,
+                    *id,
+                    &everything,
+                    &crate::index::Reader { user: &user, team },
+                )?;
+            }
+        }
+        txn.commit().doing(doing)?;
+        Ok(())
+    }
+
+    /// Writes the heads row of every document stored before the replica kept them, once.
+    pub(crate) fn backfill_heads_once(&mut self) -> Result<(), StoreError> {
+        let doing = "recording document heads";
+        {
+            let txn = self.db.begin_read().doing(doing)?;
+            let meta = txn.open_table(META).doing(doing)?;
+            if meta.get(HEADS_KEPT_KEY).doing(doing)?.is_some() {
+                return Ok(());
+            }
+        }
+        let summary = self.summary()?;
+        let mut ids = self.stored_account_ids()?;
+        ids.push(self.workspace);
+        let missing: Vec<DocumentId> = ids
+            .into_iter()
+            .filter(|id| !summary.iter().any(|(known, _)| known == id))
+            .collect();
+        let mut heads = Vec::with_capacity(missing.len());
+        for id in missing {
+            match self.heads(id) {
+                Ok(h) => heads.push((id, h)),
+                Err(StoreError::UnknownDocument { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        let txn = self.db.begin_write().doing(doing)?;
+        for (id, h) in &heads {
+            rows::put_heads(&txn, &id.to_string(), h)?;
+        }
+        txn.open_table(META)
+            .doing(doing)?
+            .insert(HEADS_KEPT_KEY, b"1".as_slice())
+            .doing(doing)?;
+        txn.commit().doing(doing)?;
+        Ok(())
     }
 
     /// Applies changes that come from elsewhere (a sync message, another replica's document) to

@@ -69,9 +69,9 @@ impl ItemKind {
 }
 
 /// Who the alert inbox is for.
-struct Reader<'a> {
-    user: &'a UserName,
-    team: Team,
+pub(crate) struct Reader<'a> {
+    pub(crate) user: &'a UserName,
+    pub(crate) team: Team,
 }
 
 impl Replica {
@@ -124,7 +124,7 @@ impl Replica {
 
 /// Indexes an account; a document that is not a well-formed account (one from a peer, say) is
 /// kept, since it is data, but left out of lists, search and alerts until it reads again.
-fn index_or_leave_out(
+pub(crate) fn index_or_leave_out(
     txn: &WriteTransaction,
     doc: &Automerge,
     id: DocumentId,

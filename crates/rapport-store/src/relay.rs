@@ -212,6 +212,32 @@ impl RelayStore {
         Ok(())
     }
 
+    /// Whether document `id` of `workspace` is stored.
+    pub fn contains(&self, workspace: DocumentId, id: DocumentId) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().doing("looking up a document")?;
+        rows::exists(&txn, &key(workspace, id))
+    }
+
+    /// Stores documents new to `workspace` as snapshots, all in one durable transaction (a
+    /// client pushing a workspace the relay has never seen). The caller makes sure none of them
+    /// is stored yet: a stored document's rows would be replaced.
+    pub fn import(
+        &self,
+        workspace: DocumentId,
+        documents: &[(DocumentId, &Automerge)],
+    ) -> Result<(), StoreError> {
+        let doing = "importing documents";
+        let txn = self.db.begin_write().doing(doing)?;
+        for (id, doc) in documents {
+            let heads = doc.get_heads();
+            if !heads.is_empty() {
+                rows::replace_with_snapshot(&txn, &key(workspace, *id), &doc.save(), &heads)?;
+            }
+        }
+        txn.commit().doing(doing)?;
+        Ok(())
+    }
+
     /// The workspace named `name`, if there is one.
     pub fn workspace_named(&self, name: &str) -> Result<Option<DocumentId>, StoreError> {
         let doing = "looking up a workspace";

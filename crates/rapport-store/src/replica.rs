@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::documents::DocumentCache;
 use crate::error::{OpenError, StorageContext, StoreError};
-use crate::tables::{self, FORMAT, FORMAT_KEY, IDENTITY_KEY, META, REMOTE_KEY};
+use crate::tables::{self, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, META, REMOTE_KEY};
 
 /// The file a replica lives in, inside its data directory.
 pub const REPLICA_FILE: &str = "replica.redb";
@@ -88,14 +88,22 @@ impl Replica {
         let team = identity
             .team()
             .ok_or_else(|| not_replica("its team is invalid"))?;
-        Ok(Self {
+        let mut replica = Self {
             db,
             path,
             user,
             team,
             workspace: identity.workspace,
             docs: DocumentCache::new(session_actor()),
-        })
+        };
+        // Replicas written before documents had heads rows get them once.
+        replica
+            .backfill_heads_once()
+            .map_err(|source| OpenError::Initialize {
+                path: replica.path.clone(),
+                source: Box::new(source),
+            })?;
+        Ok(replica)
     }
 
     /// Creates an empty replica in `dir` (creating the directory) for `user` of `team` in the
@@ -330,6 +338,7 @@ fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error>
         let json =
             serde_json::to_vec(identity).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
         meta.insert(IDENTITY_KEY, json.as_slice())?;
+        meta.insert(HEADS_KEPT_KEY, b"1".as_slice())?;
         tables::create_all(&txn)?;
     }
     txn.commit()?;

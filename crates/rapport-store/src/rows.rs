@@ -159,6 +159,37 @@ pub(crate) fn replace_with_snapshot(
     Ok(())
 }
 
+/// Whether a document has any rows.
+pub(crate) fn exists(txn: &ReadTransaction, key: &str) -> Result<bool, StoreError> {
+    let doing = "looking up a document";
+    if txn
+        .open_table(SNAPSHOTS)
+        .doing(doing)?
+        .get(key)
+        .doing(doing)?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    let chunks = txn.open_table(CHUNKS).doing(doing)?;
+    let mut range = chunks.range((key, 0)..=(key, u64::MAX)).doing(doing)?;
+    Ok(range.next().is_some())
+}
+
+/// Records a document's heads, in the caller's transaction.
+pub(crate) fn put_heads(
+    txn: &WriteTransaction,
+    key: &str,
+    heads: &[ChangeHash],
+) -> Result<(), StoreError> {
+    let doing = "recording document heads";
+    txn.open_table(HEADS)
+        .doing(doing)?
+        .insert(key, encode_heads(heads).as_slice())
+        .doing(doing)?;
+    Ok(())
+}
+
 /// The heads of every document whose key starts with `prefix`, with the rest of the key.
 pub(crate) fn heads_under(
     txn: &ReadTransaction,

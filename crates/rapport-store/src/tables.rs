@@ -36,6 +36,8 @@ pub(crate) const FORMAT_KEY: &str = "format";
 pub(crate) const FORMAT: &[u8] = b"rapport-replica/1";
 /// Meta key: the identity (JSON).
 pub(crate) const IDENTITY_KEY: &str = "identity";
+/// Meta key: present once every document has its `heads` row.
+pub(crate) const HEADS_KEPT_KEY: &str = "heads";
 /// Meta key: the relay to sync with (JSON `Remote`).
 pub(crate) const REMOTE_KEY: &str = "remote";
 

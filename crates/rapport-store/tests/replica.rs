@@ -460,3 +460,67 @@ fn damaged_pages_give_errors_never_a_panic_and_the_file_is_left_as_it_was() {
         }
     }
 }
+
+#[test]
+fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut support = workspace(&a_dir, "ana", Team::Support);
+    let globex = new_account(&mut support, "Globex");
+    note(
+        &mut support,
+        globex,
+        "asked about the enterprise plan",
+        &["sales"],
+    );
+    let initech = new_account(&mut support, "Initech");
+    let mut sales = member(&b_dir, &support, "bo", Team::Sales);
+    let load = |replica: &mut Replica, id| {
+        automerge::Automerge::load(&replica.saved_document(id).unwrap().unwrap()).unwrap()
+    };
+    let workspace_id = support.workspace_id();
+    let batch = vec![
+        (workspace_id, load(&mut support, workspace_id)),
+        (globex, load(&mut support, globex)),
+    ];
+    let imported = sales.import_documents(batch).unwrap();
+    assert!(
+        imported
+            .iter()
+            .all(|(heads, changed)| *changed && !heads.is_empty())
+    );
+    assert_eq!(sales.accounts().unwrap().len(), 1);
+    assert_eq!(
+        sales.alerts(false).unwrap().len(),
+        1,
+        "the alert is indexed on import"
+    );
+    assert_eq!(sales.search("enterprise").unwrap().len(), 1);
+
+    // Globex again, with a note more: merged into what is there, not replacing it.
+    note(&mut sales, globex, "quote sent", &[]);
+    note(&mut support, globex, "follow-up call booked", &[]);
+    let again = vec![
+        (globex, load(&mut support, globex)),
+        (initech, load(&mut support, initech)),
+    ];
+    sales.import_documents(again).unwrap();
+    let texts: Vec<String> = sales
+        .account(globex)
+        .unwrap()
+        .timeline
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    drop(sales);
+    let mut sales = Replica::open(b_dir.path()).unwrap();
+    let summary = sales.summary().unwrap();
+    assert_eq!(summary.len(), 3);
+    for (id, heads) in summary {
+        assert_eq!(
+            heads,
+            sales.heads(id).unwrap(),
+            "the heads row of {id} is current"
+        );
+    }
+}

@@ -15,6 +15,22 @@ pub enum Open {
     OrCreate,
 }
 
+/// What became of one whole document from the remote ([`Documents::merge_documents`]).
+#[derive(Debug)]
+pub enum Merged {
+    /// Merged and committed: the document's heads here now, and whether anything changed.
+    Stored {
+        /// Heads after the merge.
+        heads: Vec<ChangeHash>,
+        /// Whether it changed.
+        changed: bool,
+    },
+    /// Not taken: no such document here, and creating it was refused.
+    Refused,
+    /// The document does not merge (Automerge refused its changes).
+    Invalid(String),
+}
+
 /// Access to documents for one session. Implementations decide what the peer may see: a document
 /// they will not share is simply `None`.
 pub trait Documents {
@@ -54,6 +70,30 @@ pub trait Documents {
     /// document and change chunks, which loads the same); `None` when there is no such document
     /// for this peer.
     fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, Self::Error>;
+
+    /// Merges whole documents from the remote into what is here (creating those that are new),
+    /// committed durably before returning; one answer per document, in order. The default
+    /// goes one document at a time through [`Documents::update`]; a store that can commit many
+    /// documents in one transaction overrides it (a cold join brings thousands).
+    fn merge_documents(
+        &mut self,
+        incoming: Vec<(DocumentId, Automerge)>,
+    ) -> Result<Vec<Merged>, Self::Error> {
+        let mut answers = Vec::with_capacity(incoming.len());
+        for (id, mut theirs) in incoming {
+            let merged = self.update(id, Open::OrCreate, |doc, patches| {
+                let before = doc.get_heads();
+                doc.merge_and_log_patches(&mut theirs, patches)
+                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
+            })?;
+            answers.push(match merged {
+                None => Merged::Refused,
+                Some(Ok((heads, changed))) => Merged::Stored { heads, changed },
+                Some(Err(error)) => Merged::Invalid(error.to_string()),
+            });
+        }
+        Ok(answers)
+    }
 
     /// The heads of document `id`; `None` when there is no such document for this peer.
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, Self::Error> {

@@ -18,6 +18,6 @@ mod documents;
 mod session;
 mod summary;
 
-pub use documents::{Documents, Open};
+pub use documents::{Documents, Merged, Open};
 pub use session::{Outcome, ProtocolError, Session, SessionError};
 pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

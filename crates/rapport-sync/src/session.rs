@@ -96,6 +96,19 @@ pub struct Outcome {
     pub serve: Vec<DocumentId>,
 }
 
+impl Outcome {
+    /// Adds what another step led to, after this one's.
+    pub fn absorb(&mut self, later: Outcome) {
+        self.send.extend(later.send);
+        self.changed.extend(later.changed);
+        self.unavailable.extend(later.unavailable);
+        self.serve.extend(later.serve);
+        if self.closed.is_none() {
+            self.closed = later.closed;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     AwaitingJoin,
@@ -253,7 +266,7 @@ impl Session {
                 self.receive_sync(m, open, docs)
             }
             (Phase::Open, Message::Summary(m)) => self.receive_summary(m, docs),
-            (Phase::Open, Message::Document(m)) => self.receive_document(m, docs),
+            (Phase::Open, Message::Document(m)) => self.receive_documents(vec![m], docs),
             (Phase::Open, Message::Have(m)) => self.receive_have(m, docs),
             (Phase::Open, Message::DocUnavailable(notice)) => {
                 if let Some(id) = notice.document_id.parse() {

@@ -9,7 +9,7 @@ use rapport_model::DocumentId;
 use rapport_proto::{DocHeads, DocMessage, DocNotice, Message, Summary};
 
 use super::{Outcome, ProtocolError, Session, SessionError, same_heads};
-use crate::documents::{Documents, Open};
+use crate::documents::{Documents, Merged};
 
 impl Session {
     /// Right after the handshake: this side's summary, when both sides speak `summary-1` and
@@ -117,82 +117,78 @@ impl Session {
         }))
     }
 
-    /// A whole document from the remote: merged (or refused, from a read-only remote), and
-    /// answered with the heads this side now has.
-    pub(super) fn receive_document<D: Documents>(
+    /// Whole documents from the remote: merged together (or refused, from a read-only remote),
+    /// and each answered with the heads this side now has.
+    pub(super) fn receive_documents<D: Documents>(
         &mut self,
-        m: DocMessage,
+        messages: Vec<DocMessage>,
         docs: &mut D,
     ) -> Result<Outcome, SessionError<D::Error>> {
         self.require_summary("rapport-doc")?;
-        let unavailable = || {
-            Message::DocUnavailable(DocNotice {
-                sender_id: m.target_id.clone(),
-                target_id: m.sender_id.clone(),
-                document_id: m.document_id.clone(),
-            })
-        };
-        let Some(id) = m.document_id.parse() else {
-            return Ok(Outcome {
-                send: vec![unavailable()],
-                ..Outcome::default()
-            });
-        };
-        let have = |heads: Vec<ChangeHash>| {
-            Message::Have(DocHeads {
-                sender_id: m.target_id.clone(),
-                target_id: m.sender_id.clone(),
-                document_id: m.document_id.clone(),
-                heads: heads.iter().map(|h| h.0).collect(),
-            })
-        };
-        if self.remote_read_only {
-            let heads = docs
-                .heads(id)
-                .map_err(|source| SessionError::Storage { id, source })?;
-            return Ok(Outcome {
-                send: vec![heads.map_or_else(unavailable, have)],
-                ..Outcome::default()
-            });
-        }
-        let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-        let mut theirs = Automerge::load_with_options(&m.data, options).map_err(|e| {
-            ProtocolError::InvalidDocument {
-                document: id.to_string(),
-                reason: e.to_string(),
+        let mut outcome = Outcome::default();
+        let mut incoming = Vec::with_capacity(messages.len());
+        let mut answered_to = Vec::with_capacity(messages.len());
+        for m in messages {
+            let Some(id) = m.document_id.parse() else {
+                outcome.send.push(unavailable(&m));
+                continue;
+            };
+            if self.remote_read_only {
+                let heads = docs
+                    .heads(id)
+                    .map_err(|source| SessionError::Storage { id, source })?;
+                outcome.send.push(match heads {
+                    Some(heads) => have(&m, heads),
+                    None => unavailable(&m),
+                });
+                continue;
             }
-        })?;
-        let their_heads = theirs.get_heads();
-        let merged = docs
-            .update(id, Open::OrCreate, |doc, patches| {
-                let before = doc.get_heads();
-                doc.merge_and_log_patches(&mut theirs, patches)?;
-                let after = doc.get_heads();
-                Ok::<_, automerge::AutomergeError>((after != before, after))
-            })
-            .map_err(|source| SessionError::Storage { id, source })?;
-        let Some(merged) = merged else {
-            self.pending.remove(&id);
-            return Ok(Outcome {
-                send: vec![unavailable()],
-                ..Outcome::default()
-            });
-        };
-        let (changed, heads) = merged.map_err(|e| ProtocolError::InvalidDocument {
-            document: id.to_string(),
-            reason: e.to_string(),
-        })?;
-        if same_heads(&heads, &their_heads) {
-            self.pending.remove(&id);
-        } else {
-            // This side has changes the remote lacks too: sync the rest the usual way.
-            self.pending.insert(id);
+            let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+            let theirs = Automerge::load_with_options(&m.data, options).map_err(|e| {
+                ProtocolError::InvalidDocument {
+                    document: id.to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            answered_to.push((m, theirs.get_heads()));
+            incoming.push((id, theirs));
         }
-        Ok(Outcome {
-            send: vec![have(heads)],
-            changed: if changed { vec![id] } else { Vec::new() },
-            ..Outcome::default()
-        })
+        if incoming.is_empty() {
+            return Ok(outcome);
+        }
+        let first = incoming[0].0;
+        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _)| *id).collect();
+        let merged = docs
+            .merge_documents(incoming)
+            .map_err(|source| SessionError::Storage { id: first, source })?;
+        for ((id, (m, their_heads)), result) in ids.into_iter().zip(answered_to).zip(merged) {
+            match result {
+                Merged::Stored { heads, changed } => {
+                    if same_heads(&heads, &their_heads) {
+                        self.pending.remove(&id);
+                    } else {
+                        // This side has changes the remote lacks too: the usual sync follows.
+                        self.pending.insert(id);
+                    }
+                    if changed {
+                        outcome.changed.push(id);
+                    }
+                    outcome.send.push(have(&m, heads));
+                }
+                Merged::Refused => {
+                    self.pending.remove(&id);
+                    outcome.send.push(unavailable(&m));
+                }
+                Merged::Invalid(reason) => {
+                    return Err(ProtocolError::InvalidDocument {
+                        document: id.to_string(),
+                        reason,
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// The remote stored a document this side served: settled once the heads agree.
@@ -223,6 +219,36 @@ impl Session {
         Ok(outcome)
     }
 
+    /// Handles a batch of messages in order, as [`Session::receive`] would one by one, except
+    /// that consecutive whole documents are merged together (one commit for many).
+    pub fn receive_all<D: Documents>(
+        &mut self,
+        messages: Vec<Message>,
+        docs: &mut D,
+    ) -> Result<Outcome, SessionError<D::Error>> {
+        let mut outcome = Outcome::default();
+        let mut documents = Vec::new();
+        for message in messages {
+            match message {
+                Message::Document(m) if self.summary_agreed() => documents.push(m),
+                other => {
+                    if !documents.is_empty() {
+                        let batch = std::mem::take(&mut documents);
+                        outcome.absorb(self.receive_documents(batch, docs)?);
+                    }
+                    outcome.absorb(self.receive(other, docs)?);
+                    if outcome.closed.is_some() {
+                        return Ok(outcome);
+                    }
+                }
+            }
+        }
+        if !documents.is_empty() {
+            outcome.absorb(self.receive_documents(documents, docs)?);
+        }
+        Ok(outcome)
+    }
+
     fn require_summary(&self, message_type: &str) -> Result<(), ProtocolError> {
         if self.summary_agreed() {
             Ok(())
@@ -232,4 +258,21 @@ impl Session {
             })
         }
     }
+}
+
+fn unavailable(m: &DocMessage) -> Message {
+    Message::DocUnavailable(DocNotice {
+        sender_id: m.target_id.clone(),
+        target_id: m.sender_id.clone(),
+        document_id: m.document_id.clone(),
+    })
+}
+
+fn have(m: &DocMessage, heads: Vec<ChangeHash>) -> Message {
+    Message::Have(DocHeads {
+        sender_id: m.target_id.clone(),
+        target_id: m.sender_id.clone(),
+        document_id: m.document_id.clone(),
+        heads: heads.iter().map(|h| h.0).collect(),
+    })
 }
