@@ -277,36 +277,48 @@ impl Connection {
             .map_err(|e| End::Peer(format!("send failed: {e}")))
     }
 
-    /// Tells the peer why it ends (when it is still there to hear it) and closes.
+    /// Tells the peer why it ends (when it is still there to hear it) and closes, with the
+    /// websocket close code that says whose fault it was.
     async fn finish(&mut self, end: End) {
-        let (notice, reason) = match end {
+        let (notice, reason, code) = match end {
             End::Peer(reason) => {
                 info!(%reason, "disconnected");
                 return;
             }
             End::Protocol(reason) => {
                 warn!(%reason, "closing: protocol error");
-                (Some(reason.clone()), reason)
+                (Some(reason.clone()), reason, CLOSE_POLICY)
             }
             End::Relay(reason) => {
                 warn!(%reason, "closing: relay error");
-                (Some(format!("relay error: {reason}")), reason)
+                (
+                    Some(format!("relay error: {reason}")),
+                    reason,
+                    CLOSE_INTERNAL,
+                )
             }
             End::Shutdown => {
                 info!("closing: relay shutting down");
-                (None, "relay shutting down".into())
+                (None, "relay shutting down".into(), CLOSE_GOING_AWAY)
             }
         };
         if let Some(message) = notice {
             let _ = self.send(&Message::Error { message }).await;
         }
         let close = CloseFrame {
-            code: 1000,
+            code,
             reason: truncate(&reason, 120).into(),
         };
         let _ = self.socket.send(Frame::Close(Some(close))).await;
     }
 }
+
+/// Close code: the endpoint is going away (shutdown).
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: the peer broke a rule (the protocol, a limit, a revoked token).
+const CLOSE_POLICY: u16 = 1008;
+/// Close code: the relay failed.
+const CLOSE_INTERNAL: u16 = 1011;
 
 /// The protocol message a frame carries; `None` for pings and pongs.
 fn read(frame: Option<Result<Frame, axum::Error>>) -> Result<Option<Message>, End> {

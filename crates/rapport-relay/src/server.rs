@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse, PeerId};
 use rapport_store::{OpenError, RelayStore, StoreError};
 use tokio::net::TcpListener;
@@ -165,6 +166,14 @@ impl Relay {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         info!(address = %public.local_addr()?, "relay listening");
+        // Without Nagle's delay: a small frame written just before a connection is dropped (the
+        // close frame after an `error`) would otherwise wait for an ACK, and a drop with unread
+        // input (an oversized frame) resets the connection and discards it.
+        let public = public.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                warn!(%error, "cannot disable Nagle's algorithm on a connection");
+            }
+        });
         let public_server = axum::serve(
             public,
             self.app()
