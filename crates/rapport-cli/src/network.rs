@@ -39,10 +39,14 @@ fn init_logging(default: tracing::Level) {
 pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
     init_logging(tracing::Level::WARN);
     let timeout = Duration::from_secs(args.timeout);
-    let existed = data.join(rapport_store::REPLICA_FILE).exists();
+    let path = data.join(rapport_store::REPLICA_FILE);
+    if path.exists() {
+        // Said before anything goes over the network.
+        return Err(OpenError::AlreadyExists { path }.into());
+    }
     let (mut replica, report) = runtime()?
         .block_on(link::join(data, &args.url, &args.token, timeout))
-        .map_err(|error| joined_error(error, data, existed))?;
+        .map_err(|error| joined_error(error, data))?;
     let workspace = replica.workspace()?;
     if out.json {
         return out.print_json(&json!({
@@ -66,11 +70,10 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
     ))
 }
 
-/// A failed join leaves no half-made replica behind, and never removes a replica that was
-/// there before it (the relay is asked who the token belongs to before the replica is made, so
-/// a refused token fails before `Replica::create` could say the directory is taken).
-fn joined_error(error: LinkError, data: &Path, existed: bool) -> anyhow::Error {
-    if !existed && !matches!(error, LinkError::Open(_)) {
+/// A failed join leaves no half-made replica behind (`join` refuses a directory that already
+/// holds one before it starts, so the replica removed here is always the one it made).
+fn joined_error(error: LinkError, data: &Path) -> anyhow::Error {
+    if !matches!(error, LinkError::Open(_)) {
         let _ = std::fs::remove_file(data.join(rapport_store::REPLICA_FILE));
     }
     error.into()

@@ -1,15 +1,18 @@
 //! End-to-end tests of the `rapport` binary: each test runs the real program on its own data
 //! directory and checks exit codes, stdout (parsed as JSON) and stderr.
 //!
-//! Network sync does not exist yet, so the tests that need two users move documents between
-//! replicas with the store library (`rapport_store::Replica::document_bytes` and
-//! `merge_document`), never while the binary has that replica open.
+//! Most tests that need two users move documents between replicas with the store library
+//! (`rapport_store::Replica::document_bytes` and `merge_document`), never while the binary has
+//! that replica open; `relay` syncs them for real, through `rapport relay serve` and
+//! `rapport join` / `sync`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
 mod alerts;
 mod deals_tasks;
 mod errors;
+mod interop;
+mod relay;
 mod replica_errors;
 mod support;
 mod sync;

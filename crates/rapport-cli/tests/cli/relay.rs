@@ -1,0 +1,457 @@
+//! The real `rapport` binary syncing through the real relay: each test runs `relay serve` on
+//! port 0 over a data directory of its own, members join with their own tokens, and every
+//! wait on another process has a deadline (a process still running when its test ends is
+//! killed).
+
+use std::collections::BTreeSet;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rapport_model::account::NewAccount;
+use rapport_store::Replica;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::support::{Data, PATIENCE, RelayServer, Rng, SYNC_TIMEOUT, array, ids, str_at, tmp};
+
+/// One member of the relay's workspace: their replica and the token they joined with.
+struct Member {
+    data: Data,
+    token: String,
+}
+
+/// Invites each `(user, team, role)` to workspace "Acme" while the relay is stopped, starts the
+/// relay, and joins each member in a directory named after them. Returns the relay's data
+/// directory, the running relay and the members.
+fn relay_with<const N: usize>(
+    tmp: &TempDir,
+    members: [(&str, &str, &str); N],
+) -> (Data, RelayServer, [Member; N]) {
+    let store = Data::at(tmp.path().join("relay"));
+    let tokens = members.map(|(user, team, role)| (user, store.invite(user, team, role)));
+    let relay = RelayServer::start(&store);
+    let members = tokens.map(|(user, token)| Member {
+        data: Data::join_relay(tmp.path().join(user), &relay.url, &token),
+        token,
+    });
+    (store, relay, members)
+}
+
+/// The ids of an account's timeline entries, sorted.
+fn timeline_ids(account: &Value) -> Vec<String> {
+    let mut ids = ids(&account["timeline"]);
+    ids.sort_unstable();
+    ids
+}
+
+/// `ids`, sorted.
+fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|&id| id.to_owned()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn three_teams_offline_notes_an_alert_and_a_phone_conflict_converge_through_the_relay() {
+    let tmp = tmp();
+    let (_store, _relay, [sam, mia, sue]) = relay_with(
+        &tmp,
+        [
+            ("sam", "sales", "member"),
+            ("mia", "marketing", "member"),
+            ("sue", "support", "member"),
+        ],
+    );
+    let account = sam.data.add_account("Globex", &["--domain", "globex.com"]);
+    sam.data.sync().ok();
+    mia.data.sync().ok();
+    sue.data.sync().ok();
+    let created = sam.data.show(&account);
+    assert_eq!(mia.data.show(&account), created);
+    assert_eq!(sue.data.show(&account), created);
+
+    // Offline: the relay keeps running, but nobody syncs.
+    let from_sam = sam
+        .data
+        .id_of(["note", "add", &account, "Renewal call booked for March"]);
+    let from_mia = mia
+        .data
+        .id_of(["note", "add", &account, "Invited to the spring webinar"]);
+    let alert_text = "Customer asked about the enterprise plan";
+    let from_sue = sue
+        .data
+        .id_of(["note", "add", &account, alert_text, "--alert", "sales"]);
+    sam.data
+        .run(["account", "set", &account, "phone=+1-555-0100"])
+        .ok();
+    sue.data
+        .run(["account", "set", &account, "phone=+1-555-0199"])
+        .ok();
+
+    for member in [&sam, &mia, &sue, &sam, &mia] {
+        member.data.sync().ok();
+    }
+
+    let shown = sam.data.show(&account);
+    assert_eq!(
+        mia.data.show(&account),
+        shown,
+        "marketing sees what sales sees"
+    );
+    assert_eq!(
+        sue.data.show(&account),
+        shown,
+        "support sees what sales sees"
+    );
+    assert_eq!(mia.data.list(), sam.data.list());
+    assert_eq!(sue.data.list(), sam.data.list());
+    let workspace = sam.data.json(["workspace", "show"]);
+    assert_eq!(mia.data.json(["workspace", "show"]), workspace);
+    assert_eq!(sue.data.json(["workspace", "show"]), workspace);
+    let mut members: Vec<(&str, &str)> = array(&workspace["members"])
+        .iter()
+        .map(|m| (str_at(m, "user"), str_at(m, "team")))
+        .collect();
+    members.sort_unstable();
+    assert_eq!(
+        members,
+        [("mia", "marketing"), ("sam", "sales"), ("sue", "support")]
+    );
+    assert_eq!(
+        timeline_ids(&shown),
+        sorted(&[&from_sam, &from_mia, &from_sue]),
+        "every team's offline note survives"
+    );
+    let winner = str_at(&shown, "phone");
+    let loser = match winner {
+        "+1-555-0100" => "+1-555-0199",
+        "+1-555-0199" => "+1-555-0100",
+        other => panic!("the phone should be one of the two set, got {other}"),
+    };
+    assert_eq!(
+        shown["conflicts"],
+        json!([{ "field": "phone", "value": winner, "others": [loser] }])
+    );
+
+    let inbox = sam.data.alerts(false);
+    assert_eq!(
+        ids(&inbox),
+        [from_sue.as_str()],
+        "sales gets support's alert"
+    );
+    let alert = &inbox[0];
+    assert_eq!(alert["author"], "sue");
+    assert_eq!(alert["team"], "support");
+    assert_eq!(alert["account"], account.as_str());
+    assert_eq!(alert["alert"], json!(["sales"]));
+    assert_eq!(alert["text"], alert_text);
+    assert_eq!(
+        mia.data.alerts(true),
+        json!([]),
+        "the alert was not for marketing"
+    );
+    assert_eq!(sue.data.alerts(true), json!([]), "the author gets no alert");
+}
+
+/// Adds `count` accounts to `data`'s replica through the store (quicker than `count` runs of
+/// the binary), as a member would while offline; returns their ids.
+fn add_accounts_offline(data: &Data, count: usize) -> Vec<String> {
+    let mut replica = Replica::open(&data.dir).expect("the replica opens");
+    let edit = replica.edit_now();
+    (0..count)
+        .map(|i| {
+            let new = NewAccount {
+                name: format!("Offline {i:03}"),
+                domain: Some(format!("offline{i:03}.example")),
+                tier: None,
+                stage: None,
+                owner: None,
+            };
+            replica
+                .create_account(&edit, &new)
+                .expect("the account is created")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_relay_killed_mid_sync_restarts_and_every_replica_converges_with_nothing_lost() {
+    let mut rng = Rng::from_env_or_clock();
+    let tmp = tmp();
+    let (store, relay, [sam, mia]) = relay_with(
+        &tmp,
+        [("sam", "sales", "member"), ("mia", "marketing", "member")],
+    );
+    let shared = sam.data.add_account("Globex", &[]);
+    sam.data.sync().ok();
+    mia.data.sync().ok();
+
+    // Offline: sam adds many accounts, mia a few, and both note the shared one.
+    let from_sam = add_accounts_offline(&sam.data, 200);
+    let sam_note = sam.data.id_of(["note", "add", &shared, "Quote sent"]);
+    let from_mia: Vec<String> = (0..3)
+        .map(|i| mia.data.add_account(&format!("Campaign lead {i}"), &[]))
+        .collect();
+    let mia_note = mia
+        .data
+        .id_of(["note", "add", &shared, "Opened the newsletter"]);
+    let sampled: Vec<&String> = (0..5)
+        .map(|_| &from_sam[rng.below(from_sam.len() as u64) as usize])
+        .collect();
+    let shown_before: Vec<Value> = sampled.iter().map(|id| sam.data.show(id)).collect();
+    let sam_list = sam.data.list();
+
+    let connections = relay.connections();
+    let mut syncing = sam.data.spawn_sync(&["--timeout", SYNC_TIMEOUT]);
+    relay.wait_for_connections(connections + 1);
+    let delay = rng.below(500);
+    thread::sleep(Duration::from_millis(delay));
+    let mid_sync = syncing.running();
+    println!(
+        "SIGKILL to the relay {delay} ms after sam connected; sam's sync was {}",
+        if mid_sync { "still running" } else { "done" }
+    );
+    relay.crash();
+    let run = syncing.finish(PATIENCE);
+    if run.code != Some(0) {
+        run.fails_with(&["relay"]);
+    }
+    assert_eq!(
+        sam.data.list(),
+        sam_list,
+        "a broken sync loses nothing here"
+    );
+    // The crashed relay left its admin file behind; inviting works on the store directly.
+    let sue_token = store.invite("sue", "support", "member");
+
+    let relay = RelayServer::start(&store);
+    sam.data.sync_with(&relay.url, &sam.token).ok();
+    mia.data.sync_with(&relay.url, &mia.token).ok();
+    sam.data.sync().ok();
+    // A member who joins now gets everything from the relay's store alone.
+    let sue = Data::join_relay(tmp.path().join("sue"), &relay.url, &sue_token);
+
+    let list = sam.data.list();
+    assert_eq!(mia.data.list(), list);
+    assert_eq!(sue.list(), list);
+    let expected: BTreeSet<String> = from_sam
+        .iter()
+        .chain(&from_mia)
+        .chain([&shared])
+        .cloned()
+        .collect();
+    let listed: BTreeSet<String> = ids(&list).into_iter().collect();
+    assert_eq!(listed, expected, "every account of every replica is there");
+    for (id, before) in sampled.iter().zip(&shown_before) {
+        for replica in [&sam.data, &mia.data, &sue] {
+            assert_eq!(
+                &replica.show(id),
+                before,
+                "account {id} on {:?}",
+                replica.dir
+            );
+        }
+    }
+    for id in from_mia.iter().chain([&shared]) {
+        let shown = sam.data.show(id);
+        assert_eq!(mia.data.show(id), shown);
+        assert_eq!(sue.show(id), shown);
+    }
+    assert_eq!(
+        timeline_ids(&sam.data.show(&shared)),
+        sorted(&[&sam_note, &mia_note]),
+        "both offline notes on the shared account survive"
+    );
+}
+
+#[test]
+fn sync_with_an_unreachable_relay_fails_on_one_line_naming_it_and_changes_nothing() {
+    let tmp = tmp();
+    let (_store, relay, [sam]) = relay_with(&tmp, [("sam", "sales", "member")]);
+    let account = sam.data.add_account("Globex", &[]);
+    sam.data
+        .id_of(["note", "add", &account, "Synced before the outage"]);
+    sam.data.sync().ok();
+    let url = relay.url.clone();
+    relay.terminate(PATIENCE).ok();
+
+    sam.data.add_account("Initech", &[]);
+    sam.data
+        .id_of(["note", "add", &account, "Written during the outage"]);
+    let before = sam.data.snapshot();
+    sam.data
+        .sync()
+        .fails_with(&["cannot reach the relay at", &url]);
+    assert_eq!(sam.data.snapshot(), before);
+}
+
+#[test]
+fn a_join_with_a_wrong_token_fails_and_leaves_no_replica_behind() {
+    let tmp = tmp();
+    let (_store, relay, _members) = relay_with(&tmp, [("sam", "sales", "member")]);
+    let stranger = Data::at(tmp.path().join("stranger"));
+    for token in ["rpt_forged_token", "not-a-token-at-all"] {
+        stranger
+            .run(["join", &relay.url, "--token", token])
+            .fails_with(&["refused the token", &relay.url]);
+        assert!(!stranger.replica_file().exists(), "{token}");
+        stranger
+            .run(["account", "list"])
+            .fails_with(&["no replica in", "rapport init"]);
+    }
+}
+
+#[test]
+fn a_refused_join_into_a_directory_with_a_replica_leaves_that_replica_alone() {
+    let tmp = tmp();
+    let (_store, relay, [sam]) = relay_with(&tmp, [("sam", "sales", "member")]);
+    let account = sam.data.add_account("Globex", &[]);
+    sam.data
+        .id_of(["note", "add", &account, "Only on this laptop"]);
+    let before = sam.data.snapshot();
+
+    // Refused before a word goes to the relay, whatever the token.
+    sam.data
+        .run(["join", &relay.url, "--token", "rpt_forged_token"])
+        .fails_with(&["a replica already exists in"]);
+    assert_eq!(sam.data.snapshot(), before);
+    sam.data
+        .run(["join", &relay.url, "--token", &sam.token])
+        .fails_with(&["a replica already exists in"]);
+    assert_eq!(sam.data.snapshot(), before);
+}
+
+#[test]
+fn sync_watch_prints_an_alert_line_when_a_note_for_its_team_arrives() {
+    let tmp = tmp();
+    let (_store, relay, [sam, sue]) = relay_with(
+        &tmp,
+        [("sam", "sales", "member"), ("sue", "support", "member")],
+    );
+    let account = sue.data.add_account("Globex", &[]);
+    sue.data.sync().ok();
+    sam.data.sync().ok();
+
+    let watch = sam.data.spawn_sync(&["--watch"]);
+    watch.wait_for_stderr(&format!("{}: connected", relay.url));
+    sue.data.id_of([
+        "note",
+        "add",
+        &account,
+        "Webinar follow-up",
+        "--alert",
+        "marketing",
+    ]);
+    sue.data.sync().ok();
+    let text = "Customer asked about the enterprise plan";
+    let note = sue
+        .data
+        .id_of(["note", "add", &account, text, "--alert", "sales"]);
+    sue.data.sync().ok();
+
+    assert_eq!(
+        watch.next_line(PATIENCE),
+        format!("alert {note}: sue (support) on {account}: {text}"),
+        "the first line is the alert for sales, not the one for marketing"
+    );
+    watch.signal("TERM");
+    let run = watch.finish(PATIENCE).ok();
+    assert_eq!(run.stdout, "", "one alert, one line");
+    assert_eq!(ids(&sam.data.alerts(false)), [note.as_str()]);
+}
+
+#[test]
+fn an_invitation_made_while_the_relay_runs_works_and_revoking_it_refuses_the_next_sync() {
+    let tmp = tmp();
+    let (store, mut relay, [sam]) = relay_with(&tmp, [("sam", "sales", "member")]);
+    let account = sam.data.add_account("Globex", &[]);
+    sam.data.sync().ok();
+
+    let token = store.invite("mia", "marketing", "member");
+    relay.process().wait_for_stderr("admin request");
+    let mia = Data::join_relay(tmp.path().join("mia"), &relay.url, &token);
+    assert_eq!(mia.list(), sam.data.list());
+    let note = mia.id_of(["note", "add", &account, "Added to the spring campaign"]);
+    mia.sync().ok();
+    sam.data.sync().ok();
+    assert_eq!(timeline_ids(&sam.data.show(&account)), [note]);
+
+    let watch = mia.spawn_sync(&["--watch"]);
+    watch.wait_for_stderr(&format!("{}: connected", relay.url));
+    let revoked = store
+        .run(["relay", "revoke", "--workspace", "Acme", "--user", "mia"])
+        .ok();
+    assert_eq!(revoked.stdout, "revoked 1 token(s) of mia\n");
+    let refused = format!(
+        "error: the relay at {} refused the token (invalid or revoked)",
+        relay.url
+    );
+    let ended = watch.finish(PATIENCE);
+    assert_eq!(ended.code, Some(1), "a revoked watch stops: {ended:?}");
+    assert_eq!(ended.stderr.lines().last(), Some(refused.as_str()));
+    mia.sync().fails_with(&["refused the token", &relay.url]);
+    sam.data.sync().ok();
+}
+
+#[test]
+fn a_viewers_notes_never_reach_others_while_members_notes_reach_the_viewer() {
+    let tmp = tmp();
+    let (_store, _relay, [sam, vic]) = relay_with(
+        &tmp,
+        [("sam", "sales", "member"), ("vic", "support", "viewer")],
+    );
+    let account = sam.data.add_account("Globex", &[]);
+    sam.data.sync().ok();
+    vic.data.sync().ok();
+
+    let from_vic = vic
+        .data
+        .id_of(["note", "add", &account, "A viewer's opinion"]);
+    vic.data.add_account("Viewer's own account", &[]);
+    vic.data.sync().ok();
+    sam.data.sync().ok();
+    let on_sam = sam.data.show(&account);
+    assert_eq!(array(&on_sam["timeline"]), &Vec::<Value>::new());
+    assert_eq!(ids(&sam.data.list()), [account.as_str()]);
+
+    let from_sam = sam
+        .data
+        .id_of(["note", "add", &account, "Renewal call booked"]);
+    sam.data.sync().ok();
+    vic.data.sync().ok();
+    assert_eq!(
+        timeline_ids(&vic.data.show(&account)),
+        sorted(&[&from_sam, &from_vic]),
+        "the viewer gets the member's note and keeps its own"
+    );
+    assert_eq!(timeline_ids(&sam.data.show(&account)), [from_sam]);
+}
+
+#[test]
+fn sigterm_stops_the_relay_with_status_zero_within_seconds_even_with_a_watcher_connected() {
+    let tmp = tmp();
+    let (_store, relay, [sam]) = relay_with(&tmp, [("sam", "sales", "member")]);
+    let connections = relay.connections();
+    let mut watch = sam.data.spawn_sync(&["--watch"]);
+    relay.wait_for_connections(connections + 1);
+    watch.wait_for_stderr(&format!("{}: connected", relay.url));
+
+    let url = relay.url.clone();
+    let started = Instant::now();
+    let stopped = relay.terminate(Duration::from_secs(10));
+    println!("the relay stopped {:?} after SIGTERM", started.elapsed());
+    assert_eq!(stopped.code, Some(0), "{stopped:?}");
+    assert!(
+        stopped.stderr.contains("relay stopped"),
+        "{}",
+        stopped.stderr
+    );
+    watch.wait_for_stderr(&format!("{url}: disconnected"));
+    assert!(
+        watch.running(),
+        "the watcher outlives the relay, to reconnect"
+    );
+    watch.signal("TERM");
+    watch.finish(PATIENCE).ok();
+}
