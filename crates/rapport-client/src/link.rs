@@ -561,22 +561,8 @@ async fn send(socket: &mut Socket, message: &Message) -> Result<(), LinkError> {
 /// The next protocol message; pings and pongs are handled on the way.
 async fn next_message(socket: &mut Socket) -> Result<Message, LinkError> {
     loop {
-        let frame = socket.next().await.ok_or_else(|| LinkError::Closed {
-            reason: "connection dropped".into(),
-        })?;
-        match frame.map_err(closed)? {
-            Frame::Binary(bytes) => {
-                return decode(&bytes).map_err(|e| LinkError::Protocol {
-                    reason: e.to_string(),
-                });
-            }
-            Frame::Close(frame) => {
-                return Err(LinkError::Closed {
-                    reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
-                });
-            }
-            Frame::Text(_) => warn!("ignoring a text frame from the relay"),
-            Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
+        if let Some(message) = frame_message(socket.next().await)? {
+            return Ok(message);
         }
     }
 }
@@ -588,23 +574,31 @@ fn ready_message(socket: &mut Socket) -> Result<Option<Message>, LinkError> {
         let Some(frame) = socket.next().now_or_never() else {
             return Ok(None);
         };
-        let frame = frame.ok_or_else(|| LinkError::Closed {
-            reason: "connection dropped".into(),
-        })?;
-        match frame.map_err(closed)? {
-            Frame::Binary(bytes) => {
-                return decode(&bytes).map(Some).map_err(|e| LinkError::Protocol {
-                    reason: e.to_string(),
-                });
-            }
-            Frame::Close(frame) => {
-                return Err(LinkError::Closed {
-                    reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
-                });
-            }
-            Frame::Text(_) => warn!("ignoring a text frame from the relay"),
-            Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => {}
+        if let Some(message) = frame_message(frame)? {
+            return Ok(Some(message));
         }
+    }
+}
+
+/// The protocol message a frame carries; `None` for frames that carry none.
+fn frame_message(
+    frame: Option<Result<Frame, tungstenite::Error>>,
+) -> Result<Option<Message>, LinkError> {
+    let frame = frame.ok_or_else(|| LinkError::Closed {
+        reason: "connection dropped".into(),
+    })?;
+    match frame.map_err(closed)? {
+        Frame::Binary(bytes) => decode(&bytes).map(Some).map_err(|e| LinkError::Protocol {
+            reason: e.to_string(),
+        }),
+        Frame::Close(frame) => Err(LinkError::Closed {
+            reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
+        }),
+        Frame::Text(_) => {
+            warn!("ignoring a text frame from the relay");
+            Ok(None)
+        }
+        Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => Ok(None),
     }
 }
 

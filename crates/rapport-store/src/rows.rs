@@ -129,11 +129,7 @@ pub(crate) fn append(
         .doing(doing)?
         .insert((key, stored.next_chunk), chunk)
         .doing(doing)?;
-    txn.open_table(HEADS)
-        .doing(doing)?
-        .insert(key, encode_heads(heads).as_slice())
-        .doing(doing)?;
-    Ok(())
+    put_heads(txn, key, heads)
 }
 
 /// Replaces a document's snapshot and chunks with `snapshot`, in the caller's transaction.
@@ -152,11 +148,7 @@ pub(crate) fn replace_with_snapshot(
         .doing(doing)?
         .retain_in((key, 0)..=(key, u64::MAX), |_, _| false)
         .doing(doing)?;
-    txn.open_table(HEADS)
-        .doing(doing)?
-        .insert(key, encode_heads(heads).as_slice())
-        .doing(doing)?;
-    Ok(())
+    put_heads(txn, key, heads)
 }
 
 /// Whether a document has any rows.
