@@ -1,6 +1,6 @@
 //! A replica as the documents of a sync session.
 
-use automerge::{Automerge, PatchLog};
+use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::{DocumentId, workspace};
 use rapport_store::{Replica, StoreError};
 use rapport_sync::{Documents, Merged, Open, Summary};
@@ -46,9 +46,13 @@ impl Documents for ReplicaDocuments<'_> {
         self.replica.saved_document(id)
     }
 
+    fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.replica.stored_heads(id)
+    }
+
     fn merge_documents(
         &mut self,
-        incoming: Vec<(DocumentId, Automerge)>,
+        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<Merged>, StoreError> {
         let imported = self.replica.import_documents(incoming)?;
         Ok(imported

@@ -33,6 +33,8 @@ const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
 /// The most messages handled in one batch (one blocking task, and for whole documents, one
 /// commit).
 const MAX_BATCH: usize = 512;
+/// How many whole documents are read from the replica per blocking task when serving them.
+const SERVE_CHUNK: usize = 64;
 /// How often a quiet connection is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -383,12 +385,14 @@ impl Link {
         for message in &outcome.send {
             send(socket, message).await?;
         }
-        for id in outcome.serve {
-            let message = self
-                .with_session(move |session, docs| session.document_message(id, docs))
+        // A few dozen at a time: one blocking task each, never the whole workspace in memory.
+        for ids in outcome.serve.chunks(SERVE_CHUNK) {
+            let ids = ids.to_vec();
+            let messages = self
+                .with_session(move |session, docs| session.document_messages(&ids, docs))
                 .await?;
-            if let Some(message) = message {
-                send(socket, &message).await?;
+            for message in &messages {
+                send(socket, message).await?;
             }
         }
         if !outcome.changed.is_empty() {

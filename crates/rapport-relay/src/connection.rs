@@ -25,6 +25,9 @@ use crate::server::RelayState;
 /// commit).
 const MAX_BATCH: usize = 512;
 
+/// How many whole documents are read from the store per blocking task when serving them.
+const SERVE_CHUNK: usize = 64;
+
 /// Why a connection ends.
 enum End {
     /// The peer closed, left, or went away.
@@ -227,12 +230,14 @@ impl Connection {
                 origin: self.id,
             });
         }
-        for id in outcome.serve {
-            let message = self
-                .with_session(move |session, docs| session.document_message(id, docs))
+        // A few dozen at a time: one blocking task each, never the whole workspace in memory.
+        for ids in outcome.serve.chunks(SERVE_CHUNK) {
+            let ids = ids.to_vec();
+            let messages = self
+                .with_session(move |session, docs| session.document_messages(&ids, docs))
                 .await?;
-            if let Some(message) = message {
-                self.send(&message).await?;
+            for message in &messages {
+                self.send(message).await?;
             }
         }
         match outcome.closed {

@@ -45,6 +45,25 @@ pub struct WorkspaceHub {
     cache_limit: usize,
     digest: Mutex<Digest>,
     events: broadcast::Sender<Event>,
+    /// Where the digest is kept when the hub closes, so that reopening it does not read every
+    /// document's heads again (every change goes through a hub, so it stays true).
+    digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
+    /// Which opening of this workspace's hub this is: a hub that closes late never overwrites
+    /// the digest of one opened after it.
+    generation: u64,
+}
+
+impl Drop for WorkspaceHub {
+    fn drop(&mut self) {
+        let digest = *lock(&self.digest);
+        let mut digests = lock(&self.digests);
+        let newer = digests
+            .get(&self.id)
+            .is_some_and(|(_, generation)| *generation > self.generation);
+        if !newer {
+            digests.insert(self.id, (digest, self.generation));
+        }
+    }
 }
 
 impl std::fmt::Debug for WorkspaceHub {
@@ -60,8 +79,14 @@ impl WorkspaceHub {
         id: DocumentId,
         store: Arc<RelayStore>,
         cache_limit: usize,
+        digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
+        generation: u64,
     ) -> Result<Self, StoreError> {
-        let digest = Digest::of(&store.summary(id)?);
+        let kept = lock(&digests).remove(&id);
+        let digest = match kept {
+            Some((digest, _)) => digest,
+            None => Digest::of(&store.summary(id)?),
+        };
         Ok(Self {
             id,
             store,
@@ -69,6 +94,8 @@ impl WorkspaceHub {
             cache_limit,
             digest: Mutex::new(digest),
             events: broadcast::channel(EVENT_BACKLOG).0,
+            digests,
+            generation,
         })
     }
 
@@ -163,7 +190,7 @@ impl WorkspaceHub {
     /// together in one commit, the rest merged one by one as [`WorkspaceHub::update`] does.
     pub fn merge_documents(
         &self,
-        incoming: Vec<(DocumentId, Automerge)>,
+        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
         create: bool,
     ) -> Result<Vec<Merged>, StoreError> {
         let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
@@ -180,7 +207,7 @@ impl WorkspaceHub {
                 slots.iter().map(|s| lock(s)).collect();
             let mut fresh = Vec::new();
             for (&i, guard) in order.iter().zip(&guards) {
-                let (id, doc) = &incoming[i];
+                let (id, doc, _) = &incoming[i];
                 if guard.is_none() && !self.store.contains(self.id, *id)? {
                     fresh.push(i);
                     if doc.get_heads().is_empty() {
@@ -193,14 +220,17 @@ impl WorkspaceHub {
                     rest.push(i);
                 }
             }
-            let documents: Vec<(DocumentId, &Automerge)> = fresh
+            let documents: Vec<(DocumentId, &[u8], Vec<ChangeHash>)> = fresh
                 .iter()
-                .map(|&i| (incoming[i].0, &incoming[i].1))
+                .map(|&i| {
+                    let (id, doc, bytes) = &incoming[i];
+                    (*id, bytes.as_slice(), doc.get_heads())
+                })
                 .collect();
             self.store.import(self.id, &documents)?;
             let mut digest = lock(&self.digest);
             for &i in &fresh {
-                let (id, doc) = &incoming[i];
+                let (id, doc, _) = &incoming[i];
                 let heads = doc.get_heads();
                 digest.toggle(&document_digest(*id, &heads));
                 let changed = !heads.is_empty();
@@ -211,11 +241,11 @@ impl WorkspaceHub {
         } else {
             rest.extend(order);
         }
-        let mut incoming: Vec<Option<(DocumentId, Automerge)>> =
+        let mut incoming: Vec<Option<(DocumentId, Automerge, Vec<u8>)>> =
             incoming.into_iter().map(Some).collect();
         rest.sort_unstable();
         for i in rest {
-            let Some((id, mut theirs)) = incoming[i].take() else {
+            let Some((id, mut theirs, _)) = incoming[i].take() else {
                 continue;
             };
             let merged = self.update(id, create, |doc| {
@@ -249,6 +279,18 @@ impl WorkspaceHub {
         Ok(guard.as_ref().map(|document| f(&document.doc)))
     }
 
+    /// The heads of document `id`: from memory when it is loaded, else from its heads row (a
+    /// member acknowledging a document it was sent does not load it here).
+    pub fn heads(&self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let slot = lock(&self.documents).get(&id).cloned();
+        if let Some(slot) = slot
+            && let Some(document) = lock(&slot).as_ref()
+        {
+            return Ok(Some(document.doc.get_heads()));
+        }
+        self.store.heads(self.id, id)
+    }
+
     /// Every document of the workspace with its heads.
     pub fn summary(&self) -> Result<Summary, StoreError> {
         self.store.summary(self.id)
@@ -265,8 +307,11 @@ impl WorkspaceHub {
 pub struct Hubs {
     store: Arc<RelayStore>,
     hubs: Mutex<HashMap<DocumentId, Weak<WorkspaceHub>>>,
+    /// The digests of workspaces whose hub is closed, with the generation of that hub.
+    digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
     cache_limit: usize,
     next_connection: AtomicU64,
+    next_generation: AtomicU64,
 }
 
 impl Hubs {
@@ -275,8 +320,10 @@ impl Hubs {
         Self {
             store,
             hubs: Mutex::new(HashMap::new()),
+            digests: Arc::new(Mutex::new(HashMap::new())),
             cache_limit: cache_limit.max(1),
             next_connection: AtomicU64::new(1),
+            next_generation: AtomicU64::new(1),
         }
     }
 
@@ -296,6 +343,8 @@ impl Hubs {
             id,
             self.store.clone(),
             self.cache_limit,
+            self.digests.clone(),
+            self.next_generation.fetch_add(1, Ordering::Relaxed),
         )?);
         hubs.insert(id, Arc::downgrade(&hub));
         Ok(hub)
@@ -363,13 +412,13 @@ impl Documents for HubDocuments {
 
     fn merge_documents(
         &mut self,
-        incoming: Vec<(DocumentId, Automerge)>,
+        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<Merged>, StoreError> {
         self.hub.merge_documents(incoming, self.may_create)
     }
 
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        self.hub.read(id, Automerge::get_heads)
+        self.hub.heads(id)
     }
 }
 
@@ -379,4 +428,43 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_reopened_hub_keeps_the_digest_of_every_change_made_through_the_last_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RelayStore::open(dir.path()).unwrap());
+        let hubs = Hubs::new(store.clone(), 4);
+        let workspace = DocumentId::random();
+        for round in 0..3 {
+            let hub = hubs.hub(workspace).unwrap();
+            for _ in 0..6 {
+                hub.update(DocumentId::random(), true, |doc| {
+                    let mut tx = doc.transaction();
+                    automerge::transaction::Transactable::put(
+                        &mut tx,
+                        automerge::ROOT,
+                        "round",
+                        round as i64,
+                    )
+                    .unwrap();
+                    tx.commit();
+                })
+                .unwrap();
+            }
+            assert_eq!(hub.digest(), Digest::of(&store.summary(workspace).unwrap()));
+            drop(hub);
+            let reopened = hubs.hub(workspace).unwrap();
+            assert_eq!(
+                reopened.digest(),
+                Digest::of(&store.summary(workspace).unwrap()),
+                "round {round}"
+            );
+        }
+    }
 }

@@ -143,6 +143,13 @@ impl Replica {
             .collect())
     }
 
+    /// The heads of document `id` as stored, without loading it; `None` when there is no such
+    /// document.
+    pub fn stored_heads(&self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let txn = self.db.begin_read().doing("reading document heads")?;
+        rows::heads(&txn, &id.to_string())
+    }
+
     /// Document `id` as stored (snapshot and chunks, which `Automerge::load` reads whole),
     /// without loading it; `None` when there is no such document.
     pub fn saved_document(&self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
@@ -201,22 +208,22 @@ impl Replica {
     /// here afterwards and whether it changed.
     pub fn import_documents(
         &mut self,
-        incoming: Vec<(DocumentId, Automerge)>,
+        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<(Vec<ChangeHash>, bool)>, StoreError> {
         let (mut fresh, mut known) = (Vec::new(), Vec::new());
         {
             let txn = self.db.begin_read().doing("importing documents")?;
-            for (index, (id, doc)) in incoming.into_iter().enumerate() {
+            for (index, (id, doc, bytes)) in incoming.into_iter().enumerate() {
                 if rows::exists(&txn, &id.to_string())? {
                     known.push((index, id, doc));
                 } else {
-                    fresh.push((index, id, doc));
+                    fresh.push((index, id, doc, bytes));
                 }
             }
         }
         let mut results = vec![(Vec::new(), false); fresh.len() + known.len()];
         self.store_fresh(&fresh)?;
-        for (index, _, doc) in &fresh {
+        for (index, _, doc, _) in &fresh {
             results[*index] = (doc.get_heads(), !doc.get_heads().is_empty());
         }
         for (index, id, mut theirs) in known {
@@ -235,9 +242,12 @@ impl Replica {
         Ok(results)
     }
 
-    /// Writes documents new to this replica as snapshots, with their heads and index rows, in
-    /// one transaction.
-    fn store_fresh(&mut self, fresh: &[(usize, DocumentId, Automerge)]) -> Result<(), StoreError> {
+    /// Writes documents new to this replica as the bytes they arrived as (they load whole), with
+    /// their heads and index rows, in one transaction.
+    fn store_fresh(
+        &mut self,
+        fresh: &[(usize, DocumentId, Automerge, Vec<u8>)],
+    ) -> Result<(), StoreError> {
         if fresh.is_empty() {
             return Ok(());
         }
@@ -245,12 +255,12 @@ impl Replica {
         let (user, team) = (self.user.clone(), self.team);
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(doing)?;
-        for (_, id, doc) in fresh {
+        for (_, id, doc, bytes) in fresh {
             let heads = doc.get_heads();
             if heads.is_empty() {
                 continue;
             }
-            rows::replace_with_snapshot(&txn, &id.to_string(), &doc.save(), &heads)?;
+            rows::replace_with_snapshot(&txn, &id.to_string(), bytes, &heads)?;
             if *id != self.workspace {
                 crate::index::index_or_leave_out(
                     &txn,

@@ -212,26 +212,36 @@ impl RelayStore {
         Ok(())
     }
 
+    /// The heads of document `id` of `workspace` as stored, without loading it.
+    pub fn heads(
+        &self,
+        workspace: DocumentId,
+        id: DocumentId,
+    ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        let txn = self.db.begin_read().doing("reading document heads")?;
+        rows::heads(&txn, &key(workspace, id))
+    }
+
     /// Whether document `id` of `workspace` is stored.
     pub fn contains(&self, workspace: DocumentId, id: DocumentId) -> Result<bool, StoreError> {
         let txn = self.db.begin_read().doing("looking up a document")?;
         rows::exists(&txn, &key(workspace, id))
     }
 
-    /// Stores documents new to `workspace` as snapshots, all in one durable transaction (a
-    /// client pushing a workspace the relay has never seen). The caller makes sure none of them
-    /// is stored yet: a stored document's rows would be replaced.
+    /// Stores documents new to `workspace`, each as bytes `Automerge::load` reads whole and
+    /// the heads they load to, all in one durable transaction (a client pushing a workspace the
+    /// relay has never seen). The caller makes sure none of them is stored yet: a stored
+    /// document's rows would be replaced.
     pub fn import(
         &self,
         workspace: DocumentId,
-        documents: &[(DocumentId, &Automerge)],
+        documents: &[(DocumentId, &[u8], Vec<ChangeHash>)],
     ) -> Result<(), StoreError> {
         let doing = "importing documents";
         let txn = self.db.begin_write().doing(doing)?;
-        for (id, doc) in documents {
-            let heads = doc.get_heads();
+        for (id, bytes, heads) in documents {
             if !heads.is_empty() {
-                rows::replace_with_snapshot(&txn, &key(workspace, *id), &doc.save(), &heads)?;
+                rows::replace_with_snapshot(&txn, &key(workspace, *id), bytes, heads)?;
             }
         }
         txn.commit().doing(doing)?;

@@ -168,6 +168,17 @@ pub(crate) fn exists(txn: &ReadTransaction, key: &str) -> Result<bool, StoreErro
     Ok(range.next().is_some())
 }
 
+/// A document's heads as its heads row has them.
+pub(crate) fn heads(
+    txn: &ReadTransaction,
+    key: &str,
+) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+    let doing = "reading document heads";
+    let table = txn.open_table(HEADS).doing(doing)?;
+    let row = table.get(key).doing(doing)?;
+    Ok(row.map(|heads| decode_heads(heads.value())))
+}
+
 /// Records a document's heads, in the caller's transaction.
 pub(crate) fn put_heads(
     txn: &WriteTransaction,

@@ -475,13 +475,11 @@ fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() 
     let initech = new_account(&mut support, "Initech");
     let mut sales = member(&b_dir, &support, "bo", Team::Sales);
     let load = |replica: &mut Replica, id| {
-        automerge::Automerge::load(&replica.saved_document(id).unwrap().unwrap()).unwrap()
+        let bytes = replica.saved_document(id).unwrap().unwrap();
+        (id, automerge::Automerge::load(&bytes).unwrap(), bytes)
     };
     let workspace_id = support.workspace_id();
-    let batch = vec![
-        (workspace_id, load(&mut support, workspace_id)),
-        (globex, load(&mut support, globex)),
-    ];
+    let batch = vec![load(&mut support, workspace_id), load(&mut support, globex)];
     let imported = sales.import_documents(batch).unwrap();
     assert!(
         imported
@@ -499,10 +497,7 @@ fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() 
     // Globex again, with a note more: merged into what is there, not replacing it.
     note(&mut sales, globex, "quote sent", &[]);
     note(&mut support, globex, "follow-up call booked", &[]);
-    let again = vec![
-        (globex, load(&mut support, globex)),
-        (initech, load(&mut support, initech)),
-    ];
+    let again = vec![load(&mut support, globex), load(&mut support, initech)];
     sales.import_documents(again).unwrap();
     let texts: Vec<String> = sales
         .account(globex)

@@ -72,15 +72,16 @@ pub trait Documents {
     fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, Self::Error>;
 
     /// Merges whole documents from the remote into what is here (creating those that are new),
-    /// committed durably before returning; one answer per document, in order. The default
-    /// goes one document at a time through [`Documents::update`]; a store that can commit many
-    /// documents in one transaction overrides it (a cold join brings thousands).
+    /// committed durably before returning; one answer per document, in order. Each comes loaded
+    /// and as the bytes it was loaded from, which a document new here can be stored as. The
+    /// default goes one document at a time through [`Documents::update`]; a store that can
+    /// commit many documents in one transaction overrides it (a cold join brings thousands).
     fn merge_documents(
         &mut self,
-        incoming: Vec<(DocumentId, Automerge)>,
+        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<Merged>, Self::Error> {
         let mut answers = Vec::with_capacity(incoming.len());
-        for (id, mut theirs) in incoming {
+        for (id, mut theirs, _) in incoming {
             let merged = self.update(id, Open::OrCreate, |doc, patches| {
                 let before = doc.get_heads();
                 doc.merge_and_log_patches(&mut theirs, patches)

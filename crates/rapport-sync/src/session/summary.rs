@@ -117,6 +117,19 @@ impl Session {
         }))
     }
 
+    /// [`Session::document_message`] for each of `ids`, skipping those that are gone.
+    pub fn document_messages<D: Documents>(
+        &mut self,
+        ids: &[DocumentId],
+        docs: &mut D,
+    ) -> Result<Vec<Message>, SessionError<D::Error>> {
+        let mut messages = Vec::with_capacity(ids.len());
+        for id in ids {
+            messages.extend(self.document_message(*id, docs)?);
+        }
+        Ok(messages)
+    }
+
     /// Whole documents from the remote: merged together (or refused, from a read-only remote),
     /// and each answered with the heads this side now has.
     pub(super) fn receive_documents<D: Documents>(
@@ -150,14 +163,15 @@ impl Session {
                     reason: e.to_string(),
                 }
             })?;
-            answered_to.push((m, theirs.get_heads()));
-            incoming.push((id, theirs));
+            let heads = theirs.get_heads();
+            incoming.push((id, theirs, m.data.clone()));
+            answered_to.push((m, heads));
         }
         if incoming.is_empty() {
             return Ok(outcome);
         }
         let first = incoming[0].0;
-        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _, _)| *id).collect();
         let merged = docs
             .merge_documents(incoming)
             .map_err(|source| SessionError::Storage { id: first, source })?;
