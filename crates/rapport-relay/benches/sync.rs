@@ -99,26 +99,21 @@ fn populate(relay: &Relay, workspace_id: DocumentId, count: usize) {
         Edit::now("bo".parse().unwrap(), Team::Sales),
         Edit::now("cy".parse().unwrap(), Team::Marketing),
     ];
+    let hub = relay.hubs().hub(workspace_id).unwrap();
     let mut ids = Vec::with_capacity(count);
     for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
-        let docs: Vec<(DocumentId, Automerge)> = chunk
+        let docs: Vec<(DocumentId, Automerge, Vec<u8>)> = chunk
             .iter()
-            .map(|&i| (DocumentId::random(), account_document(i, &authors)))
+            .map(|&i| {
+                let doc = account_document(i, &authors);
+                let saved = doc.save();
+                (DocumentId::random(), doc, saved)
+            })
             .collect();
-        let saved: Vec<Vec<u8>> = docs.iter().map(|(_, doc)| doc.save()).collect();
-        let borrowed: Vec<_> = docs
-            .iter()
-            .zip(&saved)
-            .map(|((id, doc), bytes)| (*id, bytes.as_slice(), doc.get_heads()))
-            .collect();
-        relay
-            .hubs()
-            .store()
-            .import(workspace_id, &borrowed)
-            .unwrap();
-        ids.extend(docs.iter().map(|(id, _)| *id));
+        ids.extend(docs.iter().map(|(id, _, _)| *id));
+        // The way a member's first push arrives: one commit per batch.
+        hub.merge_documents(docs, true).unwrap();
     }
-    let hub = relay.hubs().hub(workspace_id).unwrap();
     hub.update(workspace_id, false, |doc| {
         let edit = &authors[0];
         doc.transact_with(
