@@ -50,9 +50,14 @@ struct RunningRelay {
 
 impl RunningRelay {
     async fn start(dir: &Path, config: RelayConfig) -> Self {
+        Self::start_on(dir, config, "127.0.0.1:0").await
+    }
+
+    /// [`RunningRelay::start`] on a given address (to come back where clients look for it).
+    async fn start_on(dir: &Path, config: RelayConfig, address: &str) -> Self {
         let relay = Relay::open(dir, config).unwrap();
         let hubs = relay.hubs().clone();
-        let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let public = TcpListener::bind(address).await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = public.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -632,4 +637,30 @@ async fn a_restarted_relay_still_has_everything_a_client_synced() {
         .collect();
     assert_eq!(names, ["Globex"]);
     assert_eq!(timeline(&mut fresh, globex), ["kept across restarts"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_reconnects_when_the_relay_comes_back_and_hears_what_was_written_meanwhile() {
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let address = relay.address.to_string();
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let sue_token = relay.invite("Acme", "sue", Team::Support, Role::Member);
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let (_sue_dir, mut sue) = join(&relay, &sue_token).await;
+    let mut watcher = Watcher::start(sam);
+    let globex = add_account(&mut sue, "Globex");
+    add_note(&mut sue, globex, "before the restart", &["sales"]);
+    let mut sue = sync(sue).await;
+    assert_eq!(watcher.next_alert(LIVE).await, "before the restart");
+
+    relay.stop().await;
+    // Written while the relay is down: it goes out with the next sync.
+    add_note(&mut sue, globex, "while the relay was down", &["sales"]);
+    let relay = RunningRelay::start_on(dir.path(), RelayConfig::default(), &address).await;
+    let _sue = sync(sue).await;
+    // The watcher's backoff is at most a few seconds here; it catches up on reconnecting.
+    assert_eq!(watcher.next_alert(WAIT).await, "while the relay was down");
+    drop(watcher);
+    relay.stop().await;
 }
