@@ -116,7 +116,9 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
         None => replica.remote()?.ok_or(LinkError::NoRemote)?,
     };
     let timeout = Duration::from_secs(args.timeout);
-    let (_, report) = rt.block_on(link::sync_once_with(replica, other, timeout))?;
+    let (_, report) = rt
+        .block_on(link::sync_once_with(replica, other, timeout))
+        .map_err(|error| name_the_relay(error, &remote.url))?;
     if out.json {
         return out.print_json(&json!({
             "relay": remote.url,
@@ -135,6 +137,16 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
         ));
     }
     out.print(&text)
+}
+
+/// Errors that happen once connected do not say where; the person needs to know which relay.
+fn name_the_relay(error: LinkError, url: &str) -> anyhow::Error {
+    match error {
+        LinkError::Closed { .. } | LinkError::Protocol { .. } | LinkError::Timeout { .. } => {
+            anyhow::Error::from(error).context(format!("sync with {url} failed"))
+        }
+        other => other.into(),
+    }
 }
 
 pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result<()> {
