@@ -12,6 +12,7 @@ mod alerts;
 mod deals_tasks;
 mod errors;
 mod interop;
+mod processes;
 mod relay;
 mod replica_errors;
 mod support;

@@ -12,7 +12,8 @@ use rapport_store::Replica;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::support::{Data, PATIENCE, RelayServer, Rng, SYNC_TIMEOUT, array, ids, str_at, tmp};
+use crate::processes::{PATIENCE, RelayServer, Rng, SYNC_TIMEOUT};
+use crate::support::{Data, array, ids, str_at, tmp};
 
 /// One member of the relay's workspace: their replica and the token they joined with.
 struct Member {

@@ -1,0 +1,163 @@
+//! Extension `summary-1`: digests in the handshake, summaries only when they differ, whole
+//! documents for what a side lacks.
+
+use super::*;
+
+/// Metadata announcing `summary-1` with the digest of `docs`.
+fn summary_metadata(docs: &mut Memory) -> PeerMetadata {
+    PeerMetadata {
+        extensions: vec![SUMMARY_V1.into()],
+        summary_digest: Some(docs.digest().unwrap().0.to_vec()),
+        ..Default::default()
+    }
+}
+
+/// A summary client and relay through the handshake and everything that follows it; returns
+/// the messages of the exchange after the handshake.
+fn summary_sync(
+    client_docs: &mut Memory,
+    relay_docs: &mut Memory,
+) -> (Session, Session, Vec<Message>) {
+    let (mut client, join) = Session::initiate(peer("laptop"), summary_metadata(client_docs));
+    let mut relay = Session::accept(peer("relay"), summary_metadata(relay_docs), false);
+    let answer = relay.receive(join, relay_docs).unwrap();
+    let mut seen = Vec::new();
+    let mut to_relay = Vec::new();
+    for message in answer.send {
+        if !matches!(message, Message::Peer(_)) {
+            seen.push(message.clone());
+        }
+        let outcome = client.receive(message, client_docs).unwrap();
+        to_relay.extend(outcome.send);
+        for id in outcome.serve {
+            to_relay.extend(client.document_message(id, client_docs).unwrap());
+        }
+    }
+    seen.extend(to_relay.clone());
+    pump(&mut client, client_docs, &mut relay, relay_docs, to_relay);
+    (client, relay, seen)
+}
+
+#[test]
+fn equal_workspaces_settle_in_the_handshake_alone() {
+    let mut client_docs = Memory::default();
+    let id = DocumentId::random();
+    client_docs
+        .docs
+        .insert(id, account_with_note("renewal in May"));
+    let mut relay_docs = Memory::default();
+    relay_docs.docs.insert(id, client_docs.docs[&id].clone());
+    let (client, relay, after_handshake) = summary_sync(&mut client_docs, &mut relay_docs);
+    assert!(after_handshake.is_empty(), "{after_handshake:?}");
+    assert!(client.settled() && relay.settled());
+}
+
+#[test]
+fn differing_workspaces_serve_whole_documents_and_sync_the_rest() {
+    let shared = DocumentId::random();
+    let (only_client, only_relay) = (DocumentId::random(), DocumentId::random());
+    let mut client_docs = Memory::default();
+    let mut relay_docs = Memory::default();
+    client_docs
+        .docs
+        .insert(shared, account_with_note("kickoff call"));
+    relay_docs
+        .docs
+        .insert(shared, client_docs.docs[&shared].fork());
+    add_note(
+        client_docs.docs.get_mut(&shared).unwrap(),
+        "sam",
+        Team::Sales,
+        "offline note",
+        false,
+    );
+    add_note(
+        relay_docs.docs.get_mut(&shared).unwrap(),
+        "ana",
+        Team::Support,
+        "ticket closed",
+        false,
+    );
+    client_docs
+        .docs
+        .insert(only_client, account_with_note("new lead"));
+    relay_docs
+        .docs
+        .insert(only_relay, account_with_note("old customer"));
+
+    let (client, relay, exchange) = summary_sync(&mut client_docs, &mut relay_docs);
+
+    assert!(client.settled(), "{} pending", client.pending());
+    assert!(relay.settled(), "{} pending", relay.pending());
+    for id in [shared, only_client, only_relay] {
+        assert_eq!(
+            client_docs.docs[&id].get_heads(),
+            relay_docs.docs[&id].get_heads()
+        );
+    }
+    assert_eq!(
+        notes(&relay_docs.docs[&shared]),
+        ["kickoff call", "offline note", "ticket closed"]
+    );
+    let served: BTreeSet<String> = exchange
+        .iter()
+        .filter_map(|m| match m {
+            Message::Document(d) => Some(d.document_id.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    let syncs = exchange
+        .iter()
+        .filter(|m| matches!(m, Message::Sync(_)))
+        .count();
+    assert_eq!(served, BTreeSet::from([only_client.to_string()]));
+    assert_eq!(
+        syncs, 1,
+        "only the document both hold is synced, and the client starts it"
+    );
+}
+
+#[test]
+fn a_viewer_gets_missing_documents_but_its_own_are_refused() {
+    let (mine, theirs) = (DocumentId::random(), DocumentId::random());
+    let mut viewer_docs = Memory::default();
+    viewer_docs
+        .docs
+        .insert(mine, account_with_note("viewer scribble"));
+    let mut relay_docs = Memory::default();
+    relay_docs
+        .docs
+        .insert(theirs, account_with_note("real customer"));
+    let (mut viewer, join) = Session::initiate(peer("viewer"), summary_metadata(&mut viewer_docs));
+    let mut relay = Session::accept(peer("relay"), summary_metadata(&mut relay_docs), true);
+    let answer = relay.receive(join, &mut relay_docs).unwrap();
+    let mut to_relay = Vec::new();
+    for message in answer.send {
+        to_relay.extend(viewer.receive(message, &mut viewer_docs).unwrap().send);
+    }
+    // A viewer that pushes anyway (an old or hostile client) is answered, not obeyed.
+    to_relay.extend(viewer.document_message(mine, &mut viewer_docs).unwrap());
+    pump(
+        &mut viewer,
+        &mut viewer_docs,
+        &mut relay,
+        &mut relay_docs,
+        to_relay,
+    );
+    assert!(!relay_docs.docs.contains_key(&mine));
+    assert_eq!(notes(&viewer_docs.docs[&theirs]), ["real customer"]);
+}
+
+#[test]
+fn summary_messages_without_the_extension_break_the_protocol() {
+    let (_, mut relay) = connected(false);
+    let summary = Message::Summary(rapport_proto::Summary {
+        sender_id: peer("laptop"),
+        target_id: peer("relay"),
+        documents: vec![],
+    });
+    assert!(matches!(
+        relay.receive(summary, &mut Memory::default()),
+        Err(SessionError::Protocol(ProtocolError::NotNegotiated { .. }))
+    ));
+}
