@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use rapport_client::link::{self, LinkError};
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
-use rapport_relay::{Relay, RelayConfig, admin};
-use rapport_store::{OpenError, RelayStore, Remote, Replica};
+use rapport_relay::{Relay, RelayConfig, RelayError, admin};
+use rapport_store::{OpenError, Remote, Replica};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -227,13 +227,9 @@ fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
 /// Runs an admin request on the relay's store directly, or through the running relay's admin
 /// endpoint when the relay holds the store.
 fn administer(data: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-    match RelayStore::open(data) {
-        Ok(store) => {
-            drop(store);
-            let relay = Relay::open(data, RelayConfig::default())?;
-            Ok(admin::handle(relay.hubs(), request))
-        }
-        Err(OpenError::InUse { .. }) => {
+    match Relay::open(data, RelayConfig::default()) {
+        Ok(relay) => Ok(admin::handle(relay.hubs(), request)),
+        Err(RelayError::Open(OpenError::InUse { .. })) => {
             let file = data.join(ADMIN_FILE);
             let text = std::fs::read_to_string(&file).with_context(|| {
                 format!(

@@ -19,8 +19,10 @@ use divan::Bencher;
 use rapport_client::link;
 use rapport_model::account::{self, NewAccount, NewContact, NewEntry};
 use rapport_model::{ContactId, DocumentId, Edit, EntryId, EntryKind, Role, Team, workspace};
+use rapport_relay::hub::HubDocuments;
 use rapport_relay::{Relay, RelayConfig, admin};
 use rapport_store::Replica;
+use rapport_sync::Documents;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 
@@ -112,7 +114,9 @@ fn populate(relay: &Relay, workspace_id: DocumentId, count: usize) {
             .collect();
         ids.extend(docs.iter().map(|(id, _, _)| *id));
         // The way a member's first push arrives: one commit per batch.
-        hub.merge_documents(docs, true).unwrap();
+        HubDocuments::new(hub.clone(), true)
+            .merge_documents(docs)
+            .unwrap();
     }
     hub.update(workspace_id, false, |doc| {
         let edit = &authors[0];

@@ -5,14 +5,16 @@
 //! **Invariant:** a hub knows one workspace. Every document key, every broadcast and every
 //! digest carries that workspace's id; nothing is shared between hubs but the store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
 use rapport_store::{RelayStore, StoreError, StoredDocument};
-use rapport_sync::{Digest, Documents, Merged, Open, Summary, document_digest};
+use rapport_sync::{
+    Digest, Documents, Merged, Open, Summary, document_digest, merge_one_at_a_time,
+};
 use tokio::sync::broadcast;
 
 /// How many events a slow connection may fall behind before it is told to reconnect.
@@ -186,83 +188,42 @@ impl WorkspaceHub {
         Ok(Some(result))
     }
 
-    /// Merges whole documents from a member: those the workspace has never seen are stored
-    /// together in one commit, the rest merged one by one as [`WorkspaceHub::update`] does.
-    pub fn merge_documents(
+    /// Stores the documents of `incoming` that the workspace has never seen, together in one
+    /// commit; the answer for each of those, `None` for the rest (to be merged one by one).
+    /// Their slots stay locked, in id order, until the commit is done, so that no other
+    /// connection creates one of them meanwhile (`update` takes one slot at a time: no
+    /// deadlock). A document listed twice is new only the first time.
+    pub fn import_new(
         &self,
-        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
-        create: bool,
-    ) -> Result<Vec<Merged>, StoreError> {
-        let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
+        incoming: &[(DocumentId, Automerge, Vec<u8>)],
+    ) -> Result<Vec<Option<Merged>>, StoreError> {
         let mut order: Vec<usize> = (0..incoming.len()).collect();
         order.sort_by_key(|&i| incoming[i].0);
-        order.dedup_by_key(|i| incoming[*i].0);
-        let mut rest: Vec<usize> = (0..incoming.len()).filter(|i| !order.contains(i)).collect();
-        if create {
-            // Every slot locked in id order while the new ones are written, so that no other
-            // connection creates one of them meanwhile (and update() takes one slot at a time:
-            // no deadlock).
-            let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
-            let guards: Vec<MutexGuard<'_, Option<StoredDocument>>> =
-                slots.iter().map(|s| lock(s)).collect();
-            let mut fresh = Vec::new();
-            for (&i, guard) in order.iter().zip(&guards) {
-                let (id, doc, _) = &incoming[i];
-                if guard.is_none() && !self.store.contains(self.id, *id)? {
-                    fresh.push(i);
-                    if doc.get_heads().is_empty() {
-                        answers[i] = Some(Merged::Stored {
-                            heads: Vec::new(),
-                            changed: false,
-                        });
-                    }
-                } else {
-                    rest.push(i);
-                }
+        let mut seen = HashSet::new();
+        order.retain(|&i| seen.insert(incoming[i].0));
+        let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
+        let guards: Vec<MutexGuard<'_, Option<StoredDocument>>> =
+            slots.iter().map(|s| lock(s)).collect();
+        let mut fresh = Vec::new();
+        for (&i, guard) in order.iter().zip(&guards) {
+            let (id, doc, bytes) = &incoming[i];
+            if guard.is_none() && !self.store.contains(self.id, *id)? {
+                fresh.push((i, *id, bytes.as_slice(), doc.get_heads()));
             }
-            let documents: Vec<(DocumentId, &[u8], Vec<ChangeHash>)> = fresh
-                .iter()
-                .map(|&i| {
-                    let (id, doc, bytes) = &incoming[i];
-                    (*id, bytes.as_slice(), doc.get_heads())
-                })
-                .collect();
-            self.store.import(self.id, &documents)?;
-            let mut digest = lock(&self.digest);
-            for &i in &fresh {
-                let (id, doc, _) = &incoming[i];
-                let heads = doc.get_heads();
-                digest.toggle(&document_digest(*id, &heads));
-                let changed = !heads.is_empty();
-                answers[i] = Some(Merged::Stored { heads, changed });
-            }
-            drop(digest);
-            drop(guards);
-        } else {
-            rest.extend(order);
         }
-        let mut incoming: Vec<Option<(DocumentId, Automerge, Vec<u8>)>> =
-            incoming.into_iter().map(Some).collect();
-        rest.sort_unstable();
-        for i in rest {
-            let Some((id, mut theirs, _)) = incoming[i].take() else {
-                continue;
-            };
-            let merged = self.update(id, create, |doc| {
-                let before = doc.get_heads();
-                doc.merge(&mut theirs)
-                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
-            })?;
-            answers[i] = Some(match merged {
-                None => Merged::Refused,
-                Some(Ok((heads, changed))) => Merged::Stored { heads, changed },
-                Some(Err(error)) => Merged::Invalid(error.to_string()),
-            });
+        let rows: Vec<(DocumentId, &[u8], Vec<ChangeHash>)> = fresh
+            .iter()
+            .map(|(_, id, bytes, heads)| (*id, *bytes, heads.clone()))
+            .collect();
+        self.store.import(self.id, &rows)?;
+        let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
+        let mut digest = lock(&self.digest);
+        for (i, id, _, heads) in fresh {
+            digest.toggle(&document_digest(id, &heads));
+            let changed = !heads.is_empty();
+            answers[i] = Some(Merged::Stored { heads, changed });
         }
-        Ok(answers
-            .into_iter()
-            .map(|a| a.unwrap_or(Merged::Refused))
-            .collect())
+        Ok(answers)
     }
 
     /// Runs `f` on document `id` as stored; `None` when the workspace has no such document.
@@ -410,11 +371,28 @@ impl Documents for HubDocuments {
         self.hub.saved(id)
     }
 
+    /// New documents in one commit; the others (and all of them, for a viewer, who gets
+    /// `Refused`) one by one.
     fn merge_documents(
         &mut self,
         incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<Merged>, StoreError> {
-        self.hub.merge_documents(incoming, self.may_create)
+        if !self.may_create {
+            return merge_one_at_a_time(self, incoming);
+        }
+        let mut answers = self.hub.import_new(&incoming)?;
+        let (rest_at, rest): (Vec<usize>, Vec<_>) = incoming
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| answers[*i].is_none())
+            .unzip();
+        for (i, merged) in rest_at.into_iter().zip(merge_one_at_a_time(self, rest)?) {
+            answers[i] = Some(merged);
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Merged::Refused))
+            .collect())
     }
 
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {

@@ -193,12 +193,27 @@ impl Replica {
         };
         let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
         let mut theirs = Automerge::load_with_options(bytes, options).map_err(damaged)?;
+        Ok(self.merge_loaded(id, &mut theirs)?.1)
+    }
+
+    /// Merges a loaded document from elsewhere into document `id` (created if new here),
+    /// through [`Replica::apply_remote`]; its heads here afterwards, and whether it changed.
+    fn merge_loaded(
+        &mut self,
+        id: DocumentId,
+        theirs: &mut Automerge,
+    ) -> Result<(Vec<ChangeHash>, bool), StoreError> {
         let merged = self.apply_remote(id, true, |doc, patches| {
             let before = doc.get_heads();
-            doc.merge_and_log_patches(&mut theirs, patches)
-                .map(|_| doc.get_heads() != before)
+            doc.merge_and_log_patches(theirs, patches)
+                .map(|_| (doc.get_heads(), doc.get_heads() != before))
         })?;
-        merged.unwrap_or(Ok(false)).map_err(damaged)
+        merged
+            .unwrap_or(Ok((Vec::new(), false)))
+            .map_err(|source| StoreError::DamagedDocument {
+                id,
+                source: Box::new(source),
+            })
     }
 
     /// Stores whole documents from elsewhere (a cold join: everything the relay has), each
@@ -227,17 +242,7 @@ impl Replica {
             results[*index] = (doc.get_heads(), !doc.get_heads().is_empty());
         }
         for (index, id, mut theirs) in known {
-            let merged = self.apply_remote(id, true, |doc, patches| {
-                let before = doc.get_heads();
-                doc.merge_and_log_patches(&mut theirs, patches)
-                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
-            })?;
-            results[index] = merged
-                .unwrap_or(Ok((Vec::new(), false)))
-                .map_err(|source| StoreError::DamagedDocument {
-                    id,
-                    source: Box::new(source),
-                })?;
+            results[index] = self.merge_loaded(id, &mut theirs)?;
         }
         Ok(results)
     }

@@ -14,7 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 
 use crate::error::{OpenError, StorageContext, StoreError};
-use crate::replica::{check_magic, open_error};
+use crate::replica::{check_format, check_magic, check_read_only, open_error, storage_error};
 use crate::rows::{self, Stored};
 use crate::tables::{CHUNKS, FORMAT_KEY, HEADS, META, SNAPSHOTS};
 
@@ -85,8 +85,17 @@ impl RelayStore {
             source,
         })?;
         let path = dir.join(RELAY_FILE);
-        let db = if path.exists() {
+        let existed = path.exists();
+        let db = if existed {
             check_magic(&path)?;
+            // Refused through a read-only handle first, so that a file that is not a relay
+            // store is left exactly as it was.
+            check_read_only(&path, |db| {
+                let txn = db
+                    .begin_read()
+                    .map_err(|e| storage_error(&path, e.into()))?;
+                check_format(&txn, &path, RELAY_FORMAT).map(drop)
+            })?;
             Database::builder()
                 .set_check_integrity_on_open(true)
                 .open(&path)
@@ -95,7 +104,7 @@ impl RelayStore {
             Database::create(&path).map_err(|e| open_error(&path, e))?
         };
         let store = Self { db, path };
-        store.check_or_write_format()?;
+        store.check_or_write_format(existed)?;
         Ok(store)
     }
 
@@ -104,7 +113,10 @@ impl RelayStore {
         &self.path
     }
 
-    fn check_or_write_format(&self) -> Result<(), OpenError> {
+    /// Checks the format tag of a file that `existed`, or writes it into a new one. A file that
+    /// existed without the tag is refused, whatever it holds: the transaction that would claim
+    /// it is never committed.
+    fn check_or_write_format(&self, existed: bool) -> Result<(), OpenError> {
         let storage = |source: redb::Error| OpenError::Storage {
             path: self.path.clone(),
             source,
@@ -128,7 +140,7 @@ impl RelayStore {
                         String::from_utf8_lossy(other)
                     )));
                 }
-                None if meta.len().map_err(|e| storage(e.into()))? > 0 => {
+                None if existed || meta.len().map_err(|e| storage(e.into()))? > 0 => {
                     return Err(not_relay("it has no format tag".into()));
                 }
                 None => {
@@ -231,7 +243,8 @@ impl RelayStore {
     /// Stores documents new to `workspace`, each as bytes `Automerge::load` reads whole and
     /// the heads they load to, all in one durable transaction (a client pushing a workspace the
     /// relay has never seen). The caller makes sure none of them is stored yet: a stored
-    /// document's rows would be replaced.
+    /// document's rows would be replaced. The relay calls this through its workspace hub only,
+    /// which keeps the workspace digest in step.
     pub fn import(
         &self,
         workspace: DocumentId,

@@ -70,7 +70,7 @@ impl Replica {
             return Err(OpenError::Missing { path });
         }
         check_magic(&path)?;
-        check_read_only(&path)?;
+        check_read_only(&path, |db| read_identity(db, &path).map(drop))?;
         // Every page's checksum is verified before the file is trusted: a damaged file is an
         // error here instead of a panic somewhere later in redb.
         let db = Database::builder()
@@ -258,9 +258,12 @@ pub(crate) fn check_magic(path: &Path) -> Result<(), OpenError> {
 ///
 /// A read-only handle cannot verify checksums, and redb may panic on a damaged page; that is
 /// caught here and reported as a damaged file.
-fn check_read_only(path: &Path) -> Result<(), OpenError> {
+pub(crate) fn check_read_only(
+    path: &Path,
+    look_inside: impl Fn(&redb::ReadOnlyDatabase) -> Result<(), OpenError>,
+) -> Result<(), OpenError> {
     let look = || match redb::ReadOnlyDatabase::open(path) {
-        Ok(db) => read_identity(&db, path).map(drop),
+        Ok(db) => look_inside(&db),
         Err(redb::DatabaseError::RepairAborted) => Ok(()),
         Err(other) => Err(open_error(path, other)),
     };
@@ -295,39 +298,60 @@ pub(crate) fn open_error(path: &Path, error: redb::DatabaseError) -> OpenError {
 }
 
 fn read_identity(db: &impl ReadableDatabase, path: &Path) -> Result<Identity, OpenError> {
+    let txn = db.begin_read().map_err(|e| storage_error(path, e.into()))?;
+    let meta = check_format(&txn, path, FORMAT)?;
     let not_replica = |reason: String| OpenError::NotAReplica {
         path: path.to_owned(),
         reason,
     };
-    let storage = |source: redb::Error| OpenError::Storage {
+    let identity = meta
+        .get(IDENTITY_KEY)
+        .map_err(|e| storage_error(path, e.into()))?
+        .ok_or_else(|| not_replica("it has no identity".into()))?;
+    serde_json::from_slice(identity.value())
+        .map_err(|e| not_replica(format!("its identity does not decode: {e}")))
+}
+
+/// The `meta` table of a Rapport file whose format tag is `expected`; any other file (no
+/// metadata, no tag, another tag) is refused.
+pub(crate) fn check_format(
+    txn: &redb::ReadTransaction,
+    path: &Path,
+    expected: &[u8],
+) -> Result<redb::ReadOnlyTable<&'static str, &'static [u8]>, OpenError> {
+    let not_ours = |reason: String| OpenError::NotAReplica {
         path: path.to_owned(),
-        source,
+        reason,
     };
-    let txn = db.begin_read().map_err(|e| storage(e.into()))?;
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(TableError::TableDoesNotExist(_)) => {
-            return Err(not_replica("it has no rapport metadata".into()));
+            return Err(not_ours("it has no rapport metadata".into()));
         }
-        Err(e) => return Err(storage(e.into())),
+        Err(e) => return Err(storage_error(path, e.into())),
     };
-    let format = meta.get(FORMAT_KEY).map_err(|e| storage(e.into()))?;
+    let format = meta
+        .get(FORMAT_KEY)
+        .map_err(|e| storage_error(path, e.into()))?;
     match format.as_ref().map(|v| v.value()) {
-        Some(FORMAT) => {}
+        Some(found) if found == expected => {}
         Some(other) => {
-            return Err(not_replica(format!(
+            return Err(not_ours(format!(
                 "unsupported format {}",
                 String::from_utf8_lossy(other)
             )));
         }
-        None => return Err(not_replica("it has no format tag".into())),
+        None => return Err(not_ours("it has no format tag".into())),
     }
-    let identity = meta
-        .get(IDENTITY_KEY)
-        .map_err(|e| storage(e.into()))?
-        .ok_or_else(|| not_replica("it has no identity".into()))?;
-    serde_json::from_slice(identity.value())
-        .map_err(|e| not_replica(format!("its identity does not decode: {e}")))
+    drop(format);
+    Ok(meta)
+}
+
+pub(crate) fn storage_error(path: &Path, source: redb::Error) -> OpenError {
+    OpenError::Storage {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error> {

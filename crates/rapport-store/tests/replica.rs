@@ -5,7 +5,7 @@ use std::fs;
 
 use rapport_model::account::{self, NewAccount, NewEntry};
 use rapport_model::{AccountAssignment, EntryId, EntryKind, Team};
-use rapport_store::{OpenError, REPLICA_FILE, Replica, StoreError};
+use rapport_store::{OpenError, RELAY_FILE, REPLICA_FILE, RelayStore, Replica, StoreError};
 use tempfile::TempDir;
 
 fn workspace(dir: &TempDir, user: &str, team: Team) -> Replica {
@@ -518,4 +518,40 @@ fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() 
             "the heads row of {id} is current"
         );
     }
+}
+
+#[test]
+fn a_relay_store_refuses_a_file_it_did_not_make() {
+    let foreign = TempDir::new().unwrap();
+    let db = redb::Database::create(foreign.path().join("x.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(redb::TableDefinition::<&str, u64>::new("stuff"))
+        .unwrap()
+        .insert("a", 1)
+        .unwrap();
+    txn.commit().unwrap();
+    drop(db);
+    let replica = TempDir::new().unwrap();
+    drop(workspace(&replica, "ana", Team::Sales));
+    let cases = [
+        ("foreign redb", foreign.path().join("x.redb")),
+        ("a replica", replica.path().join(REPLICA_FILE)),
+    ];
+    for (what, source) in cases {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join(RELAY_FILE);
+        fs::copy(&source, &path).unwrap();
+        let err = RelayStore::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, OpenError::NotAReplica { .. }),
+            "{what}: {err}"
+        );
+        assert!(
+            fs::read(&path).unwrap() == fs::read(&source).unwrap(),
+            "{what}: the file was changed"
+        );
+    }
+    let fresh = TempDir::new().unwrap();
+    drop(RelayStore::open(fresh.path()).unwrap());
+    RelayStore::open(fresh.path()).expect("a relay store reopens");
 }

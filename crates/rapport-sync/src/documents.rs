@@ -79,25 +79,37 @@ pub trait Documents {
     fn merge_documents(
         &mut self,
         incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
-    ) -> Result<Vec<Merged>, Self::Error> {
-        let mut answers = Vec::with_capacity(incoming.len());
-        for (id, mut theirs, _) in incoming {
-            let merged = self.update(id, Open::OrCreate, |doc, patches| {
-                let before = doc.get_heads();
-                doc.merge_and_log_patches(&mut theirs, patches)
-                    .map(|_| (doc.get_heads(), doc.get_heads() != before))
-            })?;
-            answers.push(match merged {
-                None => Merged::Refused,
-                Some(Ok((heads, changed))) => Merged::Stored { heads, changed },
-                Some(Err(error)) => Merged::Invalid(error.to_string()),
-            });
-        }
-        Ok(answers)
+    ) -> Result<Vec<Merged>, Self::Error>
+    where
+        Self: Sized,
+    {
+        merge_one_at_a_time(self, incoming)
     }
 
     /// The heads of document `id`; `None` when there is no such document for this peer.
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, Self::Error> {
         self.read(id, Automerge::get_heads)
     }
+}
+
+/// [`Documents::merge_documents`] one document at a time, each through [`Documents::update`]:
+/// the default, and what an override does with the documents it cannot batch.
+pub fn merge_one_at_a_time<D: Documents>(
+    docs: &mut D,
+    incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
+) -> Result<Vec<Merged>, D::Error> {
+    let mut answers = Vec::with_capacity(incoming.len());
+    for (id, mut theirs, _) in incoming {
+        let merged = docs.update(id, Open::OrCreate, |doc, patches| {
+            let before = doc.get_heads();
+            doc.merge_and_log_patches(&mut theirs, patches)
+                .map(|_| (doc.get_heads(), doc.get_heads() != before))
+        })?;
+        answers.push(match merged {
+            None => Merged::Refused,
+            Some(Ok((heads, changed))) => Merged::Stored { heads, changed },
+            Some(Err(error)) => Merged::Invalid(error.to_string()),
+        });
+    }
+    Ok(answers)
 }

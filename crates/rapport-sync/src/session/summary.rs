@@ -141,7 +141,7 @@ impl Session {
         let mut outcome = Outcome::default();
         let mut incoming = Vec::with_capacity(messages.len());
         let mut answered_to = Vec::with_capacity(messages.len());
-        for m in messages {
+        for mut m in messages {
             let Some(id) = m.document_id.parse() else {
                 outcome.send.push(unavailable(&m));
                 continue;
@@ -164,7 +164,8 @@ impl Session {
                 }
             })?;
             let heads = theirs.get_heads();
-            incoming.push((id, theirs, m.data.clone()));
+            // The bytes go to storage; the rest of the message addresses the answer.
+            incoming.push((id, theirs, std::mem::take(&mut m.data)));
             answered_to.push((m, heads));
         }
         if incoming.is_empty() {
