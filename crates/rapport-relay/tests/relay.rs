@@ -664,3 +664,42 @@ async fn a_watcher_reconnects_when_the_relay_comes_back_and_hears_what_was_writt
     drop(watcher);
     relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_pointed_at_another_workspaces_token_exchanges_nothing_and_keeps_its_relay() {
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let bob_token = relay.invite("Initech", "bob", Team::Sales, Role::Member);
+    let (ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    add_note(&mut ana, globex, "acme's customer, not initech's", &[]);
+    let before = ana.remote().unwrap();
+    let wrong = rapport_store::Remote {
+        url: relay.url.clone(),
+        token: Some(bob_token.clone()),
+    };
+    let refused = timeout(WAIT, link::sync_once_with(ana, Some(wrong), SYNC))
+        .await
+        .expect("the refusal comes in time");
+    assert!(
+        matches!(refused, Err(LinkError::WrongWorkspace { .. })),
+        "{refused:?}"
+    );
+
+    let (_bob_dir, bob) = join(&relay, &bob_token).await;
+    let held: Vec<DocumentId> = bob
+        .summary()
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!held.contains(&globex), "acme's account reached initech");
+    assert!(bob.accounts().unwrap().is_empty());
+    let ana = Replica::open(ana_dir.path()).unwrap();
+    assert_eq!(
+        ana.remote().unwrap(),
+        before,
+        "a failed sync leaves the replica's relay as it was"
+    );
+}
