@@ -19,7 +19,7 @@ use crate::network;
 use crate::output::Output;
 
 pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
-    let open = || Replica::open(data);
+    let open = || open_indexed(data);
     match command {
         Command::Init(args) => {
             require_text("workspace name", &args.workspace)?;
@@ -57,6 +57,28 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Sync(args) => network::sync(open()?, args, out),
         Command::Relay(command) => network::relay(data, command, out),
     }
+}
+
+/// Opens the replica, first finishing the indexing of documents fetched whole that an earlier
+/// command did not get to (an interrupted `rapport join`).
+fn open_indexed(data: &Path) -> anyhow::Result<Replica> {
+    let mut replica = Replica::open(data)?;
+    index_fetched(&mut replica)?;
+    Ok(replica)
+}
+
+/// Checks and indexes every document fetched whole, saying so on stderr when there are many.
+pub(crate) fn index_fetched(replica: &mut Replica) -> anyhow::Result<()> {
+    const CHUNK: usize = 512;
+    let waiting = replica.unindexed()?;
+    if waiting == 0 {
+        return Ok(());
+    }
+    if waiting > CHUNK as u64 {
+        eprintln!("indexing {waiting} documents fetched from the relay…");
+    }
+    while replica.index_pending(CHUNK)? > 0 {}
+    Ok(())
 }
 
 /// Refuses a name, title or text that is empty or only blanks.

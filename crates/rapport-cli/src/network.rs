@@ -45,8 +45,16 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
         return Err(OpenError::AlreadyExists { path }.into());
     }
     let (mut replica, report) = runtime()?
-        .block_on(link::join(data, &args.url, &args.token, timeout))
+        .block_on(link::join_with(
+            data,
+            &args.url,
+            &args.token,
+            timeout,
+            link::Indexing::Later,
+        ))
         .map_err(|error| joined_error(error, data))?;
+    crate::commands::index_fetched(&mut replica)?;
+    let new_alerts = replica.alerts(false)?;
     let workspace = replica.workspace()?;
     if out.json {
         return out.print_json(&json!({
@@ -55,7 +63,7 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
             "team": replica.team().as_str(),
             "data": data,
             "documents_received": report.changed,
-            "new_alerts": report.new_alerts,
+            "new_alerts": new_alerts,
         }));
     }
     out.print(&format!(
@@ -66,7 +74,7 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
         data.display(),
         report.changed,
         workspace.accounts,
-        report.new_alerts.len(),
+        new_alerts.len(),
     ))
 }
 

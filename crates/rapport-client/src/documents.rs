@@ -3,7 +3,7 @@
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::{DocumentId, workspace};
 use rapport_store::{Replica, StoreError};
-use rapport_sync::{Documents, Merged, Open, Summary};
+use rapport_sync::{Documents, Merged, Open, Saved, Summary};
 
 /// A replica seen as the documents of a sync session.
 #[derive(Debug)]
@@ -42,8 +42,25 @@ impl Documents for ReplicaDocuments<'_> {
         self.replica.summary()
     }
 
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.replica.saved_document(id)
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, StoreError> {
+        Ok(self.replica.saved_document(id)?.map(|s| Saved {
+            data: s.data,
+            heads: s.heads,
+        }))
+    }
+
+    /// The replica trusts its own relay: new documents are stored as they came and checked
+    /// when they are indexed ([`Replica::index_pending`]).
+    fn store_new(
+        &mut self,
+        incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
+    ) -> Result<Vec<Merged>, StoreError> {
+        Ok(self
+            .replica
+            .store_unverified(incoming)?
+            .into_iter()
+            .map(|(heads, changed)| Merged::Stored { heads, changed })
+            .collect())
     }
 
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {

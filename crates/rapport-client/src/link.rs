@@ -35,6 +35,8 @@ const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
 const MAX_BATCH: usize = 512;
 /// How many whole documents are read from the replica per blocking task when serving them.
 const SERVE_CHUNK: usize = 64;
+/// How many documents fetched whole are checked and indexed in one go (one blocking task).
+const INDEX_CHUNK: usize = 256;
 /// How often a quiet connection is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -130,13 +132,27 @@ pub struct SyncReport {
     pub summary: bool,
 }
 
-/// Makes a new replica in `dir` of the workspace `token` belongs to on the relay at `url`, and
-/// syncs it whole.
+/// Makes a new replica in `dir` of the workspace `token` belongs to on the relay at `url`,
+/// fetches it whole, durably, and indexes it.
 pub async fn join(
     dir: &Path,
     url: &str,
     token: &str,
     timeout: Duration,
+) -> Result<(Replica, SyncReport), LinkError> {
+    join_with(dir, url, token, timeout, Indexing::Now).await
+}
+
+/// [`join`], leaving the indexing to the caller when `indexing` is [`Indexing::Later`]: a
+/// workspace of thousands of accounts takes far longer to index than to fetch. Until
+/// [`Replica::index_pending`] gets to them, the documents read as usual but are missing from
+/// lists, search and alerts.
+pub async fn join_with(
+    dir: &Path,
+    url: &str,
+    token: &str,
+    timeout: Duration,
+    indexing: Indexing,
 ) -> Result<(Replica, SyncReport), LinkError> {
     let identity = identify(url, token).await?;
     let bad = |reason: String| LinkError::BadIdentity { reason };
@@ -163,7 +179,7 @@ pub async fn join(
         Ok::<_, LinkError>(replica)
     })
     .await??;
-    sync_once(replica, timeout).await
+    settle(replica, None, timeout, indexing).await
 }
 
 /// Who the relay says `token` belongs to: a handshake, and nothing more.
@@ -210,6 +226,24 @@ pub async fn sync_once_with(
     other: Option<Remote>,
     timeout: Duration,
 ) -> Result<(Replica, SyncReport), LinkError> {
+    settle(replica, other, timeout, Indexing::Now).await
+}
+
+/// Whether a one-off sync checks and indexes what it fetched whole before it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Indexing {
+    /// Before returning.
+    Now,
+    /// Not at all: the caller does it ([`Replica::index_pending`]).
+    Later,
+}
+
+async fn settle(
+    replica: Replica,
+    other: Option<Remote>,
+    timeout: Duration,
+    indexing: Indexing,
+) -> Result<(Replica, SyncReport), LinkError> {
     let remote = match &other {
         Some(remote) => remote.clone(),
         None => replica.remote()?.ok_or(LinkError::NoRemote)?,
@@ -233,6 +267,11 @@ pub async fn sync_once_with(
     if let Some(remote) = other {
         link.with_replica(move |replica| replica.set_remote(&remote))
             .await??;
+    }
+    if indexing == Indexing::Now {
+        while link.unindexed > 0 {
+            link.index_some(INDEX_CHUNK, &mut |_| {}).await?;
+        }
     }
     let replica = link.replica.take().ok_or_else(lost)?;
     Ok((replica, link.report))
@@ -290,6 +329,8 @@ struct Link {
     replica: Option<Replica>,
     session: Option<Session>,
     known_alerts: HashSet<String>,
+    /// Documents stored whole and not yet checked and indexed.
+    unindexed: u64,
     /// Documents asked for one by one (plain automerge-repo servers).
     requested: HashSet<DocumentId>,
     report: SyncReport,
@@ -297,15 +338,17 @@ struct Link {
 
 impl Link {
     async fn new(replica: Replica) -> Result<Self, LinkError> {
-        let (replica, alerts) = blocking(move || {
+        let (replica, alerts, unindexed) = blocking(move || {
             let alerts = replica.alerts(false);
-            (replica, alerts)
+            let unindexed = replica.unindexed();
+            (replica, alerts, unindexed)
         })
         .await?;
         Ok(Self {
             replica: Some(replica),
             session: None,
             known_alerts: alerts?.into_iter().map(|a| a.id).collect(),
+            unindexed: unindexed?,
             requested: HashSet::new(),
             report: SyncReport::default(),
         })
@@ -331,9 +374,15 @@ impl Link {
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
         loop {
             let message = tokio::select! {
+                biased;
                 message = next_message(socket) => message?,
                 _ = ping.tick() => {
                     socket.send(Frame::Ping(Vec::new().into())).await.map_err(closed)?;
+                    continue;
+                }
+                // Documents fetched whole are checked and indexed while nothing else arrives.
+                () = std::future::ready(()), if mode == Mode::Live && self.unindexed > 0 => {
+                    self.index_some(INDEX_CHUNK, on_alert).await?;
                     continue;
                 }
             };
@@ -397,6 +446,7 @@ impl Link {
         }
         if !outcome.changed.is_empty() {
             self.report.changed += outcome.changed.len();
+            self.unindexed = self.with_replica(|replica| replica.unindexed()).await??;
             self.announce_alerts(on_alert).await?;
             let workspace = self.replica.as_ref().map(Replica::workspace_id);
             let summary = self.session.as_ref().is_some_and(Session::summary_agreed);
@@ -441,6 +491,19 @@ impl Link {
             }
         }
         Ok(())
+    }
+
+    /// Checks and indexes up to `limit` documents that arrived whole, then announces the
+    /// alerts they hold.
+    async fn index_some(
+        &mut self,
+        limit: usize,
+        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+    ) -> Result<(), LinkError> {
+        self.unindexed = self
+            .with_replica(move |replica| replica.index_pending(limit))
+            .await??;
+        self.announce_alerts(on_alert).await
     }
 
     async fn announce_alerts(
@@ -644,7 +707,7 @@ impl rapport_sync::Documents for NoDocuments {
         Ok(Vec::new())
     }
 
-    fn saved(&mut self, _: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+    fn saved(&mut self, _: DocumentId) -> Result<Option<rapport_sync::Saved>, StoreError> {
         Ok(None)
     }
 }

@@ -112,10 +112,12 @@ fn write(message: &Message, e: &mut Encoder<Vec<u8>>) -> EncodeResult {
             Ok(())
         }
         Message::Document(m) => {
-            e.map(5)?.str("type")?.str("rapport-doc")?;
+            e.map(6)?.str("type")?.str("rapport-doc")?;
             e.str("senderId")?.str(m.sender_id.as_str())?;
             e.str("targetId")?.str(m.target_id.as_str())?;
             e.str("documentId")?.str(m.document_id.as_str())?;
+            e.str("heads")?;
+            write_heads(&m.heads, e)?;
             e.str("data")?.bytes(&m.data)?;
             Ok(())
         }
@@ -285,7 +287,13 @@ impl Fields {
                 target_id: self.peer("targetId", &self.target_id)?,
                 documents: required(self.documents.clone(), "documents")?,
             }),
-            "rapport-doc" => Message::Document(self.doc_message()?),
+            "rapport-doc" => Message::Document(WholeDocument {
+                sender_id: self.peer("senderId", &self.sender_id)?,
+                target_id: self.peer("targetId", &self.target_id)?,
+                document_id: self.document()?,
+                heads: required(self.heads.clone(), "heads")?,
+                data: required(self.data.clone(), "data")?,
+            }),
             "rapport-have" => Message::Have(DocHeads {
                 sender_id: self.peer("senderId", &self.sender_id)?,
                 target_id: self.peer("targetId", &self.target_id)?,

@@ -37,5 +37,6 @@ pub use error::DecodeError;
 pub use handshake::{HandshakeError, answer_join, check_peer};
 pub use message::{
     DocHeads, DocMessage, DocNotice, Ephemeral, Heads, Join, MAX_HEADS, MAX_ID_BYTES,
-    MemberIdentity, Message, PROTOCOL_V1, Peer, PeerId, PeerMetadata, Summary, WireDocumentId,
+    MemberIdentity, Message, PROTOCOL_V1, Peer, PeerId, PeerMetadata, Summary, WholeDocument,
+    WireDocumentId,
 };

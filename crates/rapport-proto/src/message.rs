@@ -166,6 +166,22 @@ pub struct DocMessage {
     pub data: Vec<u8>,
 }
 
+/// A whole document (`rapport-doc`), for a peer that lacks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WholeDocument {
+    /// Sender.
+    pub sender_id: PeerId,
+    /// Recipient.
+    pub target_id: PeerId,
+    /// The document.
+    pub document_id: WireDocumentId,
+    /// Its heads at the sender: what `data` holds, so that a recipient that trusts the sender
+    /// can store the bytes without loading them.
+    pub heads: Heads,
+    /// What `Automerge::save` writes (or a saved document followed by change chunks).
+    pub data: Vec<u8>,
+}
+
 /// A message about one document without data (`doc-unavailable`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocNotice {
@@ -216,9 +232,8 @@ pub enum Message {
     Ephemeral(Ephemeral),
     /// `rapport-summary`: every document the sender holds, with its heads.
     Summary(Summary),
-    /// `rapport-doc`: a whole document (`data` is what `Automerge::save` writes) that the
-    /// recipient lacks.
-    Document(DocMessage),
+    /// `rapport-doc`: a whole document that the recipient lacks.
+    Document(WholeDocument),
     /// `rapport-have`: the recipient of a `rapport-doc` stored it and now has these heads.
     Have(DocHeads),
     /// `error`: the sender saw a protocol error and closes the connection.

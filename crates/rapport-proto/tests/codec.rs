@@ -76,9 +76,12 @@ fn every_message() -> Vec<Message> {
             target_id: peer("b"),
             documents: vec![(doc_id(), vec![[1; 32], [2; 32]]), (doc_id(), vec![])],
         }),
-        Message::Document(DocMessage {
+        Message::Document(WholeDocument {
+            sender_id: peer("a"),
+            target_id: peer("b"),
+            document_id: doc_id(),
+            heads: vec![[4; 32]],
             data: vec![0x85, 0x6f, 0x4a, 0x83],
-            ..doc.clone()
         }),
         Message::Have(DocHeads {
             sender_id: peer("b"),

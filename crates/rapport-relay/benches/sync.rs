@@ -5,7 +5,9 @@
 //! accounts (default 10,000), each with 5 contacts and 20 timeline entries, written by three
 //! members in separate changes; the relay and the client both commit durably to redb.
 //!
-//! - `cold_join`: a new replica of the whole workspace (`rapport join`).
+//! - `cold_join`: a new replica of the whole workspace, fetched and durable, not indexed yet.
+//! - `cold_join_then_index`: the same, then every document checked and indexed (`link::join`,
+//!   and what `rapport join` does before it returns).
 //! - `reconnect_unchanged`: a sync when nothing changed on either side (one round trip).
 //! - `reconnect_after_a_note`: a sync that brings one note written elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use automerge::Automerge;
 use divan::Bencher;
-use rapport_client::link;
+use rapport_client::link::{self, Indexing};
 use rapport_model::account::{self, NewAccount, NewContact, NewEntry};
 use rapport_model::{ContactId, DocumentId, Edit, EntryId, EntryKind, Role, Team, workspace};
 use rapport_relay::hub::HubDocuments;
@@ -180,6 +182,26 @@ fn account_document(i: usize, authors: &[Edit; 3]) -> Automerge {
 
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn cold_join(bencher: Bencher) {
+    let fx = fixture();
+    bencher
+        .with_inputs(|| tempfile::tempdir().unwrap())
+        .bench_local_values(|dir| {
+            let (replica, _) = fx
+                .runtime
+                .block_on(link::join_with(
+                    dir.path(),
+                    &fx.url,
+                    &fx.tokens[1],
+                    TIMEOUT,
+                    Indexing::Later,
+                ))
+                .unwrap();
+            (replica, dir)
+        });
+}
+
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn cold_join_then_index(bencher: Bencher) {
     let fx = fixture();
     bencher
         .with_inputs(|| tempfile::tempdir().unwrap())

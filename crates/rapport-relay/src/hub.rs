@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
-use rapport_store::{RelayStore, StoreError, StoredDocument};
+use rapport_store::{RelayStore, SavedBytes, StoreError, StoredDocument};
 use rapport_sync::{
-    Digest, Documents, Merged, Open, Summary, document_digest, merge_one_at_a_time,
+    Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
 };
 use tokio::sync::broadcast;
 
@@ -257,8 +257,8 @@ impl WorkspaceHub {
         self.store.summary(self.id)
     }
 
-    /// Document `id` whole, as stored.
-    pub fn saved(&self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+    /// Document `id` whole, as stored, with its heads.
+    pub fn saved(&self, id: DocumentId) -> Result<Option<SavedBytes>, StoreError> {
         self.store.saved(self.id, id)
     }
 }
@@ -367,8 +367,11 @@ impl Documents for HubDocuments {
         Ok(self.hub.digest())
     }
 
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.hub.saved(id)
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, StoreError> {
+        Ok(self.hub.saved(id)?.map(|s| Saved {
+            data: s.data,
+            heads: s.heads,
+        }))
     }
 
     /// New documents in one commit; the others (and all of them, for a viewer, who gets

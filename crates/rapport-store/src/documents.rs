@@ -10,8 +10,8 @@ use redb::{ReadableDatabase, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
-use crate::rows::{self, Stored};
-use crate::tables::{HEADS_KEPT_KEY, META};
+use crate::rows::{self, SavedBytes, Stored};
+use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED};
 
 /// How many documents stay loaded; the least recently used beyond this are dropped.
 const CACHE_DOCUMENTS: usize = 64;
@@ -152,7 +152,7 @@ impl Replica {
 
     /// Document `id` as stored (snapshot and chunks, which `Automerge::load` reads whole),
     /// without loading it; `None` when there is no such document.
-    pub fn saved_document(&self, id: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn saved_document(&self, id: DocumentId) -> Result<Option<SavedBytes>, StoreError> {
         let txn = self.db.begin_read().doing("reading a stored document")?;
         rows::saved(&txn, &id.to_string())
     }
@@ -278,6 +278,42 @@ impl Replica {
         }
         txn.commit().doing(doing)?;
         Ok(())
+    }
+
+    /// Stores documents new to this replica as the bytes they arrived in, with the heads the
+    /// relay says those bytes hold, in one durable transaction and without loading them: a cold
+    /// join writes thousands of documents in about the time it takes to receive them.
+    ///
+    /// Until [`Replica::index_pending`] has checked and indexed one, it reads as usual (it loads
+    /// on first use) but is missing from lists, search and alerts. A document that turns out to
+    /// be stored here already is left as it is. Returns each document's heads here afterwards
+    /// and whether it changed.
+    pub fn store_unverified(
+        &mut self,
+        incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
+    ) -> Result<Vec<(Vec<ChangeHash>, bool)>, StoreError> {
+        let doing = "storing documents from the relay";
+        let mut results = Vec::with_capacity(incoming.len());
+        let txn = self.db.begin_write().doing(doing)?;
+        {
+            let mut unindexed = txn.open_table(UNINDEXED).doing(doing)?;
+            for (id, bytes, heads) in incoming {
+                let key = id.to_string();
+                if let Some(stored) = rows::heads_writing(&txn, &key)? {
+                    results.push((stored, false));
+                    continue;
+                }
+                if heads.is_empty() || bytes.is_empty() {
+                    results.push((Vec::new(), false));
+                    continue;
+                }
+                rows::replace_with_snapshot(&txn, &key, &bytes, &heads)?;
+                unindexed.insert(key.as_str(), ()).doing(doing)?;
+                results.push((heads, true));
+            }
+        }
+        txn.commit().doing(doing)?;
+        Ok(results)
     }
 
     /// Writes the heads row of every document stored before the replica kept them, once.

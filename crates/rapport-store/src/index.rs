@@ -5,16 +5,17 @@
 
 use std::collections::BTreeSet;
 
-use automerge::Automerge;
+use automerge::{Automerge, LoadOptions, OnPartialLoad};
 use rapport_model::account::{self, Section};
 use rapport_model::{ContactId, DocumentId, EntryId, Team, Touched, UserName, alert, search};
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::documents::PendingChange;
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
-use crate::tables::{ACCOUNT_ITEMS, ACCOUNTS, ALERTS, ITEM_TERMS, ITEMS, TERMS};
+use crate::rows::{self, SavedBytes};
+use crate::tables::{ACCOUNT_ITEMS, ACCOUNTS, ALERTS, ITEM_TERMS, ITEMS, TERMS, UNINDEXED};
 
 const DOING: &str = "updating the index";
 /// The item key under which an account's own fields are indexed.
@@ -98,6 +99,78 @@ impl Replica {
         )
     }
 
+    /// How many documents [`Replica::store_unverified`] stored that are not checked and indexed
+    /// yet.
+    pub fn unindexed(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().doing(DOING)?;
+        match txn.open_table(UNINDEXED) {
+            Ok(table) => table.len().doing(DOING),
+            // A replica from before the table existed has nothing waiting.
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(other) => Err(other).doing(DOING),
+        }
+    }
+
+    /// Checks and indexes up to `limit` of the documents [`Replica::store_unverified`] stored,
+    /// in one durable transaction, and returns how many are left.
+    ///
+    /// Each is loaded whole, which checks every change hash. One that does not load is dropped,
+    /// with a warning, so that the next sync fetches it again; one that holds other heads than
+    /// the relay said gets its true heads, so that the next sync settles the difference.
+    pub fn index_pending(&mut self, limit: usize) -> Result<u64, StoreError> {
+        let waiting: Vec<(String, Option<SavedBytes>)> = {
+            let txn = self.db.begin_read().doing(DOING)?;
+            let table = match txn.open_table(UNINDEXED) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+                Err(other) => return Err(other).doing(DOING),
+            };
+            let mut waiting = Vec::new();
+            for row in table.iter().doing(DOING)?.take(limit) {
+                let key = row.doing(DOING)?.0.value().to_owned();
+                let saved = rows::saved(&txn, &key)?;
+                waiting.push((key, saved));
+            }
+            waiting
+        };
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let (user, team) = (self.user.clone(), self.team);
+        let reader = Reader { user: &user, team };
+        let everything = Touched::everything();
+        let txn = self.db.begin_write().doing(DOING)?;
+        for (key, saved) in waiting {
+            txn.open_table(UNINDEXED)
+                .doing(DOING)?
+                .remove(key.as_str())
+                .doing(DOING)?;
+            let (Some(id), Some(saved)) = (key.parse::<DocumentId>().ok(), saved) else {
+                continue;
+            };
+            let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+            let doc = match Automerge::load_with_options(&saved.data, options) {
+                Ok(doc) => doc,
+                Err(error) => {
+                    tracing::warn!(document = %id, %error, "dropping a document from the relay that does not load; the next sync fetches it again");
+                    rows::remove(&txn, &key)?;
+                    self.docs.forget(&id);
+                    continue;
+                }
+            };
+            let heads = doc.get_heads();
+            if heads != saved.heads {
+                tracing::warn!(document = %id, "a document from the relay holds other heads than it said");
+                rows::put_heads(&txn, &key, &heads)?;
+            }
+            if id != self.workspace {
+                index_or_leave_out(&txn, &doc, id, &everything, &reader)?;
+            }
+        }
+        txn.commit().doing(DOING)?;
+        self.unindexed()
+    }
+
     /// Rebuilds every derived table from the documents.
     pub fn rebuild_indexes(&mut self) -> Result<(), StoreError> {
         let ids = self.stored_account_ids()?;
@@ -109,6 +182,7 @@ impl Replica {
             txn.delete_table(ITEMS).doing(DOING)?;
             txn.delete_multimap_table(ACCOUNT_ITEMS).doing(DOING)?;
             txn.delete_table(ALERTS).doing(DOING)?;
+            txn.delete_table(UNINDEXED).doing(DOING)?;
             crate::tables::create_all(&txn).doing(DOING)?;
         }
         let (user, team) = (self.user.clone(), self.team);

@@ -22,3 +22,4 @@ pub use error::{OpenError, StoreError};
 pub use index::{AlertRecord, ItemKind};
 pub use relay::{RELAY_FILE, RelayStore, StoredDocument, TokenRecord};
 pub use replica::{Identity, REPLICA_FILE, Remote, Replica};
+pub use rows::SavedBytes;

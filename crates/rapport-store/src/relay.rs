@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{OpenError, StorageContext, StoreError};
 use crate::replica::{check_format, check_magic, check_read_only, open_error, storage_error};
-use crate::rows::{self, Stored};
+use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{CHUNKS, FORMAT_KEY, HEADS, META, SNAPSHOTS};
 
 /// The relay's file, inside its data directory.
@@ -169,13 +169,13 @@ impl RelayStore {
             .map(|(doc, stored)| StoredDocument { doc, stored }))
     }
 
-    /// Document `id` of `workspace` as stored, in bytes `Automerge::load` reads whole, without
-    /// loading it.
+    /// Document `id` of `workspace` as stored, in bytes `Automerge::load` reads whole with the
+    /// heads they hold, without loading it.
     pub fn saved(
         &self,
         workspace: DocumentId,
         id: DocumentId,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<SavedBytes>, StoreError> {
         let txn = self.db.begin_read().doing("reading a stored document")?;
         rows::saved(&txn, &key(workspace, id))
     }

@@ -4,7 +4,7 @@
 
 use automerge::{Automerge, ChangeHash};
 use rapport_model::DocumentId;
-use redb::{ReadTransaction, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
 use crate::tables::{CHUNKS, HEADS, SNAPSHOTS};
@@ -55,6 +55,15 @@ impl Stored {
 }
 
 /// Reads a document's rows; `None` when it has none.
+/// A stored document as bytes, with the heads they hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedBytes {
+    /// What `Automerge::load` reads whole: the snapshot, then every chunk.
+    pub data: Vec<u8>,
+    /// The document's heads as stored with those bytes.
+    pub heads: Vec<ChangeHash>,
+}
+
 pub(crate) fn load(
     txn: &ReadTransaction,
     key: &str,
@@ -99,8 +108,9 @@ pub(crate) fn load(
 }
 
 /// A document's rows as one byte string that `Automerge::load` reads whole (the snapshot, then
-/// every chunk), without loading the document; `None` when it has none.
-pub(crate) fn saved(txn: &ReadTransaction, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+/// every chunk), with the heads those bytes hold, without loading the document; `None` when it
+/// has none.
+pub(crate) fn saved(txn: &ReadTransaction, key: &str) -> Result<Option<SavedBytes>, StoreError> {
     let doing = "reading a stored document";
     let mut bytes = txn
         .open_table(SNAPSHOTS)
@@ -113,7 +123,12 @@ pub(crate) fn saved(txn: &ReadTransaction, key: &str) -> Result<Option<Vec<u8>>,
     for chunk in chunks.range((key, 0)..=(key, u64::MAX)).doing(doing)? {
         bytes.extend_from_slice(chunk.doing(doing)?.1.value());
     }
-    Ok((!bytes.is_empty()).then_some(bytes))
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    // Read in the same transaction as the bytes, so the two always agree.
+    let heads = heads(txn, key)?.unwrap_or_default();
+    Ok(Some(SavedBytes { data: bytes, heads }))
 }
 
 /// Appends a change chunk and records the document's new heads, in the caller's transaction.
@@ -151,6 +166,24 @@ pub(crate) fn replace_with_snapshot(
     put_heads(txn, key, heads)
 }
 
+/// Deletes every row of a document: snapshot, chunks and heads.
+pub(crate) fn remove(txn: &WriteTransaction, key: &str) -> Result<(), StoreError> {
+    let doing = "removing a document";
+    txn.open_table(SNAPSHOTS)
+        .doing(doing)?
+        .remove(key)
+        .doing(doing)?;
+    txn.open_table(CHUNKS)
+        .doing(doing)?
+        .retain_in((key, 0)..=(key, u64::MAX), |_, _| false)
+        .doing(doing)?;
+    txn.open_table(HEADS)
+        .doing(doing)?
+        .remove(key)
+        .doing(doing)?;
+    Ok(())
+}
+
 /// Whether a document has any rows.
 pub(crate) fn exists(txn: &ReadTransaction, key: &str) -> Result<bool, StoreError> {
     let doing = "looking up a document";
@@ -173,9 +206,26 @@ pub(crate) fn heads(
     txn: &ReadTransaction,
     key: &str,
 ) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-    let doing = "reading document heads";
-    let table = txn.open_table(HEADS).doing(doing)?;
-    let row = table.get(key).doing(doing)?;
+    let table = txn.open_table(HEADS).doing(HEADS_DOING)?;
+    heads_in(&table, key)
+}
+
+/// [`heads`] within a write transaction.
+pub(crate) fn heads_writing(
+    txn: &WriteTransaction,
+    key: &str,
+) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+    let table = txn.open_table(HEADS).doing(HEADS_DOING)?;
+    heads_in(&table, key)
+}
+
+const HEADS_DOING: &str = "reading document heads";
+
+fn heads_in(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+    let row = table.get(key).doing(HEADS_DOING)?;
     Ok(row.map(|heads| decode_heads(heads.value())))
 }
 

@@ -14,6 +14,9 @@ pub(crate) const CHUNKS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::
 /// Per document: its current heads (32-byte hashes, concatenated), for the workspace summary
 /// without loading documents. Written with every chunk and snapshot.
 pub(crate) const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("heads");
+/// Document id -> (): documents stored as they arrived from the relay, not loaded yet, and so
+/// neither checked nor indexed ([`crate::Replica::index_pending`] does both).
+pub(crate) const UNINDEXED: TableDefinition<&str, ()> = TableDefinition::new("unindexed");
 
 /// Account document id -> JSON `AccountSummary`: the account list without loading documents.
 pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
@@ -46,6 +49,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(SNAPSHOTS)?;
     txn.open_table(CHUNKS)?;
     txn.open_table(HEADS)?;
+    txn.open_table(UNINDEXED)?;
     txn.open_table(ACCOUNTS)?;
     txn.open_table(TERMS)?;
     txn.open_table(ITEM_TERMS)?;

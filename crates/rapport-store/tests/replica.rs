@@ -475,7 +475,7 @@ fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() 
     let initech = new_account(&mut support, "Initech");
     let mut sales = member(&b_dir, &support, "bo", Team::Sales);
     let load = |replica: &mut Replica, id| {
-        let bytes = replica.saved_document(id).unwrap().unwrap();
+        let bytes = replica.saved_document(id).unwrap().unwrap().data;
         (id, automerge::Automerge::load(&bytes).unwrap(), bytes)
     };
     let workspace_id = support.workspace_id();
@@ -518,6 +518,100 @@ fn imported_documents_are_stored_indexed_and_summarised_and_known_ones_merged() 
             "the heads row of {id} is current"
         );
     }
+}
+
+#[test]
+fn documents_stored_unverified_read_at_once_and_join_lists_search_and_alerts_once_indexed() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut support = workspace(&a_dir, "ana", Team::Support);
+    let globex = new_account(&mut support, "Globex");
+    note(
+        &mut support,
+        globex,
+        "asked about the enterprise plan",
+        &["sales"],
+    );
+    let initech = new_account(&mut support, "Initech");
+    let mut sales = member(&b_dir, &support, "bo", Team::Sales);
+    let workspace_id = support.workspace_id();
+    let incoming: Vec<_> = [workspace_id, globex, initech]
+        .into_iter()
+        .map(|id| {
+            let saved = support.saved_document(id).unwrap().unwrap();
+            (id, saved.data, saved.heads)
+        })
+        .collect();
+    let stored = sales.store_unverified(incoming.clone()).unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|(heads, changed)| *changed && !heads.is_empty())
+    );
+    assert_eq!(sales.unindexed().unwrap(), 3);
+    // Readable at once, loaded on first use; not listed until indexed.
+    assert_eq!(sales.account(globex).unwrap().timeline.len(), 1);
+    assert_eq!(sales.workspace().unwrap().accounts, 2);
+    assert!(sales.accounts().unwrap().is_empty());
+    assert!(sales.alerts(false).unwrap().is_empty());
+    assert_eq!(
+        sales.summary().unwrap().len(),
+        3,
+        "the summary has them already"
+    );
+
+    // Storing the same again leaves them be.
+    let again = sales.store_unverified(incoming).unwrap();
+    assert!(again.iter().all(|(_, changed)| !changed));
+
+    assert_eq!(sales.index_pending(2).unwrap(), 1, "one left after two");
+    assert_eq!(sales.index_pending(100).unwrap(), 0);
+    assert_eq!(sales.accounts().unwrap().len(), 2);
+    assert_eq!(sales.alerts(false).unwrap().len(), 1);
+    assert_eq!(sales.search("enterprise").unwrap().len(), 1);
+    drop(sales);
+    let sales = Replica::open(b_dir.path()).unwrap();
+    assert_eq!(sales.unindexed().unwrap(), 0);
+    assert_eq!(sales.accounts().unwrap().len(), 2);
+}
+
+#[test]
+fn an_unverified_document_that_does_not_load_is_dropped_and_wrong_heads_are_corrected() {
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut support = workspace(&a_dir, "ana", Team::Support);
+    let globex = new_account(&mut support, "Globex");
+    let initech = new_account(&mut support, "Initech");
+    let mut sales = member(&b_dir, &support, "bo", Team::Sales);
+    let good = support.saved_document(globex).unwrap().unwrap();
+    let mut damaged = support.saved_document(initech).unwrap().unwrap();
+    let middle = damaged.data.len() / 2;
+    damaged.data[middle] ^= 0xff;
+    let claimed = vec![automerge::ChangeHash([7; 32])];
+    sales
+        .store_unverified(vec![
+            (globex, good.data, claimed.clone()),
+            (initech, damaged.data, damaged.heads),
+        ])
+        .unwrap();
+    assert_eq!(sales.stored_heads(globex).unwrap(), Some(claimed));
+    assert_eq!(sales.index_pending(10).unwrap(), 0);
+    assert_eq!(
+        sales.stored_heads(globex).unwrap(),
+        Some(good.heads),
+        "the heads the bytes hold replace the claimed ones"
+    );
+    assert_eq!(
+        sales.stored_heads(initech).unwrap(),
+        None,
+        "dropped, to fetch again"
+    );
+    assert!(sales.saved_document(initech).unwrap().is_none());
+    let names: Vec<String> = sales
+        .accounts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["Globex"]);
 }
 
 #[test]

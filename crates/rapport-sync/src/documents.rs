@@ -1,7 +1,7 @@
 //! The seam between a session and whoever holds the documents: a client's replica, or the
 //! relay's store of one workspace.
 
-use automerge::{Automerge, ChangeHash, PatchLog};
+use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
 use rapport_model::DocumentId;
 
 use crate::summary::{Digest, Summary};
@@ -29,6 +29,15 @@ pub enum Merged {
     Refused,
     /// The document does not merge (Automerge refused its changes).
     Invalid(String),
+}
+
+/// A document as stored, for a remote that lacks it ([`Documents::saved`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    /// What `Automerge::load` reads whole.
+    pub data: Vec<u8>,
+    /// The heads `data` holds.
+    pub heads: Vec<ChangeHash>,
 }
 
 /// Access to documents for one session. Implementations decide what the peer may see: a document
@@ -67,9 +76,9 @@ pub trait Documents {
     }
 
     /// Document `id` whole, as `Automerge::save` writes it (or any concatenation of a saved
-    /// document and change chunks, which loads the same); `None` when there is no such document
-    /// for this peer.
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// document and change chunks, which loads the same), with the heads those bytes hold;
+    /// `None` when there is no such document for this peer.
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, Self::Error>;
 
     /// Merges whole documents from the remote into what is here (creating those that are new),
     /// committed durably before returning; one answer per document, in order. Each comes loaded
@@ -84,6 +93,37 @@ pub trait Documents {
         Self: Sized,
     {
         merge_one_at_a_time(self, incoming)
+    }
+
+    /// Stores whole documents from the remote that this side does not hold, each as the bytes
+    /// it came in and the heads the remote says they hold; one answer per document, in order.
+    /// The default trusts nothing: it loads each (an invalid one is [`Merged::Invalid`]) and
+    /// merges it through [`Documents::merge_documents`]. A store that trusts the remote (a
+    /// replica fetching from its own relay) may keep the bytes unread and check them later.
+    fn store_new(
+        &mut self,
+        incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
+    ) -> Result<Vec<Merged>, Self::Error>
+    where
+        Self: Sized,
+    {
+        let mut answers: Vec<Option<Merged>> = Vec::with_capacity(incoming.len());
+        let mut loaded = Vec::new();
+        for (id, data, _) in incoming {
+            let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+            match Automerge::load_with_options(&data, options) {
+                Ok(doc) => {
+                    loaded.push((id, doc, data));
+                    answers.push(None);
+                }
+                Err(error) => answers.push(Some(Merged::Invalid(error.to_string()))),
+            }
+        }
+        let mut merged = self.merge_documents(loaded)?.into_iter();
+        Ok(answers
+            .into_iter()
+            .map(|answer| answer.unwrap_or_else(|| merged.next().unwrap_or(Merged::Refused)))
+            .collect())
     }
 
     /// The heads of document `id`; `None` when there is no such document for this peer.

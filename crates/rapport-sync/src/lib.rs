@@ -18,6 +18,6 @@ mod documents;
 mod session;
 mod summary;
 
-pub use documents::{Documents, Merged, Open, merge_one_at_a_time};
+pub use documents::{Documents, Merged, Open, Saved, merge_one_at_a_time};
 pub use session::{Outcome, ProtocolError, Session, SessionError};
 pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

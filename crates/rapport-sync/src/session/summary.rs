@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
 use rapport_model::DocumentId;
-use rapport_proto::{DocHeads, DocMessage, DocNotice, Message, Summary};
+use rapport_proto::{DocHeads, DocNotice, Message, Summary, WholeDocument};
 
 use super::{Outcome, ProtocolError, Session, SessionError, same_heads};
 use crate::documents::{Documents, Merged};
@@ -107,12 +107,13 @@ impl Session {
         if saved.is_none() {
             self.pending.remove(&id);
         }
-        Ok(saved.map(|data| {
-            Message::Document(DocMessage {
+        Ok(saved.map(|saved| {
+            Message::Document(WholeDocument {
                 sender_id: self.me.clone(),
                 target_id: remote,
                 document_id: id.into(),
-                data,
+                heads: saved.heads.iter().map(|h| h.0).collect(),
+                data: saved.data,
             })
         }))
     }
@@ -130,54 +131,74 @@ impl Session {
         Ok(messages)
     }
 
-    /// Whole documents from the remote: merged together (or refused, from a read-only remote),
-    /// and each answered with the heads this side now has.
+    /// Whole documents from the remote: those this side lacks handed over as they came
+    /// ([`Documents::store_new`]), the others loaded and merged together (or refused, from a
+    /// read-only remote); each answered with the heads this side now has.
     pub(super) fn receive_documents<D: Documents>(
         &mut self,
-        messages: Vec<DocMessage>,
+        messages: Vec<WholeDocument>,
         docs: &mut D,
     ) -> Result<Outcome, SessionError<D::Error>> {
         self.require_summary("rapport-doc")?;
         let mut outcome = Outcome::default();
-        let mut incoming = Vec::with_capacity(messages.len());
-        let mut answered_to = Vec::with_capacity(messages.len());
+        let mut new = Vec::new();
+        let mut known = Vec::new();
+        // Per document, in order: the message to answer, the heads it claimed, which group.
+        let mut answer_to = Vec::with_capacity(messages.len());
         for mut m in messages {
             let Some(id) = m.document_id.parse() else {
                 outcome.send.push(unavailable(&m));
                 continue;
             };
+            let held = docs
+                .heads(id)
+                .map_err(|source| SessionError::Storage { id, source })?;
             if self.remote_read_only {
-                let heads = docs
-                    .heads(id)
-                    .map_err(|source| SessionError::Storage { id, source })?;
-                outcome.send.push(match heads {
+                outcome.send.push(match held {
                     Some(heads) => have(&m, heads),
                     None => unavailable(&m),
                 });
                 continue;
             }
+            let claimed: Vec<ChangeHash> = m.heads.iter().copied().map(ChangeHash).collect();
+            let data = std::mem::take(&mut m.data);
+            if held.is_none() && !claimed.is_empty() {
+                new.push((id, data, claimed.clone()));
+                answer_to.push((id, m, claimed, true));
+                continue;
+            }
             let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-            let theirs = Automerge::load_with_options(&m.data, options).map_err(|e| {
+            let theirs = Automerge::load_with_options(&data, options).map_err(|e| {
                 ProtocolError::InvalidDocument {
                     document: id.to_string(),
                     reason: e.to_string(),
                 }
             })?;
             let heads = theirs.get_heads();
-            // The bytes go to storage; the rest of the message addresses the answer.
-            incoming.push((id, theirs, std::mem::take(&mut m.data)));
-            answered_to.push((m, heads));
+            known.push((id, theirs, data));
+            answer_to.push((id, m, heads, false));
         }
-        if incoming.is_empty() {
-            return Ok(outcome);
+        let mut stored_new = match new.first().map(|(id, _, _)| *id) {
+            Some(at) => docs
+                .store_new(new)
+                .map_err(|source| SessionError::Storage { id: at, source })?,
+            None => Vec::new(),
         }
-        let first = incoming[0].0;
-        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _, _)| *id).collect();
-        let merged = docs
-            .merge_documents(incoming)
-            .map_err(|source| SessionError::Storage { id: first, source })?;
-        for ((id, (m, their_heads)), result) in ids.into_iter().zip(answered_to).zip(merged) {
-            match result {
+        .into_iter();
+        let mut merged_known = match known.first().map(|(id, _, _)| *id) {
+            Some(at) => docs
+                .merge_documents(known)
+                .map_err(|source| SessionError::Storage { id: at, source })?,
+            None => Vec::new(),
+        }
+        .into_iter();
+        for (id, m, their_heads, is_new) in answer_to {
+            let result = if is_new {
+                stored_new.next()
+            } else {
+                merged_known.next()
+            };
+            match result.unwrap_or(Merged::Refused) {
                 Merged::Stored { heads, changed } => {
                     if same_heads(&heads, &their_heads) {
                         self.pending.remove(&id);
@@ -275,7 +296,7 @@ impl Session {
     }
 }
 
-fn unavailable(m: &DocMessage) -> Message {
+fn unavailable(m: &WholeDocument) -> Message {
     Message::DocUnavailable(DocNotice {
         sender_id: m.target_id.clone(),
         target_id: m.sender_id.clone(),
@@ -283,7 +304,7 @@ fn unavailable(m: &DocMessage) -> Message {
     })
 }
 
-fn have(m: &DocMessage, heads: Vec<ChangeHash>) -> Message {
+fn have(m: &WholeDocument, heads: Vec<ChangeHash>) -> Message {
     Message::Have(DocHeads {
         sender_id: m.target_id.clone(),
         target_id: m.sender_id.clone(),

@@ -10,10 +10,10 @@ use automerge::{Automerge, PatchLog};
 use rapport_model::account::{self, NewAccount, NewEntry};
 use rapport_model::{DocumentId, Edit, EntryId, EntryKind, Team, Touched};
 use rapport_proto::{
-    DocMessage, Join, Message, PeerId, PeerMetadata, WireDocumentId, decode, encode,
+    DocMessage, Join, Message, PeerId, PeerMetadata, WholeDocument, WireDocumentId, decode, encode,
 };
 use rapport_sync::{
-    Documents, Open, Outcome, ProtocolError, SUMMARY_V1, Session, SessionError, Summary,
+    Documents, Open, Outcome, ProtocolError, SUMMARY_V1, Saved, Session, SessionError, Summary,
 };
 
 /// Documents in memory; `hidden` ones exist but may not be shared (another workspace's).
@@ -80,8 +80,11 @@ impl Documents for Memory {
         Ok(summary)
     }
 
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Vec<u8>>, DiskFull> {
-        self.read(id, Automerge::save)
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, DiskFull> {
+        self.read(id, |doc| Saved {
+            data: doc.save(),
+            heads: doc.get_heads(),
+        })
     }
 }
 

@@ -161,3 +161,58 @@ fn summary_messages_without_the_extension_break_the_protocol() {
         Err(SessionError::Protocol(ProtocolError::NotNegotiated { .. }))
     ));
 }
+
+#[test]
+fn a_store_that_trusts_nothing_loads_whole_documents_and_answers_with_their_true_heads() {
+    let mut client_docs = Memory::default();
+    let mut relay_docs = Memory::default();
+    relay_docs.docs.insert(
+        DocumentId::random(),
+        account_with_note("so the digests differ"),
+    );
+    let (_, mut relay, _) = summary_sync(&mut client_docs, &mut relay_docs);
+    let doc = account_with_note("pushed whole");
+    let whole = |id: DocumentId, heads: Vec<[u8; 32]>, data: Vec<u8>| {
+        Message::Document(WholeDocument {
+            sender_id: peer("laptop"),
+            target_id: peer("relay"),
+            document_id: id.into(),
+            heads,
+            data,
+        })
+    };
+
+    // Heads that the bytes do not hold are not believed: the answer has the true ones.
+    let id = DocumentId::random();
+    let outcome = relay
+        .receive(whole(id, vec![[9; 32]], doc.save()), &mut relay_docs)
+        .unwrap();
+    assert_eq!(relay_docs.docs[&id].get_heads(), doc.get_heads());
+    let answered: Vec<Vec<[u8; 32]>> = outcome
+        .send
+        .iter()
+        .filter_map(|m| match m {
+            Message::Have(h) => Some(h.heads.clone()),
+            _ => None,
+        })
+        .collect();
+    let true_heads: Vec<[u8; 32]> = doc.get_heads().iter().map(|h| h.0).collect();
+    assert_eq!(answered, [true_heads]);
+
+    // Bytes that do not load are a protocol error, and nothing is stored.
+    let broken = DocumentId::random();
+    let err = relay
+        .receive(
+            whole(broken, vec![[9; 32]], b"not a document".to_vec()),
+            &mut relay_docs,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SessionError::Protocol(ProtocolError::InvalidDocument { .. })
+        ),
+        "{err}"
+    );
+    assert!(!relay_docs.docs.contains_key(&broken));
+}
