@@ -11,11 +11,14 @@ use rapport_model::{ContactId, DocumentId, EntryId, Team, Touched, UserName, ale
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use crate::boards;
 use crate::documents::PendingChange;
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
 use crate::rows::{self, SavedBytes};
-use crate::tables::{ACCOUNT_ITEMS, ACCOUNTS, ALERTS, ITEM_TERMS, ITEMS, TERMS, UNINDEXED};
+use crate::tables::{
+    ACCOUNT_ITEMS, ACCOUNTS, ACTIVITY, ALERTS, DEALS, ITEM_TERMS, ITEMS, TERMS, UNINDEXED,
+};
 
 const DOING: &str = "updating the index";
 /// The item key under which an account's own fields are indexed.
@@ -182,8 +185,11 @@ impl Replica {
             txn.delete_table(ITEMS).doing(DOING)?;
             txn.delete_multimap_table(ACCOUNT_ITEMS).doing(DOING)?;
             txn.delete_table(ALERTS).doing(DOING)?;
+            txn.delete_table(DEALS).doing(DOING)?;
+            txn.delete_table(ACTIVITY).doing(DOING)?;
             txn.delete_table(UNINDEXED).doing(DOING)?;
             crate::tables::create_all(&txn).doing(DOING)?;
+            boards::mark_boards_kept(&txn)?;
         }
         let (user, team) = (self.user.clone(), self.team);
         let everything = Touched::everything();
@@ -239,14 +245,12 @@ fn index_account(
     for entry in &touched.entries {
         index_entry(txn, doc, id, entry, reader)?;
     }
-    for (section, kind, keys) in [
-        (Section::Deals, ItemKind::Deal, &touched.deals),
-        (Section::Tasks, ItemKind::Task, &touched.tasks),
-    ] {
-        for item in keys {
-            let exists = account::has_item(doc, section, item).unwrap_or(false);
-            set_item(txn, &key, kind, item, exists)?;
-        }
+    for deal in &touched.deals {
+        index_deal(txn, doc, id, deal)?;
+    }
+    for task in &touched.tasks {
+        let exists = account::has_item(doc, Section::Tasks, task).unwrap_or(false);
+        set_item(txn, &key, ItemKind::Task, task, exists)?;
     }
     for (_, entry) in touched
         .acks
@@ -276,13 +280,11 @@ fn reindex_everything(
     for entry in account::item_keys(doc, Section::Timeline).map_err(shape)? {
         index_entry(txn, doc, id, &entry, reader)?;
     }
-    for (section, kind) in [
-        (Section::Deals, ItemKind::Deal),
-        (Section::Tasks, ItemKind::Task),
-    ] {
-        for item in account::item_keys(doc, section).map_err(shape)? {
-            set_item(txn, &key, kind, &item, true)?;
-        }
+    for deal in account::item_keys(doc, Section::Deals).map_err(shape)? {
+        index_deal(txn, doc, id, &deal)?;
+    }
+    for task in account::item_keys(doc, Section::Tasks).map_err(shape)? {
+        set_item(txn, &key, ItemKind::Task, &task, true)?;
     }
     Ok(())
 }
@@ -333,6 +335,17 @@ fn index_contact(
     )
 }
 
+fn index_deal(
+    txn: &WriteTransaction,
+    doc: &Automerge,
+    id: DocumentId,
+    deal: &str,
+) -> Result<(), StoreError> {
+    let exists = account::has_item(doc, Section::Deals, deal).unwrap_or(false);
+    set_item(txn, &id.to_string(), ItemKind::Deal, deal, exists)?;
+    boards::set_deal(txn, doc, id, deal)
+}
+
 fn index_entry(
     txn: &WriteTransaction,
     doc: &Automerge,
@@ -363,6 +376,8 @@ fn index_entry(
         entry_key,
         entry.is_some(),
     )?;
+    let activity = entry.as_ref().map(|e| (e.team, e.at));
+    boards::set_activity(txn, &account_key, entry_key, activity)?;
     let mut alerts = txn.open_table(ALERTS).doing(DOING)?;
     match entry.filter(|e| alert::alerts(e, reader.user, reader.team)) {
         Some(entry) => {
@@ -513,6 +528,7 @@ fn clear_account(txn: &WriteTransaction, account_key: &str) -> Result<(), StoreE
             false
         })
         .doing(DOING)?;
+    boards::clear_boards(txn, account_key)?;
     txn.open_table(ACCOUNTS)
         .doing(DOING)?
         .remove(account_key)

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::documents::DocumentCache;
 use crate::error::{OpenError, StorageContext, StoreError};
-use crate::tables::{self, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, META, REMOTE_KEY};
+use crate::tables::{
+    self, BOARDS_KEPT_KEY, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, META, REMOTE_KEY,
+};
 
 /// The file a replica lives in, inside its data directory.
 pub const REPLICA_FILE: &str = "replica.redb";
@@ -96,13 +98,15 @@ impl Replica {
             workspace: identity.workspace,
             docs: DocumentCache::new(session_actor()),
         };
-        // Replicas written before documents had heads rows get them once.
-        replica
+        // Replicas written before documents had heads rows, or before the boards' tables
+        // existed, get them once.
+        let backfilled = replica
             .backfill_heads_once()
-            .map_err(|source| OpenError::Initialize {
-                path: replica.path.clone(),
-                source: Box::new(source),
-            })?;
+            .and_then(|()| replica.backfill_boards_once());
+        backfilled.map_err(|source| OpenError::Initialize {
+            path: replica.path.clone(),
+            source: Box::new(source),
+        })?;
         Ok(replica)
     }
 
@@ -363,6 +367,7 @@ fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error>
             serde_json::to_vec(identity).map_err(|e| redb::Error::Corrupted(e.to_string()))?;
         meta.insert(IDENTITY_KEY, json.as_slice())?;
         meta.insert(HEADS_KEPT_KEY, b"1".as_slice())?;
+        meta.insert(BOARDS_KEPT_KEY, b"1".as_slice())?;
         tables::create_all(&txn)?;
     }
     txn.commit()?;

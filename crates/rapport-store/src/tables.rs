@@ -32,6 +32,12 @@ pub(crate) const ACCOUNT_ITEMS: MultimapTableDefinition<&str, &str> =
     MultimapTableDefinition::new("account_items");
 /// (account id, entry id) -> JSON `AlertRecord`: entries that alert this replica's user.
 pub(crate) const ALERTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("alerts");
+/// (account id, deal id) -> JSON deal row: every deal that reads, for the pipeline board.
+pub(crate) const DEALS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("deals");
+/// (account id, entry id) -> (author's team, time in Unix milliseconds): every timeline entry
+/// that reads, for activity counts.
+pub(crate) const ACTIVITY: TableDefinition<(&str, &str), (&str, i64)> =
+    TableDefinition::new("activity");
 
 /// Meta key: the format tag.
 pub(crate) const FORMAT_KEY: &str = "format";
@@ -41,6 +47,8 @@ pub(crate) const FORMAT: &[u8] = b"rapport-replica/1";
 pub(crate) const IDENTITY_KEY: &str = "identity";
 /// Meta key: present once every document has its `heads` row.
 pub(crate) const HEADS_KEPT_KEY: &str = "heads";
+/// Meta key: present once every indexed account has its `deals` and `activity` rows.
+pub(crate) const BOARDS_KEPT_KEY: &str = "boards";
 /// Meta key: the relay to sync with (JSON `Remote`).
 pub(crate) const REMOTE_KEY: &str = "remote";
 
@@ -56,5 +64,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(ITEMS)?;
     txn.open_multimap_table(ACCOUNT_ITEMS)?;
     txn.open_table(ALERTS)?;
+    txn.open_table(DEALS)?;
+    txn.open_table(ACTIVITY)?;
     Ok(())
 }
