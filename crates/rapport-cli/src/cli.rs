@@ -53,6 +53,30 @@ pub enum Command {
     /// Run a relay, or invite and revoke its members
     #[command(subcommand)]
     Relay(RelayCommand),
+    /// Run the local node: the web UI on this machine, kept live with the relay
+    Ui(UiArgs),
+    /// Start a relay and three replicas (sales, marketing, support) with sample data, and
+    /// print their web UI addresses
+    Demo(DemoArgs),
+}
+
+/// `rapport ui`.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Loopback address to serve the web UI on
+    #[arg(long, default_value = rapport_node::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+}
+
+/// `rapport demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// First of four loopback ports: the relay, then the sales, marketing and support pages
+    #[arg(long, default_value_t = 7420)]
+    pub port: u16,
+    /// How many sample accounts to make
+    #[arg(long, default_value_t = 300)]
+    pub accounts: usize,
 }
 
 /// `rapport join`.

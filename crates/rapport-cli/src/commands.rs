@@ -56,6 +56,8 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Join(args) => network::join(data, args, out),
         Command::Sync(args) => network::sync(open()?, args, out),
         Command::Relay(command) => network::relay(data, command, out),
+        Command::Ui(args) => network::ui(open()?, args, out),
+        Command::Demo(args) => crate::demo::run(args, out),
     }
 }
 

@@ -5,17 +5,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rapport_client::link::{self, LinkError};
+use rapport_client::link::{self, LinkError, LinkEvent, LinkState};
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
 use rapport_relay::{Relay, RelayConfig, RelayError, admin};
 use rapport_store::{OpenError, Remote, Replica};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::cli::{JoinArgs, RelayCommand, SyncArgs};
+use crate::cli::{JoinArgs, RelayCommand, SyncArgs, UiArgs};
 use crate::output::Output;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -23,7 +23,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Logs to stderr at `RAPPORT_LOG` (error, warn, info, debug, trace), else `default`.
-fn init_logging(default: tracing::Level) {
+pub(crate) fn init_logging(default: tracing::Level) {
     let level = std::env::var("RAPPORT_LOG")
         .ok()
         .and_then(|l| l.parse().ok())
@@ -100,20 +100,26 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
             replica.set_remote(remote)?;
         }
         let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
-        let on_alert = |alert: &rapport_store::AlertRecord| {
-            let _ = if out.json {
-                out.print_json(alert)
-            } else {
-                out.print(&format!(
-                    "alert {}: {} ({}) on {}: {}",
-                    alert.id, alert.author, alert.team, alert.account, alert.text
-                ))
-            };
+        let on_event = |event: LinkEvent<'_>| match event {
+            LinkEvent::Alert(alert) => {
+                let _ = if out.json {
+                    out.print_json(alert)
+                } else {
+                    out.print(&format!(
+                        "alert {}: {} ({}) on {}: {}",
+                        alert.id, alert.author, alert.team, alert.account, alert.text
+                    ))
+                };
+            }
+            LinkEvent::Status(status) => match (status.state, &status.error) {
+                (LinkState::Offline, Some(reason)) => eprintln!("{}: {reason}", remote.url),
+                (state, _) => eprintln!("{}: connected, {}", remote.url, state.as_str()),
+            },
+            LinkEvent::Changed(_) | LinkEvent::Indexed { .. } => {}
         };
-        let on_status = |status: &str| eprintln!("{}: {status}", remote.url);
         rt.block_on(async {
             tokio::select! {
-                result = link::watch(replica, on_alert, on_status) => result.map_err(anyhow::Error::from),
+                result = link::watch(replica, on_event) => result.map_err(anyhow::Error::from),
                 _ = shutdown_signal() => Ok(()),
             }
         })?;
@@ -288,7 +294,7 @@ fn serve(
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -307,4 +313,24 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+pub fn ui(replica: Replica, args: UiArgs, out: &Output) -> anyhow::Result<()> {
+    init_logging(tracing::Level::WARN);
+    let (user, team) = (replica.user().clone(), replica.team());
+    runtime()?.block_on(async move {
+        let listener = rapport_node::bind_loopback(args.listen)
+            .await
+            .with_context(|| format!("cannot serve the web UI on {}", args.listen))?;
+        let page = format!("http://{}/", listener.local_addr()?);
+        if out.json {
+            out.print_json(&json!({ "url": page, "user": user.as_str(), "team": team }))?;
+        } else {
+            out.print(&format!("Rapport for {user} ({team}): {page}"))?;
+        }
+        rapport_node::LocalNode::new(replica)
+            .serve(listener, shutdown_signal())
+            .await?;
+        Ok(())
+    })
 }

@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -19,6 +20,7 @@ use rapport_proto::{MemberIdentity, Message, PeerId, PeerMetadata, decode, encod
 use rapport_store::{AlertRecord, OpenError, Remote, Replica, StoreError};
 use rapport_sync::{SUMMARY_V1, Session, SessionError};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -248,11 +250,12 @@ async fn settle(
         Some(remote) => remote.clone(),
         None => replica.remote()?.ok_or(LinkError::NoRemote)?,
     };
-    let mut link = Link::new(replica).await?;
+    let mut link = Link::new(Arc::new(Mutex::new(replica)), None).await?;
     let mut socket = connect(&remote.url, remote.token.as_deref()).await?;
+    let mut ignore = |_: LinkEvent<'_>| {};
     let outcome = tokio::time::timeout(
         timeout,
-        link.run(&mut socket, Mode::UntilSettled, &mut |_| {}),
+        link.run(&mut socket, Mode::UntilSettled, &mut ignore),
     )
     .await;
     let result = match outcome {
@@ -270,47 +273,130 @@ async fn settle(
     }
     if indexing == Indexing::Now {
         while link.unindexed > 0 {
-            link.index_some(INDEX_CHUNK, &mut |_| {}).await?;
+            link.index_some(INDEX_CHUNK, &mut ignore).await?;
         }
     }
-    let replica = link.replica.take().ok_or_else(lost)?;
-    Ok((replica, link.report))
+    let Link {
+        replica, report, ..
+    } = link;
+    let replica = Arc::try_unwrap(replica)
+        .map_err(|_| lost())?
+        .into_inner()
+        .map_err(|_| poisoned())?;
+    Ok((replica, report))
 }
 
-/// Keeps `replica` connected to its relay, reconnecting with backoff, and calls `on_alert` for
-/// each new alert as it arrives. Returns only when the replica fails or has no relay.
+/// A replica shared between a live link and whoever else reads and writes it (the local node):
+/// every use is short and on a blocking thread.
+pub type SharedReplica = Arc<Mutex<Replica>>;
+
+/// What a live link tells its owner.
+#[derive(Debug)]
+pub enum LinkEvent<'a> {
+    /// The connection's state, or the number of local changes the relay has not confirmed,
+    /// changed.
+    Status(&'a LinkStatus),
+    /// Documents changed here by what arrived.
+    Changed(&'a [DocumentId]),
+    /// Documents fetched whole were checked and indexed: lists, search and alerts hold more;
+    /// `left` are still waiting.
+    Indexed {
+        /// Documents still waiting.
+        left: u64,
+    },
+    /// A new alert for this user arrived.
+    Alert(&'a AlertRecord),
+}
+
+/// Where a live link stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkStatus {
+    /// Connected or not, and settled or not.
+    pub state: LinkState,
+    /// Documents changed here since the relay last confirmed holding everything this replica
+    /// holds (counted from the link's start).
+    pub unsynced: usize,
+    /// Why the link is offline.
+    pub error: Option<String>,
+}
+
+/// A live link's connection state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// No connection; retrying with backoff.
+    Offline,
+    /// Connected; documents differ and are being synced.
+    Syncing,
+    /// Connected, and the relay holds the same as this replica.
+    Online,
+}
+
+impl LinkState {
+    /// The word for it, as the CLI and the local node's API show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Offline => "offline",
+            LinkState::Syncing => "syncing",
+            LinkState::Online => "online",
+        }
+    }
+}
+
+/// Keeps `replica` connected to its relay, reconnecting with backoff, and reports what happens
+/// through `on_event` (new alerts, documents changed, connection state). Returns only when the
+/// replica fails, has no relay, or the relay refuses it for good.
 pub async fn watch(
     replica: Replica,
-    mut on_alert: impl FnMut(&AlertRecord) + Send,
-    mut on_status: impl FnMut(&str) + Send,
+    on_event: impl FnMut(LinkEvent<'_>) + Send,
 ) -> Result<(), LinkError> {
-    let remote = replica.remote()?.ok_or(LinkError::NoRemote)?;
-    let mut link = Link::new(replica).await?;
+    watch_shared(Arc::new(Mutex::new(replica)), None, on_event).await
+}
+
+/// [`watch`] over a replica that others write too: each document id that comes through
+/// `local` (one the owner changed) is synced to the relay at once when connected, and counted
+/// as unsynced until the relay confirms it.
+pub async fn watch_shared(
+    replica: SharedReplica,
+    local: Option<mpsc::UnboundedReceiver<DocumentId>>,
+    mut on_event: impl FnMut(LinkEvent<'_>) + Send,
+) -> Result<(), LinkError> {
+    let remote = {
+        let shared = replica.clone();
+        blocking(move || {
+            shared
+                .lock()
+                .map_err(|_| poisoned())?
+                .remote()
+                .map_err(LinkError::from)
+        })
+        .await??
+        .ok_or(LinkError::NoRemote)?
+    };
+    let mut link = Link::new(replica, local).await?;
     let mut backoff = Duration::from_millis(250);
     loop {
         match connect(&remote.url, remote.token.as_deref()).await {
             Ok(mut socket) => {
-                on_status("connected");
                 backoff = Duration::from_millis(250);
-                let ended = link.run(&mut socket, Mode::Live, &mut on_alert).await;
-                match ended {
+                link.set_state(LinkState::Syncing, None, &mut on_event);
+                let ended = link.run(&mut socket, Mode::Live, &mut on_event).await;
+                let reason = match ended {
                     Err(LinkError::Store(error)) => return Err(LinkError::Store(error)),
-                    Err(LinkError::Refused { url }) => return Err(LinkError::Refused { url }),
+                    Err(error @ LinkError::Refused { .. }) => return Err(error),
                     Err(error @ LinkError::WrongWorkspace { .. }) => return Err(error),
-                    Err(error) => on_status(&format!("disconnected: {error}")),
-                    Ok(()) => on_status("disconnected"),
-                }
+                    Err(error) => format!("disconnected: {error}"),
+                    Ok(()) => "disconnected".to_owned(),
+                };
+                link.set_state(LinkState::Offline, Some(reason), &mut on_event);
             }
             Err(error @ LinkError::Refused { .. }) => return Err(error),
-            Err(error) => on_status(&format!("offline: {error}")),
-        }
-        if link.replica.is_none() {
-            return Err(LinkError::Closed {
-                reason: "the replica was lost in a failed task".into(),
-            });
+            Err(error) => {
+                let reason = format!("offline: {error}");
+                link.set_state(LinkState::Offline, Some(reason), &mut on_event);
+            }
         }
         let jitter = Duration::from_millis(rand::random::<u64>() % 250);
-        tokio::time::sleep(backoff + jitter).await;
+        link.wait_offline(backoff + jitter, &mut on_event).await;
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }
@@ -325,31 +411,51 @@ enum Mode {
 
 /// One replica's state across connections.
 struct Link {
-    /// Taken while it works on a blocking thread.
-    replica: Option<Replica>,
+    replica: SharedReplica,
+    workspace: DocumentId,
     session: Option<Session>,
     known_alerts: HashSet<String>,
-    /// Documents stored whole and not yet checked and indexed.
-    unindexed: u64,
     /// Documents asked for one by one (plain automerge-repo servers).
     requested: HashSet<DocumentId>,
+    /// Documents stored whole and not yet checked and indexed.
+    unindexed: u64,
+    /// Documents the owner changed (`watch_shared`), as they are announced.
+    local: Option<mpsc::UnboundedReceiver<DocumentId>>,
+    /// Documents changed here that the relay has not confirmed yet.
+    dirty: HashSet<DocumentId>,
+    status: LinkStatus,
     report: SyncReport,
 }
 
 impl Link {
-    async fn new(replica: Replica) -> Result<Self, LinkError> {
-        let (replica, alerts, unindexed) = blocking(move || {
-            let alerts = replica.alerts(false);
-            let unindexed = replica.unindexed();
-            (replica, alerts, unindexed)
+    async fn new(
+        replica: SharedReplica,
+        local: Option<mpsc::UnboundedReceiver<DocumentId>>,
+    ) -> Result<Self, LinkError> {
+        let shared = replica.clone();
+        let (workspace, alerts, unindexed) = blocking(move || {
+            let replica = shared.lock().map_err(|_| poisoned())?;
+            Ok::<_, LinkError>((
+                replica.workspace_id(),
+                replica.alerts(false)?,
+                replica.unindexed()?,
+            ))
         })
-        .await?;
+        .await??;
         Ok(Self {
-            replica: Some(replica),
+            replica,
+            workspace,
             session: None,
-            known_alerts: alerts?.into_iter().map(|a| a.id).collect(),
-            unindexed: unindexed?,
+            known_alerts: alerts.into_iter().map(|a| a.id).collect(),
             requested: HashSet::new(),
+            unindexed,
+            local,
+            dirty: HashSet::new(),
+            status: LinkStatus {
+                state: LinkState::Offline,
+                unsynced: 0,
+                error: None,
+            },
             report: SyncReport::default(),
         })
     }
@@ -358,7 +464,7 @@ impl Link {
         &mut self,
         socket: &mut Socket,
         mode: Mode,
-        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
     ) -> Result<(), LinkError> {
         let digest = self.with_replica(|replica| replica.summary()).await??;
         let metadata = PeerMetadata {
@@ -373,23 +479,30 @@ impl Link {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
         loop {
+            let open = self.session.as_ref().is_some_and(|s| s.remote().is_some());
             let message = tokio::select! {
                 biased;
                 message = next_message(socket) => message?,
+                id = next_local(&mut self.local), if open => {
+                    match id {
+                        Some(id) => self.push_local(socket, id, on_event).await?,
+                        None => self.local = None,
+                    }
+                    continue;
+                }
                 _ = ping.tick() => {
                     socket.send(Frame::Ping(Vec::new().into())).await.map_err(closed)?;
                     continue;
                 }
                 // Documents fetched whole are checked and indexed while nothing else arrives.
                 () = std::future::ready(()), if mode == Mode::Live && self.unindexed > 0 => {
-                    self.index_some(INDEX_CHUNK, on_alert).await?;
+                    self.index_some(INDEX_CHUNK, on_event).await?;
                     continue;
                 }
             };
             if let Message::Peer(peer) = &message {
                 self.check_workspace(peer.peer_metadata.identity.as_ref())?;
             }
-            let was_open = self.session.as_ref().is_some_and(|s| s.remote().is_some());
             // Whatever else has already arrived goes in the same batch: whole documents in a
             // row are stored in one commit.
             let mut batch = vec![message];
@@ -399,9 +512,9 @@ impl Link {
                     None => break,
                 }
             }
-            self.receive(socket, batch, on_alert).await?;
+            self.receive(socket, batch, on_event).await?;
             let session = self.session.as_ref();
-            let opened = !was_open && session.is_some_and(|s| s.remote().is_some());
+            let opened = !open && session.is_some_and(|s| s.remote().is_some());
             if opened {
                 let summary = session.is_some_and(Session::summary_agreed);
                 self.report.summary = summary;
@@ -410,7 +523,17 @@ impl Link {
                     self.request_workspace(socket).await?;
                 }
             }
-            if mode == Mode::UntilSettled && self.session.as_ref().is_some_and(Session::settled) {
+            let settled = self.session.as_ref().is_some_and(Session::settled);
+            if settled {
+                self.dirty.clear();
+            }
+            let state = if settled {
+                LinkState::Online
+            } else {
+                LinkState::Syncing
+            };
+            self.set_state(state, None, on_event);
+            if mode == Mode::UntilSettled && settled {
                 if let Some(session) = &self.session {
                     let leave = Message::Leave {
                         sender_id: session.me().clone(),
@@ -422,11 +545,79 @@ impl Link {
         }
     }
 
+    /// Starts syncing a document the owner changed.
+    async fn push_local(
+        &mut self,
+        socket: &mut Socket,
+        id: DocumentId,
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
+    ) -> Result<(), LinkError> {
+        self.dirty.insert(id);
+        let messages = self
+            .with_session(move |session, docs| session.sync_document(id, docs))
+            .await?;
+        for message in &messages {
+            send(socket, message).await?;
+        }
+        let settled = self.session.as_ref().is_some_and(Session::settled);
+        if settled {
+            self.dirty.clear();
+        }
+        let state = if settled {
+            LinkState::Online
+        } else {
+            LinkState::Syncing
+        };
+        self.set_state(state, None, on_event);
+        Ok(())
+    }
+
+    /// Waits out a backoff while offline, still counting the owner's changes.
+    async fn wait_offline(
+        &mut self,
+        wait: Duration,
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
+    ) {
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => return,
+                id = next_local(&mut self.local) => match id {
+                    Some(id) => {
+                        self.dirty.insert(id);
+                        let (state, error) = (self.status.state, self.status.error.clone());
+                        self.set_state(state, error, on_event);
+                    }
+                    None => self.local = None,
+                },
+            }
+        }
+    }
+
+    /// Records the link's state and reports it when it (or the unsynced count) changed.
+    fn set_state(
+        &mut self,
+        state: LinkState,
+        error: Option<String>,
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
+    ) {
+        let status = LinkStatus {
+            state,
+            unsynced: self.dirty.len(),
+            error,
+        };
+        if status != self.status {
+            self.status = status;
+            on_event(LinkEvent::Status(&self.status));
+        }
+    }
+
     async fn receive(
         &mut self,
         socket: &mut Socket,
         messages: Vec<Message>,
-        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
     ) -> Result<(), LinkError> {
         let outcome = self
             .with_session(move |session, docs| session.receive_all(messages, docs))
@@ -446,11 +637,11 @@ impl Link {
         }
         if !outcome.changed.is_empty() {
             self.report.changed += outcome.changed.len();
+            on_event(LinkEvent::Changed(&outcome.changed));
             self.unindexed = self.with_replica(|replica| replica.unindexed()).await??;
-            self.announce_alerts(on_alert).await?;
-            let workspace = self.replica.as_ref().map(Replica::workspace_id);
+            self.announce_alerts(on_event).await?;
             let summary = self.session.as_ref().is_some_and(Session::summary_agreed);
-            if !summary && workspace.is_some_and(|w| outcome.changed.contains(&w)) {
+            if !summary && outcome.changed.contains(&self.workspace) {
                 self.request_workspace(socket).await?;
             }
         }
@@ -463,16 +654,15 @@ impl Link {
     /// Refuses a relay whose token belongs to another workspace than this replica's, before a
     /// single document id is exchanged: one workspace's records never go into another's.
     fn check_workspace(&self, identity: Option<&MemberIdentity>) -> Result<(), LinkError> {
-        let (Some(identity), Some(replica)) = (identity, self.replica.as_ref()) else {
+        let Some(identity) = identity else {
             return Ok(());
         };
-        let mine = replica.workspace_id();
-        if identity.workspace.parse() == Some(mine) {
+        if identity.workspace.parse() == Some(self.workspace) {
             return Ok(());
         }
         Err(LinkError::WrongWorkspace {
             theirs: identity.workspace.as_str().to_owned(),
-            mine: mine.to_string(),
+            mine: self.workspace.to_string(),
         })
     }
 
@@ -498,22 +688,25 @@ impl Link {
     async fn index_some(
         &mut self,
         limit: usize,
-        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
     ) -> Result<(), LinkError> {
         self.unindexed = self
             .with_replica(move |replica| replica.index_pending(limit))
             .await??;
-        self.announce_alerts(on_alert).await
+        on_event(LinkEvent::Indexed {
+            left: self.unindexed,
+        });
+        self.announce_alerts(on_event).await
     }
 
     async fn announce_alerts(
         &mut self,
-        on_alert: &mut (dyn FnMut(&AlertRecord) + Send),
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
     ) -> Result<(), LinkError> {
         let alerts = self.with_replica(|replica| replica.alerts(false)).await??;
         for alert in alerts {
             if self.known_alerts.insert(alert.id.clone()) {
-                on_alert(&alert);
+                on_event(LinkEvent::Alert(&alert));
                 self.report.new_alerts.push(alert);
             }
         }
@@ -521,17 +714,15 @@ impl Link {
     }
 
     async fn with_replica<T: Send + 'static>(
-        &mut self,
+        &self,
         work: impl FnOnce(&mut Replica) -> T + Send + 'static,
     ) -> Result<T, LinkError> {
-        let mut replica = self.replica.take().ok_or_else(lost)?;
-        let (replica, result) = blocking(move || {
-            let result = work(&mut replica);
-            (replica, result)
+        let shared = self.replica.clone();
+        blocking(move || {
+            let mut replica = shared.lock().map_err(|_| poisoned())?;
+            Ok(work(&mut replica))
         })
-        .await?;
-        self.replica = Some(replica);
-        Ok(result)
+        .await?
     }
 
     async fn with_session<T: Send + 'static>(
@@ -544,13 +735,12 @@ impl Link {
         + 'static,
     ) -> Result<T, LinkError> {
         let mut session = self.session.take().ok_or_else(lost)?;
-        let result = self
+        let (session, result) = self
             .with_replica(move |replica| {
                 let result = work(&mut session, &mut ReplicaDocuments::new(replica));
                 (session, result)
             })
             .await?;
-        let (session, result) = result;
         self.session = Some(session);
         result.map_err(|error| match error {
             SessionError::Protocol(error) => LinkError::Protocol {
@@ -560,6 +750,20 @@ impl Link {
                 LinkError::Store(source)
             }
         })
+    }
+}
+
+/// The next document the owner changed; pending forever when there is no owner.
+async fn next_local(local: &mut Option<mpsc::UnboundedReceiver<DocumentId>>) -> Option<DocumentId> {
+    match local {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn poisoned() -> LinkError {
+    LinkError::Closed {
+        reason: "the replica was lost in a failed task".into(),
     }
 }
 

@@ -27,8 +27,17 @@ const TOP_LEVEL: &[&str] = &[
 /// dev-dependencies are free, tests may run anything).
 const CONFINED: &[(&str, &[&str])] = &[
     ("redb", &["rapport-store"]),
-    ("tokio", &["rapport-relay", "rapport-client", "rapport-cli"]),
-    ("axum", &["rapport-relay"]),
+    (
+        "tokio",
+        &[
+            "rapport-relay",
+            "rapport-client",
+            "rapport-node",
+            "rapport-cli",
+        ],
+    ),
+    ("axum", &["rapport-relay", "rapport-node"]),
+    ("rust-embed", &["rapport-node"]),
     ("tokio-tungstenite", &["rapport-client"]),
     ("anyhow", &["rapport-cli", "xtask"]),
     ("clap", &["rapport-cli"]),
@@ -59,10 +68,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("rapport-store", &["rapport-model"]),
     (
+        "rapport-node",
+        &["rapport-client", "rapport-model", "rapport-store"],
+    ),
+    (
         "rapport-cli",
         &[
             "rapport-client",
             "rapport-model",
+            "rapport-node",
             "rapport-proto",
             "rapport-relay",
             "rapport-store",

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod alerts;
+mod browser;
 mod deals_tasks;
 mod errors;
 mod interop;

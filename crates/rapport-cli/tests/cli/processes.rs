@@ -189,13 +189,21 @@ impl RelayServer {
     /// Starts the relay on `data` and reads its address from its first line.
     #[track_caller]
     pub fn start(data: &Data) -> Self {
+        Self::start_on(data, "127.0.0.1:0")
+    }
+
+    /// Starts the relay on `data` listening on `address` (`127.0.0.1:0` lets it choose a port;
+    /// the [`address`](Self::address) of a relay that ran before brings it back where its
+    /// members look for it).
+    #[track_caller]
+    pub fn start_on(data: &Data, address: &str) -> Self {
         let process = Spawned::start([
             OsStr::new("--data"),
             data.dir.as_os_str(),
             OsStr::new("relay"),
             OsStr::new("serve"),
             OsStr::new("--listen"),
-            OsStr::new("127.0.0.1:0"),
+            OsStr::new(address),
         ]);
         let first = process.next_line(PATIENCE);
         let url = first
@@ -204,6 +212,11 @@ impl RelayServer {
             .to_owned();
         assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
         Self { url, process }
+    }
+
+    /// The address the relay listens on, as `--listen` takes it (`127.0.0.1:PORT`).
+    pub fn address(&self) -> &str {
+        self.url.trim_start_matches("ws://")
     }
 
     /// How many member connections the relay has logged so far.

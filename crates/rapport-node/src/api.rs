@@ -1,0 +1,653 @@
+//! The JSON API over the replica (`docs/api.md`). Every handler works on the replica on a
+//! blocking thread and answers from it; writes hand their documents to the live link.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::stream::{self, Stream};
+use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
+use rapport_model::{
+    AccountAssignment, AlertTarget, ContactAssignment, ContactId, Currency, DealId, DocumentId,
+    EntryId, EntryKind, InvalidInput, Money, PipelineStage, Stage, TaskId, UserName, check_email,
+    parse_date,
+};
+use rapport_store::{Replica, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::Node;
+use crate::events::NodeEvent;
+
+type Shared = State<Arc<Node>>;
+
+pub(crate) fn routes() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/status", get(status))
+        .route("/events", get(events))
+        .route("/accounts", get(accounts).post(create_account))
+        .route("/accounts/{account}", get(account_view))
+        .route("/accounts/{account}/fields", post(set_fields))
+        .route("/accounts/{account}/contacts", post(add_contact))
+        .route("/accounts/{account}/entries", post(add_entry))
+        .route("/accounts/{account}/deals", post(add_deal))
+        .route("/accounts/{account}/deals/{deal}/stage", post(move_deal))
+        .route("/accounts/{account}/tasks", post(add_task))
+        .route("/accounts/{account}/tasks/{task}/done", post(complete_task))
+        .route("/alerts", get(alerts))
+        .route("/alerts/ack", post(acknowledge_all))
+        .route("/alerts/{alert}/ack", post(acknowledge))
+        .route("/pipeline", get(pipeline))
+        .route("/dashboard", get(dashboard))
+        .fallback(|| async { ApiError::NotFound("no such API path".into()) })
+}
+
+/// An API failure: an HTTP status and one sentence.
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    BadInput(String),
+    NotFound(String),
+    Conflict(String),
+    Failed(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadInput(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
+            ApiError::Failed(m) => {
+                tracing::error!(error = %m, "API call failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, m)
+            }
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::UnknownDocument { .. }
+            | StoreError::UnknownAccount { .. }
+            | StoreError::UnknownItem { .. } => ApiError::NotFound(message),
+            StoreError::AmbiguousAccount { .. }
+            | StoreError::AmbiguousItem { .. }
+            | StoreError::Edit { .. } => ApiError::BadInput(message),
+            StoreError::Shape { .. } => ApiError::Conflict(message),
+            _ => ApiError::Failed(message),
+        }
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(error: InvalidInput) -> Self {
+        ApiError::BadInput(error.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Runs `work` on the replica on a blocking thread.
+async fn with_replica<T: Send + 'static>(
+    node: &Arc<Node>,
+    work: impl FnOnce(&mut Replica) -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let shared = node.replica.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut replica = shared
+            .lock()
+            .map_err(|_| ApiError::Failed("the replica was lost in a failed task".into()))?;
+        work(&mut replica)
+    })
+    .await
+    .map_err(|e| ApiError::Failed(format!("the replica task failed: {e}")))?
+}
+
+/// After a write: the link syncs the documents, other pages hear of them.
+fn written(node: &Node, ids: &[DocumentId]) {
+    for id in ids {
+        let _ = node.local.send(*id);
+    }
+    node.events.changed(ids.to_vec());
+}
+
+fn document_id(text: &str) -> ApiResult<DocumentId> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("unknown account '{text}'")))
+}
+
+fn required(what: &str, text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::BadInput(format!("{what} must not be empty")));
+    }
+    Ok(())
+}
+
+/// An optional text field: absent, null and blank are all "not given".
+fn given(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+async fn me(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| {
+        let workspace = replica.workspace()?;
+        let user = replica.user().clone();
+        let role = workspace
+            .members
+            .iter()
+            .find(|m| m.user == user)
+            .map(|m| m.role.as_str());
+        Ok(Json(json!({
+            "user": user.as_str(),
+            "team": replica.team(),
+            "role": role,
+            "workspace": workspace,
+        })))
+    })
+    .await
+}
+
+async fn status(State(node): Shared) -> ApiResult<Json<Value>> {
+    let status = node
+        .events
+        .status()
+        .ok_or_else(|| ApiError::Failed("the status was lost".into()))?;
+    Ok(Json(json!(status)))
+}
+
+/// Server-sent events: the current status first, then every event as it happens.
+async fn events(State(node): Shared) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let first = node.events.status().map(NodeEvent::Status);
+    let receiver = node.events.subscribe();
+    let later = stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some((event, receiver)),
+                // A page that fell behind refetches on the next event it gets.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let all = futures_util::StreamExt::map(
+        futures_util::StreamExt::chain(stream::iter(first), later),
+        |event| Ok(sse_event(&event)),
+    );
+    Sse::new(all).keep_alive(KeepAlive::default())
+}
+
+fn sse_event(event: &NodeEvent) -> Event {
+    let (name, data) = match event {
+        NodeEvent::Status(status) => ("status", json!(status)),
+        NodeEvent::Changed {
+            accounts,
+            workspace,
+        } => (
+            "changed",
+            json!({ "accounts": accounts, "workspace": workspace }),
+        ),
+        NodeEvent::Alert(alert, account_name) => {
+            let mut data = json!(alert);
+            data["account_name"] = json!(account_name);
+            ("alert", data)
+        }
+    };
+    Event::default().event(name).data(data.to_string())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    stage: Option<String>,
+    tier: Option<String>,
+    owner: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+async fn accounts(State(node): Shared, Query(query): Query<ListQuery>) -> ApiResult<Json<Value>> {
+    with_replica(&node, move |replica| {
+        let found = match given(query.q) {
+            Some(q) => replica.search(&q)?,
+            None => replica.accounts()?,
+        };
+        let (stage, tier, owner) = (given(query.stage), given(query.tier), given(query.owner));
+        let matching: Vec<_> = found
+            .into_iter()
+            .filter(|a| stage.is_none() || a.stage == stage)
+            .filter(|a| tier.is_none() || a.tier == tier)
+            .filter(|a| owner.is_none() || a.owner == owner)
+            .collect();
+        let offset = query.offset.unwrap_or(0);
+        let limit = query.limit.unwrap_or(50).clamp(1, 500);
+        let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+        Ok(Json(json!({
+            "total": matching.len(),
+            "offset": offset,
+            "accounts": page,
+        })))
+    })
+    .await
+}
+
+async fn account_view(State(node): Shared, Path(account): Path<String>) -> ApiResult<Json<Value>> {
+    let id = document_id(&account)?;
+    with_replica(&node, move |replica| Ok(Json(json!(replica.account(id)?)))).await
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    name: String,
+    domain: Option<String>,
+    industry: Option<String>,
+    tier: Option<String>,
+    stage: Option<String>,
+    owner: Option<String>,
+    phone: Option<String>,
+    website: Option<String>,
+}
+
+async fn create_account(
+    State(node): Shared,
+    Json(body): Json<AccountBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    required("account name", &body.name)?;
+    let stage = given(body.stage).map(|s| s.parse::<Stage>()).transpose()?;
+    let owner = given(body.owner)
+        .map(|o| o.parse::<UserName>())
+        .transpose()?;
+    let new = NewAccount {
+        name: body.name.trim().to_owned(),
+        domain: given(body.domain).map(|d| d.to_ascii_lowercase()),
+        tier: given(body.tier),
+        stage,
+        owner,
+    };
+    // Fields the creation form may carry beyond what a new account starts with.
+    let extra: Vec<AccountAssignment> = [
+        ("industry", body.industry),
+        ("phone", body.phone),
+        ("website", body.website),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| given(value).map(|v| format!("{field}={v}")))
+    .map(|text| AccountAssignment::parse(&text))
+    .collect::<Result<_, _>>()?;
+    let (id, workspace) = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        let id = replica.create_account(&edit, &new)?;
+        if !extra.is_empty() {
+            replica.change_account(id, &edit, |tx| account::set(tx, &extra))?;
+        }
+        Ok((id, replica.workspace_id()))
+    })
+    .await?;
+    written(&node, &[id, workspace]);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "url": id.url() })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct FieldsBody {
+    fields: BTreeMap<String, String>,
+}
+
+async fn set_fields(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<FieldsBody>,
+) -> ApiResult<StatusCode> {
+    let id = document_id(&account)?;
+    if body.fields.is_empty() {
+        return Err(ApiError::BadInput("no fields to set".into()));
+    }
+    let mut own = Vec::new();
+    let mut contacts: HashMap<ContactId, Vec<ContactAssignment>> = HashMap::new();
+    for (field, value) in &body.fields {
+        match field.strip_prefix("contacts.") {
+            Some(rest) => {
+                let (contact, name) = rest.split_once('.').ok_or_else(|| {
+                    ApiError::BadInput(format!("'{field}' is not contacts.CONTACT.FIELD"))
+                })?;
+                let contact: ContactId = contact
+                    .parse()
+                    .map_err(|_| ApiError::BadInput(format!("unknown contact '{contact}'")))?;
+                let assignment = ContactAssignment::parse(&format!("{name}={value}"))?;
+                contacts.entry(contact).or_default().push(assignment);
+            }
+            None => own.push(AccountAssignment::parse(&format!("{field}={value}"))?),
+        }
+    }
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        if !own.is_empty() {
+            replica.change_account(id, &edit, |tx| account::set(tx, &own))?;
+        }
+        for (contact, assignments) in contacts {
+            replica.change_account(id, &edit, |tx| {
+                account::set_contact(tx, contact, &assignments)
+            })?;
+        }
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ContactBody {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    title: Option<String>,
+}
+
+async fn add_contact(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<ContactBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = document_id(&account)?;
+    required("contact name", &body.name)?;
+    let new = NewContact {
+        name: body.name.trim().to_owned(),
+        email: given(body.email).map(|e| check_email(&e)).transpose()?,
+        phone: given(body.phone),
+        title: given(body.title),
+    };
+    let contact = ContactId::new();
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| {
+            account::add_contact(tx, &edit, contact, &new)
+        })?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok((StatusCode::CREATED, Json(json!({ "id": contact }))))
+}
+
+#[derive(Deserialize)]
+struct EntryBody {
+    kind: Option<String>,
+    text: String,
+    #[serde(default)]
+    alert: Vec<String>,
+}
+
+async fn add_entry(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<EntryBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = document_id(&account)?;
+    let kind = match given(body.kind) {
+        Some(kind) => kind.parse::<EntryKind>()?,
+        None => EntryKind::Note,
+    };
+    required(&format!("{kind} text"), &body.text)?;
+    let alert = body
+        .alert
+        .iter()
+        .map(|a| a.trim().parse::<AlertTarget>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let new = NewEntry {
+        kind,
+        text: body.text,
+        alert,
+    };
+    let entry = EntryId::new();
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| account::add_entry(tx, &edit, entry, &new))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok((StatusCode::CREATED, Json(json!({ "id": entry }))))
+}
+
+#[derive(Deserialize)]
+struct DealBody {
+    title: String,
+    amount: i64,
+    currency: Option<String>,
+    stage: Option<String>,
+    close: Option<String>,
+}
+
+async fn add_deal(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<DealBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = document_id(&account)?;
+    required("deal title", &body.title)?;
+    if body.amount < 0 {
+        return Err(ApiError::BadInput(
+            "a deal's amount cannot be negative".into(),
+        ));
+    }
+    let currency = match given(body.currency) {
+        Some(code) => code.parse::<Currency>()?,
+        None => Currency::DEFAULT,
+    };
+    let close = given(body.close).map(|c| parse_date(&c)).transpose()?;
+    let deal = DealId::new();
+    let (title, amount, stage) = (body.title.trim().to_owned(), body.amount, given(body.stage));
+    with_replica(&node, move |replica| {
+        let stage = pipeline_stage(replica, stage.as_deref())?;
+        let new = NewDeal {
+            title,
+            amount: Money {
+                minor: amount,
+                currency,
+            },
+            stage,
+            close,
+        };
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| account::add_deal(tx, &edit, deal, &new))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok((StatusCode::CREATED, Json(json!({ "id": deal }))))
+}
+
+#[derive(Deserialize)]
+struct StageBody {
+    stage: String,
+}
+
+async fn move_deal(
+    State(node): Shared,
+    Path((account, deal)): Path<(String, String)>,
+    Json(body): Json<StageBody>,
+) -> ApiResult<StatusCode> {
+    let id = document_id(&account)?;
+    let deal: DealId = deal
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("unknown deal '{deal}'")))?;
+    with_replica(&node, move |replica| {
+        let stage = pipeline_stage(replica, Some(&body.stage))?;
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| account::move_deal(tx, deal, &stage))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A stage of the workspace's pipeline: the one named, or the first.
+fn pipeline_stage(replica: &mut Replica, wanted: Option<&str>) -> ApiResult<PipelineStage> {
+    let pipeline = replica.workspace()?.pipeline;
+    let Some(wanted) = wanted else {
+        return pipeline
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Conflict("the workspace has no pipeline stages".into()));
+    };
+    pipeline
+        .iter()
+        .find(|stage| stage.as_str() == wanted)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = pipeline.iter().map(PipelineStage::as_str).collect();
+            ApiError::BadInput(format!(
+                "invalid deal stage '{wanted}': expected one of {}",
+                known.join(", ")
+            ))
+        })
+}
+
+#[derive(Deserialize)]
+struct TaskBody {
+    title: String,
+    assignee: Option<String>,
+    due: Option<String>,
+}
+
+async fn add_task(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<TaskBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = document_id(&account)?;
+    required("task title", &body.title)?;
+    let new = NewTask {
+        title: body.title.trim().to_owned(),
+        assignee: given(body.assignee)
+            .map(|a| a.trim_start_matches('@').parse::<UserName>())
+            .transpose()?,
+        due: given(body.due).map(|d| parse_date(&d)).transpose()?,
+    };
+    let task = TaskId::new();
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| account::add_task(tx, &edit, task, &new))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok((StatusCode::CREATED, Json(json!({ "id": task }))))
+}
+
+async fn complete_task(
+    State(node): Shared,
+    Path((account, task)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = document_id(&account)?;
+    let task: TaskId = task
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("unknown task '{task}'")))?;
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| account::complete_task(tx, task, true))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AlertsQuery {
+    all: Option<bool>,
+}
+
+async fn alerts(State(node): Shared, Query(query): Query<AlertsQuery>) -> ApiResult<Json<Value>> {
+    with_replica(&node, move |replica| {
+        let mut alerts = replica.alerts(query.all.unwrap_or(false))?;
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.at));
+        let names: HashMap<DocumentId, String> = replica
+            .accounts()?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let listed: Vec<Value> = alerts
+            .into_iter()
+            .map(|alert| {
+                let mut value = json!(alert);
+                value["account_name"] = json!(names.get(&alert.account));
+                value
+            })
+            .collect();
+        Ok(Json(Value::Array(listed)))
+    })
+    .await
+}
+
+async fn acknowledge(State(node): Shared, Path(alert): Path<String>) -> ApiResult<StatusCode> {
+    let account = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        let entry = replica.acknowledge(&edit, &alert)?;
+        Ok(replica
+            .alerts(true)?
+            .into_iter()
+            .find(|a| a.id == entry.to_string())
+            .map(|a| a.account))
+    })
+    .await?;
+    written(&node, &account.into_iter().collect::<Vec<_>>());
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn acknowledge_all(State(node): Shared) -> ApiResult<Json<Value>> {
+    let (count, accounts) = with_replica(&node, move |replica| {
+        let open: Vec<DocumentId> = replica.alerts(false)?.iter().map(|a| a.account).collect();
+        let edit = replica.edit_now();
+        let entries = replica.acknowledge_all(&edit)?;
+        Ok((entries.len(), open))
+    })
+    .await?;
+    let mut accounts = accounts;
+    accounts.sort();
+    accounts.dedup();
+    written(&node, &accounts);
+    Ok(Json(json!({ "acknowledged": count })))
+}
+
+async fn pipeline(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| {
+        let stages = replica.workspace()?.pipeline;
+        let names: HashMap<DocumentId, String> = replica
+            .accounts()?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        let deals = crate::boards::deals(replica)?;
+        Ok(Json(crate::boards::pipeline(&stages, deals, &names)))
+    })
+    .await
+}
+
+async fn dashboard(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| {
+        let accounts = replica.accounts()?;
+        let open_alerts = replica.alerts(false)?.len();
+        let weeks = crate::boards::activity(replica)?;
+        Ok(Json(crate::boards::dashboard(
+            &accounts,
+            weeks,
+            open_alerts,
+        )))
+    })
+    .await
+}

@@ -1,0 +1,399 @@
+//! Two local nodes and a real relay on loopback, driven over HTTP as a page drives them.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rapport_client::link;
+use rapport_model::{Role, Team};
+use rapport_node::LocalNode;
+use rapport_relay::{Relay, RelayConfig, admin};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Setup {
+    _dirs: Vec<TempDir>,
+    sales: SocketAddr,
+    support: SocketAddr,
+}
+
+/// A relay, and a sales and a support replica joined to it, each served by a node.
+async fn setup() -> Setup {
+    let relay_dir = TempDir::new().unwrap();
+    let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
+    let mut tokens = Vec::new();
+    for (user, team) in [("sam", Team::Sales), ("ana", Team::Support)] {
+        let invitation = admin::invite(
+            relay.hubs(),
+            "Acme",
+            user.parse().unwrap(),
+            team,
+            Role::Member,
+        )
+        .unwrap();
+        tokens.push(invitation.token);
+    }
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", public.local_addr().unwrap());
+    tokio::spawn(relay.serve(public, admin_listener, std::future::pending()));
+    let mut dirs = vec![relay_dir];
+    let mut addresses = Vec::new();
+    for token in &tokens {
+        let dir = TempDir::new().unwrap();
+        let (replica, _) = link::join(dir.path(), &url, token, WAIT).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addresses.push(listener.local_addr().unwrap());
+        tokio::spawn(LocalNode::new(replica).serve(listener, std::future::pending()));
+        dirs.push(dir);
+    }
+    Setup {
+        _dirs: dirs,
+        sales: addresses[0],
+        support: addresses[1],
+    }
+}
+
+/// One HTTP/1.1 request; the status and the body.
+async fn request(at: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, String) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut stream = TcpStream::connect(at).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    timeout(WAIT, stream.read_to_string(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    (status, body.to_owned())
+}
+
+async fn json_of(at: SocketAddr, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, text) = request(at, method, path, body).await;
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {text}"
+    );
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Reads server-sent events until one named `name` whose data contains `needle`.
+async fn wait_for_event(events: &mut BufReader<TcpStream>, name: &str, needle: &str) -> String {
+    let mut current = String::new();
+    let found = timeout(WAIT, async {
+        loop {
+            let mut line = String::new();
+            assert!(
+                events.read_line(&mut line).await.unwrap() > 0,
+                "events ended"
+            );
+            if let Some(event) = line.strip_prefix("event: ") {
+                current = event.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && current == name
+                && data.contains(needle)
+            {
+                return data.trim().to_owned();
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no {name} event with {needle:?} in time"))
+}
+
+async fn subscribe(at: SocketAddr) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(at).await.unwrap();
+    let head =
+        format!("GET /api/events HTTP/1.1\r\nHost: {at}\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    BufReader::new(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_support_note_with_an_alert_reaches_the_sales_page_live() {
+    let setup = setup().await;
+    let mut sales_events = subscribe(setup.sales).await;
+    wait_for_event(&mut sales_events, "status", "\"state\":\"online\"").await;
+
+    let created = json_of(
+        setup.support,
+        "POST",
+        "/api/accounts",
+        Some(json!({ "name": "Globex", "domain": "Globex.com", "tier": "gold" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    json_of(
+        setup.support,
+        "POST",
+        &format!("/api/accounts/{id}/entries"),
+        Some(json!({ "kind": "note", "text": "Customer asked about the enterprise plan", "alert": ["sales"] })),
+    )
+    .await;
+
+    let alert = wait_for_event(&mut sales_events, "alert", "enterprise plan").await;
+    let alert: Value = serde_json::from_str(&alert).unwrap();
+    assert_eq!(alert["team"], "support");
+    assert_eq!(alert["author"], "ana");
+
+    let account = json_of(setup.sales, "GET", &format!("/api/accounts/{id}"), None).await;
+    assert_eq!(account["domain"], "globex.com");
+    assert_eq!(
+        account["timeline"][0]["text"],
+        "Customer asked about the enterprise plan"
+    );
+    let inbox = json_of(setup.sales, "GET", "/api/alerts", None).await;
+    assert_eq!(inbox[0]["account_name"], "Globex");
+    let found = json_of(setup.sales, "GET", "/api/accounts?q=enterpr", None).await;
+    assert_eq!(found["total"], 1);
+    // The author is not alerted by their own note.
+    let theirs = json_of(setup.support, "GET", "/api/alerts", None).await;
+    assert_eq!(theirs, json!([]));
+
+    json_of(
+        setup.support,
+        "POST",
+        &format!("/api/accounts/{id}/deals"),
+        Some(json!({ "title": "Enterprise", "amount": 2_400_000, "currency": "EUR" })),
+    )
+    .await;
+    let board = json_of(setup.support, "GET", "/api/pipeline", None).await;
+    let first = &board["stages"][0];
+    assert_eq!(first["deals"][0]["account_name"], "Globex");
+    assert_eq!(
+        first["totals"],
+        json!([{ "currency": "EUR", "amount": 2_400_000 }])
+    );
+    let dashboard = json_of(setup.support, "GET", "/api/dashboard", None).await;
+    assert_eq!(dashboard["accounts"], 1);
+    let weeks = dashboard["interactions"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    assert_eq!(weeks[11]["support"], 1, "{weeks:?}");
+
+    let alert_id = alert["id"].as_str().unwrap();
+    let (status, _) = request(
+        setup.sales,
+        "POST",
+        &format!("/api/alerts/{alert_id}/ack"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        json_of(setup.sales, "GET", "/api/alerts", None).await,
+        json!([])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let setup = setup().await;
+    let created = json_of(
+        setup.sales,
+        "POST",
+        "/api/accounts",
+        Some(json!({ "name": "Initech" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let cases = [
+        (
+            "POST",
+            "/api/accounts".to_owned(),
+            json!({ "name": "  " }),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/accounts/{id}/entries"),
+            json!({ "text": "" }),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/accounts/{id}/entries"),
+            json!({ "text": "x", "alert": ["nobody"] }),
+            400,
+        ),
+        (
+            "POST",
+            format!("/api/accounts/{id}/deals"),
+            json!({ "title": "Up", "amount": 5, "stage": "nowhere" }),
+            400,
+        ),
+        (
+            "POST",
+            "/api/accounts/nope/entries".to_owned(),
+            json!({ "text": "x" }),
+            404,
+        ),
+        (
+            "POST",
+            format!("/api/accounts/{id}/fields"),
+            json!({ "fields": { "stage": "sideways" } }),
+            400,
+        ),
+        (
+            "GET",
+            "/api/accounts/4NMZ3UwAdgZzPUGH5LYMv9Uqn4VB".to_owned(),
+            json!(null),
+            404,
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, text) = request(setup.sales, method, &path, Some(body.clone())).await;
+        assert_eq!(status, expected, "{method} {path} {body}: {text}");
+        let error: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            error["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{text}"
+        );
+    }
+    let account = json_of(setup.sales, "GET", &format!("/api/accounts/{id}"), None).await;
+    assert_eq!(account["timeline"], json!([]));
+    assert_eq!(account["deals"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_are_served_from_the_binary() {
+    let setup = setup().await;
+    let mut stream = TcpStream::connect(setup.sales).await.unwrap();
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        setup.sales
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{answer}"
+    );
+    assert!(answer.contains("<html"), "{answer}");
+    let (status, _) = request(setup.sales, "GET", "/no-such-file.js", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_naming_another_host_is_refused() {
+    let setup = setup().await;
+    for host in [
+        "evil.example",
+        "evil.example:7420",
+        "127.0.0.1.evil.example",
+        "",
+    ] {
+        let mut stream = TcpStream::connect(setup.sales).await.unwrap();
+        let head = format!("GET /api/me HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{host}: {answer}");
+    }
+    for host in ["localhost", "127.0.0.1:1", "[::1]:7420"] {
+        let mut stream = TcpStream::connect(setup.sales).await.unwrap();
+        let head = format!("GET /api/me HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn the_node_refuses_to_listen_beyond_this_machine() {
+    let err = rapport_node::bind_loopback("0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("loopback"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_set_on_two_replicas_offline_shows_both_values_until_one_is_picked() {
+    use rapport_model::AccountAssignment;
+    use rapport_model::account::{self, NewAccount};
+
+    let relay_dir = TempDir::new().unwrap();
+    let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
+    let mut tokens = Vec::new();
+    for (user, team) in [("sam", Team::Sales), ("ana", Team::Support)] {
+        let invitation = admin::invite(
+            relay.hubs(),
+            "Acme",
+            user.parse().unwrap(),
+            team,
+            Role::Member,
+        )
+        .unwrap();
+        tokens.push(invitation.token);
+    }
+    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", public.local_addr().unwrap());
+    tokio::spawn(relay.serve(public, admin_listener, std::future::pending()));
+    let (sales_dir, support_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (mut sales, _) = link::join(sales_dir.path(), &url, &tokens[0], WAIT)
+        .await
+        .unwrap();
+    let (mut support, _) = link::join(support_dir.path(), &url, &tokens[1], WAIT)
+        .await
+        .unwrap();
+
+    let edit = support.edit_now();
+    let new = NewAccount {
+        name: "Globex".into(),
+        ..Default::default()
+    };
+    let id = support.create_account(&edit, &new).unwrap();
+    let (mut support, _) = link::sync_once(support, WAIT).await.unwrap();
+    (sales, _) = link::sync_once(sales, WAIT).await.unwrap();
+    for (replica, phone) in [(&mut sales, "+1-555-0100"), (&mut support, "+44-20-7946")] {
+        let edit = replica.edit_now();
+        let set = [AccountAssignment::parse(&format!("phone={phone}")).unwrap()];
+        replica
+            .change_account(id, &edit, |tx| account::set(tx, &set))
+            .unwrap();
+    }
+    (sales, _) = link::sync_once(sales, WAIT).await.unwrap();
+    (support, _) = link::sync_once(support, WAIT).await.unwrap();
+    (sales, _) = link::sync_once(sales, WAIT).await.unwrap();
+    drop(support);
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node = listener.local_addr().unwrap();
+    tokio::spawn(LocalNode::new(sales).serve(listener, std::future::pending()));
+    let account = json_of(node, "GET", &format!("/api/accounts/{id}"), None).await;
+    let conflict = &account["conflicts"][0];
+    assert_eq!(conflict["field"], "phone", "{account}");
+    let mut both = vec![conflict["value"].clone()];
+    both.extend(conflict["others"].as_array().unwrap().iter().cloned());
+    both.sort_by_key(|v| v.to_string());
+    assert_eq!(both, [json!("+1-555-0100"), json!("+44-20-7946")]);
+
+    let (status, text) = request(
+        node,
+        "POST",
+        &format!("/api/accounts/{id}/fields"),
+        Some(json!({ "fields": { "phone": "+44-20-7946" } })),
+    )
+    .await;
+    assert_eq!(status, 204, "{text}");
+    let account = json_of(node, "GET", &format!("/api/accounts/{id}"), None).await;
+    assert_eq!(account["phone"], "+44-20-7946");
+    assert_eq!(account["conflicts"], json!([]));
+}

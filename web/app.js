@@ -1,0 +1,227 @@
+// Rapport's web UI: boot, hash routing, the header (sync status, alert count) and the live
+// stream that keeps whatever is on screen current.
+//
+// Each view module exports `mount(root, params, context)` and returns an object with
+// `changed(detail)` (documents changed: refetch what you show if it concerns you) and
+// `unmount()` (stop timers and listeners). `detail` is the `changed` event's data, or
+// `{ all: true }` after the live stream was lost and resumed.
+
+import * as api from './api.js';
+import { coalesce, h, replace } from './dom.js';
+import { subscribe } from './live.js';
+import { notify, notifyError, showAlertToast } from './toasts.js';
+import * as accountsView from './views/accounts.js';
+import * as accountView from './views/account.js';
+import * as alertsView from './views/alerts.js';
+import * as dashboardView from './views/dashboard.js';
+import * as pipelineView from './views/pipeline.js';
+
+const ROUTES = [
+  { path: /^\/accounts\/?$/, nav: 'accounts', view: accountsView },
+  { path: /^\/accounts\/([^/]+)$/, nav: 'accounts', view: accountView },
+  { path: /^\/pipeline\/?$/, nav: 'pipeline', view: pipelineView },
+  { path: /^\/dashboard\/?$/, nav: 'dashboard', view: dashboardView },
+  { path: /^\/alerts\/?$/, nav: 'alerts', view: alertsView },
+];
+
+const STATUS_TEXT = {
+  online: 'Online',
+  syncing: 'Syncing…',
+  offline: 'Offline',
+  local: 'Local only',
+};
+
+const session = { me: null, status: null, streamUp: true };
+
+/** What views may use from the app. */
+const context = {
+  get me() {
+    return session.me;
+  },
+  get status() {
+    return session.status;
+  },
+  setTitle(text) {
+    document.title = text ? `${text} · Rapport` : 'Rapport';
+  },
+  refreshAlertCount: () => refreshAlertCount(),
+};
+
+let current = null; // the mounted view
+let focusSearchOnMount = false;
+let firstRoute = true;
+
+// ---- Routing ----------------------------------------------------------------------------
+
+function route() {
+  const path = location.hash.replace(/^#/, '') || '/accounts';
+  let params = null;
+  const match = ROUTES.find((candidate) => (params = candidate.path.exec(path)));
+  if (!match) {
+    location.replace('#/accounts');
+    return;
+  }
+  current?.unmount?.();
+  const root = document.getElementById('view');
+  replace(root);
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === match.nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  current = match.view.mount(root, params.slice(1).map(safeDecode), context);
+  // After a navigation, move focus to the new content so keyboard and screen reader users
+  // start there; on first load, leave focus where the browser put it.
+  if (focusSearchOnMount && document.getElementById('search')) document.getElementById('search').focus();
+  else if (!firstRoute) root.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+  focusSearchOnMount = false;
+  firstRoute = false;
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+// ---- Header: who, sync status, alert count ------------------------------------------------
+
+async function loadMe() {
+  try {
+    session.me = await api.getMe();
+  } catch (error) {
+    notifyError(error);
+    return;
+  }
+  const { user, team, workspace } = session.me;
+  document.getElementById('workspace-name').textContent = workspace?.name ?? '';
+  replace(document.getElementById('me'),
+    h('span', { class: 'visually-hidden' }, 'Signed in as '),
+    h('span', { class: 'me-user' }, user),
+    h('span', { class: `badge team team-${team}` }, team));
+}
+
+function showStatus(status) {
+  if (!status || typeof status.state !== 'string') return;
+  session.status = status;
+  const element = document.getElementById('status');
+  element.dataset.state = status.state;
+  element.querySelector('.status-text').textContent = STATUS_TEXT[status.state] ?? status.state;
+  element.title = statusDetail(status);
+
+  const unsynced = Number(status.unsynced) || 0;
+  const counter = document.getElementById('unsynced');
+  counter.dataset.count = String(unsynced);
+  counter.textContent = `${unsynced.toLocaleString()} local ${unsynced === 1 ? 'change' : 'changes'} not yet on the relay`;
+  counter.hidden = unsynced === 0;
+  showBanner();
+}
+
+function statusDetail(status) {
+  switch (status.state) {
+    case 'online': return `Connected to ${status.relay ?? 'the relay'}; everything is in sync.`;
+    case 'syncing': return `Connected to ${status.relay ?? 'the relay'}; exchanging changes.`;
+    case 'offline': return `Not connected to ${status.relay ?? 'the relay'}${status.error ? `: ${status.error}` : ''}.`;
+    case 'local': return 'This replica has no relay: changes stay on this machine.';
+    default: return '';
+  }
+}
+
+/** The banner under the header explains the two situations where data is not flowing. */
+function showBanner() {
+  const banner = document.getElementById('banner');
+  let text = '';
+  if (!session.streamUp) {
+    text = 'Lost contact with the local Rapport process. Retrying… What you see may be out of date.';
+  } else if (session.status?.state === 'offline') {
+    const reason = session.status.error ? ` (${session.status.error})` : '';
+    text = `You are offline${reason}. Keep working: changes are saved on this device and will sync when the relay is reachable again.`;
+  }
+  banner.textContent = text;
+  banner.hidden = !text;
+  banner.dataset.kind = session.streamUp ? 'offline' : 'lost';
+}
+
+const refreshAlertCount = coalesce(async () => {
+  try {
+    const alerts = await api.listAlerts(false);
+    const count = alerts.filter((alert) => !alert.acknowledged).length;
+    const badge = document.getElementById('alert-count');
+    badge.textContent = String(count);
+    badge.classList.toggle('is-zero', count === 0);
+  } catch (error) {
+    notifyError(error);
+  }
+}, 300);
+
+// ---- Live updates -----------------------------------------------------------------------
+
+function startLive() {
+  subscribe({
+    status: showStatus,
+    changed(detail) {
+      const changed = { accounts: Array.isArray(detail.accounts) ? detail.accounts : [], workspace: Boolean(detail.workspace) };
+      if (changed.workspace) loadMe();
+      if (changed.accounts.length) refreshAlertCount();
+      current?.changed?.(changed);
+    },
+    alert(alert) {
+      showAlertToast(alert);
+      refreshAlertCount();
+      current?.changed?.({ accounts: [alert.account], workspace: false });
+    },
+    connection(connected, resumed) {
+      session.streamUp = connected;
+      showBanner();
+      if (resumed) {
+        // Events were missed while the stream was down: refetch everything on screen.
+        loadMe();
+        refreshAlertCount();
+        current?.changed?.({ accounts: [], workspace: true, all: true });
+      }
+    },
+  });
+}
+
+// While offline, say once in a while that writes are safe and will go out later.
+let lastOfflineNotice = 0;
+api.onWrite(() => {
+  if (session.status?.state !== 'offline' || Date.now() - lastOfflineNotice < 30000) return;
+  lastOfflineNotice = Date.now();
+  notify('Saved on this device. It will reach the relay when you are back online.', 'info');
+});
+
+// ---- Keyboard shortcut: "/" focuses the account search from anywhere ------------------------
+
+function isTyping(target) {
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+}
+
+document.addEventListener('keydown', (event) => {
+  if (event.key !== '/' || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+  event.preventDefault();
+  const search = document.getElementById('search');
+  if (search) {
+    search.focus();
+    search.select();
+  } else {
+    focusSearchOnMount = true;
+    location.hash = '#/accounts';
+  }
+});
+
+// ---- Boot -------------------------------------------------------------------------------
+
+async function boot() {
+  const status = api.getStatus().then(showStatus, notifyError);
+  await Promise.allSettled([loadMe(), status]);
+  window.addEventListener('hashchange', route);
+  route();
+  refreshAlertCount();
+  startLive();
+}
+
+boot();

@@ -1,0 +1,138 @@
+// The account's fields as an editable form. Only fields the user changed are sent; fields
+// they did not touch follow live updates (see `syncInput`).
+
+import * as api from '../api.js';
+import { field, h, isEdited, reconcile, select, syncInput } from '../dom.js';
+import { ACCOUNT_STAGES, capitalize } from '../format.js';
+import { notify } from '../toasts.js';
+
+export function detailsPart({ accountId, context, run }) {
+  const members = (context.me?.workspace?.members ?? []).map((m) => m.user);
+  const owners = h('datalist', { id: 'details-owners' }, members.map((value) => h('option', { value })));
+
+  const input = (name, props = {}) => h('input', { dataset: { field: name }, autocomplete: 'off', ...props });
+  const inputs = {
+    name: input('name', { required: true }),
+    domain: input('domain', { inputmode: 'url' }),
+    industry: input('industry'),
+    tier: input('tier'),
+    stage: select([['', '—'], ...ACCOUNT_STAGES.map((s) => [s, capitalize(s)])], { dataset: { field: 'stage' } }),
+    owner: input('owner', { list: owners.id }),
+    phone: input('phone', { type: 'tel' }),
+    website: input('website', { inputmode: 'url' }),
+    tags: input('tags'),
+  };
+  const custom = h('div', { class: 'custom-fields' });
+  const newKey = h('input', { autocomplete: 'off', placeholder: 'region' });
+  const newValue = h('input', { autocomplete: 'off', placeholder: 'EMEA' });
+  const addCustom = h('button', { type: 'button', class: 'button' }, 'Add field');
+
+  const save = h('button', { type: 'submit', class: 'button primary' }, 'Save changes');
+  const discard = h('button', { type: 'button', class: 'button subtle', hidden: true }, 'Discard');
+  const state = h('span', { class: 'form-state muted', 'aria-live': 'polite' });
+
+  const form = h('form', { class: 'details-form', 'aria-label': 'Account details' },
+    h('div', { class: 'form-grid' },
+      field('Name', inputs.name), field('Domain', inputs.domain),
+      field('Stage', inputs.stage), field('Tier', inputs.tier),
+      field('Owner', inputs.owner), field('Industry', inputs.industry),
+      field('Phone', inputs.phone), field('Website', inputs.website),
+      h('div', { class: 'span-2' }, field('Tags', inputs.tags, 'Comma separated')),
+      owners),
+    custom,
+    h('div', { class: 'form-actions' }, save, discard, state));
+
+  const addForm = h('details', { class: 'add-item' },
+    h('summary', {}, 'Add a custom field'),
+    h('div', { class: 'inline-form' }, field('Field name', newKey), field('Value', newValue), addCustom));
+
+  /** Every input of the form, custom fields included. */
+  const allInputs = () => [...form.querySelectorAll('[data-field]')];
+
+  function showState() {
+    const edited = allInputs().filter(isEdited).length;
+    state.textContent = edited ? `${edited} unsaved ${edited === 1 ? 'change' : 'changes'}` : '';
+    discard.hidden = edited === 0;
+    form.classList.toggle('is-edited', edited > 0);
+  }
+
+  form.addEventListener('input', showState);
+  form.addEventListener('change', showState);
+  discard.addEventListener('click', () => {
+    for (const control of allInputs()) control.value = control.dataset.saved ?? '';
+    showState();
+  });
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const edited = allInputs().filter(isEdited);
+    if (edited.length === 0) {
+      notify('Nothing to save: no field was changed.', 'info');
+      return;
+    }
+    if (!inputs.name.value.trim()) {
+      notify('An account needs a name.', 'error');
+      inputs.name.focus();
+      return;
+    }
+    const fields = {};
+    for (const control of edited) fields[control.dataset.field] = normalize(control.dataset.field, control.value);
+    const saved = await run(() => api.setFields(accountId, fields), save);
+    if (saved) {
+      // What was sent is what the server has now: these inputs are no longer "edited".
+      for (const control of edited) control.dataset.saved = control.value;
+      showState();
+      notify('Saved.', 'success');
+    }
+  });
+
+  addCustom.addEventListener('click', async () => {
+    const key = newKey.value.trim();
+    if (!/^[\w-]+$/.test(key)) {
+      notify('A field name is one word (letters, digits, - or _).', 'error');
+      newKey.focus();
+      return;
+    }
+    const saved = await run(() => api.setFields(accountId, { [`custom.${key}`]: newValue.value.trim() }), addCustom);
+    if (saved) {
+      newKey.value = newValue.value = '';
+      newKey.focus();
+    }
+  });
+
+  return {
+    element: h('section', { class: 'card', 'aria-labelledby': 'details-title' },
+      h('h2', { id: 'details-title' }, 'Details'), form, addForm),
+    update(account) {
+      ensureOption(inputs.stage, account.stage);
+      for (const [name, control] of Object.entries(inputs)) {
+        const value = name === 'tags' ? (account.tags ?? []).join(', ') : account[name];
+        syncInput(control, value);
+      }
+      const conflicted = new Set((account.conflicts ?? []).map((c) => c.field));
+      reconcile(custom, Object.entries(account.custom ?? {}), ([key]) => key, customRow, (row, [key, value]) => {
+        syncInput(row.querySelector('input'), value);
+      });
+      for (const control of allInputs()) control.classList.toggle('has-conflict', conflicted.has(control.dataset.field));
+      showState();
+    },
+  };
+}
+
+function customRow([key]) {
+  const control = h('input', { dataset: { field: `custom.${key}` }, autocomplete: 'off' });
+  return field(key, control);
+}
+
+/** A select must offer the current value even if it is not one we know. */
+function ensureOption(selectElement, value) {
+  if (value && ![...selectElement.options].some((option) => option.value === value)) {
+    selectElement.append(h('option', { value }, value));
+  }
+}
+
+/** Tags are written "a,b"; everything else as typed, trimmed. */
+function normalize(name, value) {
+  if (name === 'tags') return value.split(',').map((tag) => tag.trim()).filter(Boolean).join(',');
+  return value.trim();
+}

@@ -1,0 +1,275 @@
+// `#/accounts`: the account list with search-as-you-type, filters, paging, keyboard
+// navigation, and the "New account" form.
+//
+// Only one page (50 rows) is ever rendered; the node does the searching and counting, so ten
+// thousand accounts cost the same as ten.
+
+import * as api from '../api.js';
+import { coalesce, debounce, field, h, replace, select } from '../dom.js';
+import { ACCOUNT_STAGES, capitalize, plural, stageBadge } from '../format.js';
+import { notifyError } from '../toasts.js';
+import { newAccountPanel } from './new-account.js';
+
+const LIMIT = 50;
+const SEARCH_DELAY_MS = 150;
+
+// Kept across visits so that going back to the list shows the same search and page.
+const filters = { q: '', stage: '', tier: '', owner: '', offset: 0 };
+
+export function mount(root, _params, context) {
+  context.setTitle('Accounts');
+  const members = (context.me?.workspace?.members ?? []).map((member) => member.user);
+
+  let accounts = []; // the page on screen
+  let selectedId = null; // the highlighted row, kept across refreshes
+  let total = 0;
+  let controller = null;
+
+  // ---- Controls (built once; refreshes never touch them) ----
+
+  const search = h('input', {
+    id: 'search', type: 'search', value: filters.q, autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'Search names, domains, contacts, notes…', 'aria-keyshortcuts': '/',
+    'aria-controls': 'account-rows',
+  });
+  const stage = select([['', 'Any stage'], ...ACCOUNT_STAGES.map((s) => [s, capitalize(s)])], { value: filters.stage });
+  const tier = select([['', 'Any tier']], { value: filters.tier });
+  const owner = select([['', 'Anyone'], ...members], { value: filters.owner });
+  if (filters.owner && !members.includes(filters.owner)) owner.append(h('option', { value: filters.owner }, filters.owner));
+  owner.value = filters.owner;
+  const clear = h('button', { type: 'button', class: 'button subtle', on: { click: clearFilters } }, 'Clear');
+
+  const tbody = h('tbody', { id: 'account-rows' });
+  const table = h('table', { class: 'table accounts-table' },
+    h('caption', { class: 'visually-hidden' }, 'Accounts. Use the arrow keys to move, Enter to open.'),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Name'),
+      h('th', { scope: 'col' }, 'Stage'),
+      h('th', { scope: 'col' }, 'Tier'),
+      h('th', { scope: 'col' }, 'Owner'),
+      h('th', { scope: 'col', class: 'num wide-only' }, 'Contacts'),
+      h('th', { scope: 'col', class: 'num wide-only' }, 'Entries'))),
+    tbody);
+
+  const prev = h('button', { type: 'button', class: 'button', on: { click: () => turnPage(-1) } }, '← Previous');
+  const next = h('button', { type: 'button', class: 'button', on: { click: () => turnPage(1) } }, 'Next →');
+  const range = h('p', { class: 'pager-range', 'aria-live': 'polite' });
+  const count = h('span', { class: 'page-count' });
+
+  const panel = newAccountPanel(members, () => toggleNew(false));
+  const newButton = h('button', {
+    type: 'button', class: 'button primary', 'aria-expanded': 'false', 'aria-controls': panel.id,
+    on: { click: () => toggleNew(panel.hidden) },
+  }, 'New account');
+
+  const page = h('section', { class: 'page accounts-page' },
+    h('div', { class: 'page-head' }, h('h1', {}, 'Accounts', ' ', count), newButton),
+    panel,
+    h('div', { class: 'toolbar', role: 'search' },
+      h('div', { class: 'field search-field' },
+        h('label', { for: 'search', class: 'visually-hidden' }, 'Search accounts'),
+        h('span', { class: 'search-icon', 'aria-hidden': 'true' }), search,
+        h('kbd', { class: 'search-key', 'aria-hidden': 'true', title: 'Press / to search' }, '/')),
+      field('Stage', stage), field('Tier', tier), field('Owner', owner),
+      h('div', { class: 'field field-button' }, clear)),
+    h('div', { class: 'table-wrap' }, table),
+    h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, range, next));
+  root.append(page);
+
+  // ---- Loading and rendering ----
+
+  async function load() {
+    controller?.abort();
+    controller = new AbortController();
+    tbody.setAttribute('aria-busy', 'true');
+    const params = { ...filters, limit: LIMIT };
+    try {
+      const result = await api.listAccounts(params, controller.signal);
+      // The list shrank under us (a filter, a sync): show its last page instead of nothing.
+      if (result.accounts.length === 0 && result.total > 0 && filters.offset > 0) {
+        filters.offset = Math.floor((result.total - 1) / LIMIT) * LIMIT;
+        return load();
+      }
+      accounts = result.accounts;
+      total = result.total;
+      render();
+    } catch (error) {
+      notifyError(error);
+    } finally {
+      tbody.removeAttribute('aria-busy');
+    }
+  }
+
+  function render() {
+    const hadFocus = tbody.contains(document.activeElement);
+    count.textContent = total.toLocaleString();
+    if (accounts.length === 0) {
+      replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, emptyMessage())));
+    } else {
+      replace(tbody, accounts.map(row));
+    }
+    const first = total === 0 ? 0 : filters.offset + 1;
+    const last = filters.offset + accounts.length;
+    range.textContent = total === 0 ? 'No accounts' : `${first.toLocaleString()}–${last.toLocaleString()} of ${plural(total, 'account')}`;
+    prev.disabled = filters.offset === 0;
+    next.disabled = last >= total;
+    if (selectedId && !accounts.some((account) => account.id === selectedId)) selectedId = null;
+    highlight(hadFocus && selectedId ? 'focus' : false);
+  }
+
+  function row(account) {
+    const href = `#/accounts/${encodeURIComponent(account.id)}`;
+    return h('tr', { dataset: { accountId: account.id } },
+      h('td', { class: 'cell-name' },
+        h('a', { href, class: 'row-link', tabindex: '-1' }, account.name),
+        account.domain ? h('span', { class: 'muted domain' }, account.domain) : null),
+      h('td', { 'data-label': 'Stage' }, stageBadge(account.stage) ?? h('span', { class: 'muted' }, '—')),
+      h('td', { 'data-label': 'Tier' }, account.tier || h('span', { class: 'muted' }, '—')),
+      h('td', { 'data-label': 'Owner' }, account.owner || h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'num wide-only' }, String(account.contacts ?? 0)),
+      h('td', { class: 'num wide-only' }, String(account.entries ?? 0)));
+  }
+
+  function emptyMessage() {
+    const filtered = filters.q || filters.stage || filters.tier || filters.owner;
+    if (!filtered) return h('div', { class: 'empty' }, h('p', {}, 'No accounts yet.'), h('p', { class: 'muted' }, 'Create the first one with “New account”.'));
+    return h('div', { class: 'empty' },
+      h('p', {}, filters.q ? `No accounts match “${filters.q}”.` : 'No accounts match these filters.'),
+      h('button', { type: 'button', class: 'button', on: { click: clearFilters } }, 'Clear search and filters'));
+  }
+
+  // ---- Selection and keyboard ----
+
+  function rows() {
+    return [...tbody.querySelectorAll('tr[data-account-id]')];
+  }
+
+  /**
+   * Marks the selected row and gives it the one tab stop of the table (a roving tabindex).
+   * `reveal` is false (just mark), 'scroll' (bring it into view) or 'focus' (and focus it).
+   */
+  function highlight(reveal) {
+    for (const tr of rows()) {
+      const on = tr.dataset.accountId === selectedId;
+      tr.classList.toggle('is-selected', on);
+      const link = tr.querySelector('.row-link');
+      link.tabIndex = on || (!selectedId && tr === tbody.firstElementChild) ? 0 : -1;
+      if (on && reveal) tr.scrollIntoView({ block: 'nearest' });
+      if (on && reveal === 'focus') link.focus();
+    }
+  }
+
+  function move(step, reveal) {
+    const index = accounts.findIndex((account) => account.id === selectedId);
+    const target = Math.min(Math.max(index + step, 0), accounts.length - 1);
+    if (index === -1 && step < 0) return;
+    selectedId = accounts[target]?.id ?? null;
+    highlight(reveal);
+  }
+
+  function open(id) {
+    location.hash = `#/accounts/${encodeURIComponent(id)}`;
+  }
+
+  page.addEventListener('keydown', (event) => {
+    const inRows = tbody.contains(event.target);
+    if (event.target !== search && !inRows) return;
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      move(event.key === 'ArrowDown' ? 1 : -1, inRows ? 'focus' : 'scroll');
+    } else if (event.key === 'Enter' && event.target === search && selectedId) {
+      event.preventDefault();
+      open(selectedId);
+    } else if (event.key === 'Escape' && event.target === search && search.value) {
+      search.value = '';
+      onSearch();
+    }
+  });
+
+  tbody.addEventListener('focusin', (event) => {
+    const tr = event.target.closest('tr[data-account-id]');
+    if (tr) {
+      selectedId = tr.dataset.accountId;
+      highlight(false);
+    }
+  });
+
+  tbody.addEventListener('click', (event) => {
+    const tr = event.target.closest('tr[data-account-id]');
+    if (tr && !event.target.closest('a')) open(tr.dataset.accountId);
+  });
+
+  // ---- Filters and paging ----
+
+  const runSearch = debounce(() => {
+    filters.offset = 0;
+    selectedId = null;
+    load();
+  }, SEARCH_DELAY_MS);
+
+  function onSearch() {
+    filters.q = search.value.trim();
+    runSearch();
+  }
+
+  function onFilter() {
+    Object.assign(filters, { stage: stage.value, tier: tier.value, owner: owner.value, offset: 0 });
+    selectedId = null;
+    load();
+  }
+
+  function clearFilters() {
+    Object.assign(filters, { q: '', stage: '', tier: '', owner: '', offset: 0 });
+    search.value = stage.value = tier.value = owner.value = '';
+    selectedId = null;
+    load();
+    search.focus();
+  }
+
+  function turnPage(step) {
+    filters.offset = Math.max(0, filters.offset + step * LIMIT);
+    selectedId = null;
+    load();
+    table.scrollIntoView({ block: 'nearest' });
+  }
+
+  function toggleNew(show) {
+    panel.hidden = !show;
+    newButton.setAttribute('aria-expanded', String(show));
+    if (show) panel.querySelector('input').focus();
+    else newButton.focus();
+  }
+
+  search.addEventListener('input', onSearch);
+  for (const control of [stage, tier, owner]) control.addEventListener('change', onFilter);
+
+  /** Tiers are free text: offer every value the workspace uses (the dashboard counts them). */
+  async function loadTiers() {
+    try {
+      const dashboard = await api.getDashboard();
+      const seen = dashboard.by_tier.map((entry) => entry.key).filter(Boolean);
+      if (filters.tier && !seen.includes(filters.tier)) seen.push(filters.tier);
+      seen.sort((a, b) => a.localeCompare(b));
+      replace(tier, h('option', { value: '' }, 'Any tier'), seen.map((value) => h('option', { value }, value)));
+      tier.value = filters.tier;
+      replace(panel.querySelector('datalist.tiers'), seen.map((value) => h('option', { value })));
+    } catch (error) {
+      notifyError(error);
+    }
+  }
+
+  load();
+  loadTiers();
+  const refresh = coalesce(load, 700);
+
+  return {
+    changed() {
+      refresh();
+    },
+    unmount() {
+      controller?.abort();
+      runSearch.cancel();
+      refresh.cancel();
+    },
+  };
+}
