@@ -5,7 +5,7 @@
 // thousand accounts cost the same as ten.
 
 import * as api from '../api.js';
-import { coalesce, debounce, field, h, replace, select } from '../dom.js';
+import { coalesce, debounce, field, h, reconcile, replace, select } from '../dom.js';
 import { ACCOUNT_STAGES, capitalize, plural, stageBadge } from '../format.js';
 import { notifyError } from '../toasts.js';
 import { newAccountPanel } from './new-account.js';
@@ -24,6 +24,7 @@ export function mount(root, _params, context) {
   let selectedId = null; // the highlighted row, kept across refreshes
   let total = 0;
   let controller = null;
+  const shownRows = new WeakMap(); // row element -> the account it shows, as JSON
 
   // ---- Controls (built once; refreshes never touch them) ----
 
@@ -106,7 +107,10 @@ export function mount(root, _params, context) {
     if (accounts.length === 0) {
       replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, emptyMessage())));
     } else {
-      replace(tbody, accounts.map(row));
+      // A live refresh keeps each row's element and rewrites only its cells, so a row under
+      // the pointer or holding focus stays the same element while other teams' changes arrive.
+      tbody.querySelector('.empty-row')?.remove();
+      reconcile(tbody, accounts, (account) => account.id, row, fillRow);
     }
     const first = total === 0 ? 0 : filters.offset + 1;
     const last = filters.offset + accounts.length;
@@ -118,8 +122,16 @@ export function mount(root, _params, context) {
   }
 
   function row(account) {
+    return h('tr', { dataset: { accountId: account.id } });
+  }
+
+  function fillRow(tr, account) {
     const href = `#/accounts/${encodeURIComponent(account.id)}`;
-    return h('tr', { dataset: { accountId: account.id } },
+    const shown = JSON.stringify(account);
+    if (shownRows.get(tr) === shown) return;
+    shownRows.set(tr, shown);
+    const focused = tr.contains(document.activeElement);
+    replace(tr,
       h('td', { class: 'cell-name' },
         h('a', { href, class: 'row-link', tabindex: '-1' }, account.name),
         account.domain ? h('span', { class: 'muted domain' }, account.domain) : null),
@@ -128,6 +140,7 @@ export function mount(root, _params, context) {
       h('td', { 'data-label': 'Owner' }, account.owner || h('span', { class: 'muted' }, '—')),
       h('td', { class: 'num wide-only' }, String(account.contacts ?? 0)),
       h('td', { class: 'num wide-only' }, String(account.entries ?? 0)));
+    if (focused) tr.querySelector('.row-link').focus();
   }
 
   function emptyMessage() {
