@@ -313,8 +313,8 @@ pub enum LinkEvent<'a> {
 pub struct LinkStatus {
     /// Connected or not, and settled or not.
     pub state: LinkState,
-    /// Documents changed here since the relay last confirmed holding everything this replica
-    /// holds (counted from the link's start).
+    /// Documents changed here that the relay has not confirmed holding yet (kept in the
+    /// replica, so changes made while no link ran count too).
     pub unsynced: usize,
     /// Why the link is offline.
     pub error: Option<String>,
@@ -391,8 +391,7 @@ pub async fn watch_shared(
             }
             Err(error @ LinkError::Refused { .. }) => return Err(error),
             Err(error) => {
-                let reason = format!("offline: {error}");
-                link.set_state(LinkState::Offline, Some(reason), &mut on_event);
+                link.set_state(LinkState::Offline, Some(error.to_string()), &mut on_event);
             }
         }
         let jitter = Duration::from_millis(rand::random::<u64>() % 250);
@@ -433,15 +432,17 @@ impl Link {
         local: Option<mpsc::UnboundedReceiver<DocumentId>>,
     ) -> Result<Self, LinkError> {
         let shared = replica.clone();
-        let (workspace, alerts, unindexed) = blocking(move || {
+        let (workspace, alerts, unindexed, unsynced) = blocking(move || {
             let replica = shared.lock().map_err(|_| poisoned())?;
             Ok::<_, LinkError>((
                 replica.workspace_id(),
                 replica.alerts(false)?,
                 replica.unindexed()?,
+                replica.unsynced()?,
             ))
         })
         .await??;
+        let dirty: HashSet<DocumentId> = unsynced.into_iter().collect();
         Ok(Self {
             replica,
             workspace,
@@ -450,12 +451,12 @@ impl Link {
             requested: HashSet::new(),
             unindexed,
             local,
-            dirty: HashSet::new(),
             status: LinkStatus {
                 state: LinkState::Offline,
-                unsynced: 0,
+                unsynced: dirty.len(),
                 error: None,
             },
+            dirty,
             report: SyncReport::default(),
         })
     }
@@ -523,16 +524,7 @@ impl Link {
                     self.request_workspace(socket).await?;
                 }
             }
-            let settled = self.session.as_ref().is_some_and(Session::settled);
-            if settled {
-                self.dirty.clear();
-            }
-            let state = if settled {
-                LinkState::Online
-            } else {
-                LinkState::Syncing
-            };
-            self.set_state(state, None, on_event);
+            let settled = self.check_settled(on_event).await?;
             if mode == Mode::UntilSettled && settled {
                 if let Some(session) = &self.session {
                     let leave = Message::Leave {
@@ -559,9 +551,21 @@ impl Link {
         for message in &messages {
             send(socket, message).await?;
         }
+        self.check_settled(on_event).await?;
+        Ok(())
+    }
+
+    /// Reports whether both sides hold the same now. When they do, every document changed
+    /// here is on the relay: the replica stops counting them as unsynced.
+    async fn check_settled(
+        &mut self,
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
+    ) -> Result<bool, LinkError> {
         let settled = self.session.as_ref().is_some_and(Session::settled);
-        if settled {
-            self.dirty.clear();
+        if settled && !self.dirty.is_empty() {
+            let synced: Vec<DocumentId> = self.dirty.drain().collect();
+            self.with_replica(move |replica| replica.mark_synced(&synced))
+                .await??;
         }
         let state = if settled {
             LinkState::Online
@@ -569,7 +573,7 @@ impl Link {
             LinkState::Syncing
         };
         self.set_state(state, None, on_event);
-        Ok(())
+        Ok(settled)
     }
 
     /// Waits out a backoff while offline, still counting the owner's changes.

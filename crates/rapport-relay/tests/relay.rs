@@ -627,7 +627,13 @@ async fn a_restarted_relay_still_has_everything_a_client_synced() {
     let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
     let globex = add_account(&mut ana, "Globex");
     add_note(&mut ana, globex, "kept across restarts", &["sales"]);
-    let _ana = sync(ana).await;
+    assert_eq!(
+        ana.unsynced().unwrap().len(),
+        2,
+        "the account and the workspace"
+    );
+    let ana = sync(ana).await;
+    assert_eq!(ana.unsynced().unwrap(), [], "the relay confirmed both");
     relay.stop().await;
 
     let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;

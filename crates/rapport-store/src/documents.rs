@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use automerge::transaction::Transaction;
 use automerge::{ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
 use rapport_model::{DocumentId, Edit, EditError, Touched};
-use redb::{ReadableDatabase, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
 use crate::rows::{self, SavedBytes, Stored};
-use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED};
+use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED, UNSYNCED};
 
 /// How many documents stay loaded; the least recently used beyond this are dropped.
 const CACHE_DOCUMENTS: usize = 64;
@@ -74,6 +74,13 @@ impl DocumentCache {
 }
 
 /// One document's change, ready to be written: the chunk to append and what it touched.
+/// Where a change was made: the relay has to be told about changes made here.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Here,
+    Elsewhere,
+}
+
 pub(crate) struct PendingChange {
     pub(crate) id: DocumentId,
     pub(crate) chunk: Vec<u8>,
@@ -388,20 +395,69 @@ impl Replica {
         }
         let touched = Touched::from_patches(&doc.make_patches(&mut log));
         let chunk = doc.save_after(&before);
-        self.persist(vec![PendingChange { id, chunk, touched }])?;
+        self.persist_from(
+            vec![PendingChange { id, chunk, touched }],
+            Origin::Elsewhere,
+        )?;
         Ok(Some(result))
     }
 
-    /// Commits changes to several documents in one durable redb transaction, together with the
-    /// index updates they cause. On failure nothing is written and the documents are reloaded
-    /// from disk on next use.
-    pub(crate) fn persist(&mut self, mut changes: Vec<PendingChange>) -> Result<(), StoreError> {
+    /// Commits changes made on this replica to several documents in one durable redb
+    /// transaction, together with the index updates they cause, and counts the documents as
+    /// unsynced. On failure nothing is written and the documents are reloaded from disk on next
+    /// use.
+    pub(crate) fn persist(&mut self, changes: Vec<PendingChange>) -> Result<(), StoreError> {
+        self.persist_from(changes, Origin::Here)
+    }
+
+    /// The documents changed on this replica that the relay has not confirmed holding yet.
+    pub fn unsynced(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let doing = "reading the unsynced documents";
+        let txn = self.db.begin_read().doing(doing)?;
+        let table = match txn.open_table(UNSYNCED) {
+            Ok(table) => table,
+            // A replica from before the table existed counted nothing.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(other) => return Err(other).doing(doing),
+        };
+        let mut ids = Vec::new();
+        for row in table.iter().doing(doing)? {
+            let (key, _) = row.doing(doing)?;
+            // Only this code writes the table; a key that is no id is skipped, not fatal.
+            if let Ok(id) = key.value().parse() {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Records that the relay holds these documents as they are here.
+    pub fn mark_synced(&mut self, ids: &[DocumentId]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let doing = "recording synced documents";
+        let txn = self.db.begin_write().doing(doing)?;
+        {
+            let mut table = txn.open_table(UNSYNCED).doing(doing)?;
+            for id in ids {
+                table.remove(id.to_string().as_str()).doing(doing)?;
+            }
+        }
+        txn.commit().doing(doing)
+    }
+
+    fn persist_from(
+        &mut self,
+        mut changes: Vec<PendingChange>,
+        origin: Origin,
+    ) -> Result<(), StoreError> {
         // An edit that changed nothing (a field set to its current value) has nothing to write.
         changes.retain(|change| !change.chunk.is_empty());
         if changes.is_empty() {
             return Ok(());
         }
-        let result = self.try_persist(&changes);
+        let result = self.try_persist(&changes, origin);
         if result.is_err() {
             for change in &changes {
                 self.docs.forget(&change.id);
@@ -410,12 +466,20 @@ impl Replica {
         result
     }
 
-    fn try_persist(&mut self, changes: &[PendingChange]) -> Result<(), StoreError> {
+    fn try_persist(&mut self, changes: &[PendingChange], origin: Origin) -> Result<(), StoreError> {
         let doing = "committing a change";
         let txn = self.db.begin_write().doing(doing)?;
         for change in changes {
             self.append_chunk(&txn, change)?;
             self.index_change(&txn, change)?;
+        }
+        if origin == Origin::Here {
+            let mut unsynced = txn.open_table(UNSYNCED).doing(doing)?;
+            for change in changes {
+                unsynced
+                    .insert(change.id.to_string().as_str(), ())
+                    .doing(doing)?;
+            }
         }
         txn.commit().doing(doing)?;
         for change in changes {

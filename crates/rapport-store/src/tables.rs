@@ -17,6 +17,9 @@ pub(crate) const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("hea
 /// Document id -> (): documents stored as they arrived from the relay, not loaded yet, and so
 /// neither checked nor indexed ([`crate::Replica::index_pending`] does both).
 pub(crate) const UNINDEXED: TableDefinition<&str, ()> = TableDefinition::new("unindexed");
+/// Document id -> (): documents changed on this replica that the relay has not confirmed
+/// holding yet ([`crate::Replica::mark_synced`] removes them). Written with every local change.
+pub(crate) const UNSYNCED: TableDefinition<&str, ()> = TableDefinition::new("unsynced");
 
 /// Account document id -> JSON `AccountSummary`: the account list without loading documents.
 pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
@@ -58,6 +61,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(CHUNKS)?;
     txn.open_table(HEADS)?;
     txn.open_table(UNINDEXED)?;
+    txn.open_table(UNSYNCED)?;
     txn.open_table(ACCOUNTS)?;
     txn.open_table(TERMS)?;
     txn.open_table(ITEM_TERMS)?;

@@ -77,6 +77,32 @@ fn everything_written_is_there_after_reopen() {
 }
 
 #[test]
+fn documents_changed_here_stay_unsynced_across_reopen_until_marked_synced() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let workspace_id = replica.workspace_id();
+    let sorted = |mut ids: Vec<rapport_model::DocumentId>| {
+        ids.sort_by_key(ToString::to_string);
+        ids
+    };
+    assert_eq!(replica.unsynced().unwrap(), [workspace_id]);
+    replica.mark_synced(&[workspace_id]).unwrap();
+    assert_eq!(replica.unsynced().unwrap(), []);
+
+    let globex = new_account(&mut replica, "Globex");
+    note(&mut replica, globex, "called about the renewal", &[]);
+    drop(replica);
+    let mut reopened = Replica::open(dir.path()).unwrap();
+    assert_eq!(
+        sorted(reopened.unsynced().unwrap()),
+        sorted(vec![workspace_id, globex]),
+        "the new account, and the workspace that lists it"
+    );
+    reopened.mark_synced(&[globex, workspace_id]).unwrap();
+    assert_eq!(reopened.unsynced().unwrap(), []);
+}
+
+#[test]
 fn search_finds_accounts_by_any_indexed_word_prefix() {
     let dir = TempDir::new().unwrap();
     let mut replica = workspace(&dir, "ana", Team::Support);
@@ -286,6 +312,11 @@ fn a_sync_message_applied_remotely_is_durable_and_indexed() {
         }
     }
     assert_eq!(bo.heads(globex).unwrap(), theirs.get_heads());
+    assert_eq!(
+        bo.unsynced().unwrap(),
+        [],
+        "what came from elsewhere is nothing the relay lacks"
+    );
     assert_eq!(bo.search("enterprise").unwrap().len(), 1);
     assert_eq!(
         bo.alerts(false).unwrap().len(),
