@@ -8,6 +8,7 @@
 
 import * as api from './api.js';
 import { coalesce, h, replace } from './dom.js';
+import { capitalize } from './format.js';
 import { subscribe } from './live.js';
 import { notify, notifyError, showAlertToast } from './toasts.js';
 import * as accountsView from './views/accounts.js';
@@ -33,6 +34,9 @@ const STATUS_TEXT = {
 
 const session = { me: null, status: null, streamUp: true };
 
+// What the "Read only" pill in the header says, to the pointer (title) and to screen readers.
+const READ_ONLY_TEXT = 'You are a viewer of this workspace: you see everything, and cannot change it';
+
 /** What views may use from the app. */
 const context = {
   get me() {
@@ -40,6 +44,10 @@ const context = {
   },
   get status() {
     return session.status;
+  },
+  /** A viewer: the node refuses their writes (403), so views offer none. */
+  get readOnly() {
+    return session.me?.role === 'viewer';
   },
   setTitle(text) {
     document.title = text ? `${text} · Rapport` : 'Rapport';
@@ -95,12 +103,29 @@ async function loadMe() {
     notifyError(error);
     return;
   }
-  const { user, team, workspace } = session.me;
+  const { user, team, role, workspace } = session.me;
   document.getElementById('workspace-name').textContent = workspace?.name ?? '';
+  showRole(role);
   replace(document.getElementById('me'),
     h('span', { class: 'visually-hidden' }, 'Signed in as '),
     h('span', { class: 'me-user' }, user),
-    h('span', { class: `badge team team-${team}` }, team));
+    h('span', { class: `badge team team-${team}` }, team),
+    role === 'viewer' ? readOnlyBadge() : null);
+}
+
+/**
+ * Puts the role on `<body data-role>`. style.css hides every `.write-only` control for a
+ * viewer, so a view follows the role whenever it was rendered, and when an admin changes it.
+ */
+function showRole(role) {
+  if (role) document.body.dataset.role = role;
+  else delete document.body.dataset.role;
+}
+
+/** The header's "Read only" pill; the sentence is in the title and, for screen readers, in the text. */
+function readOnlyBadge() {
+  return h('span', { class: 'badge read-only', title: `${READ_ONLY_TEXT}.` },
+    'Read only', h('span', { class: 'visually-hidden' }, `: ${READ_ONLY_TEXT.toLowerCase()}.`));
 }
 
 function showStatus(status) {
@@ -133,13 +158,14 @@ function statusDetail(status) {
 function showBanner() {
   const banner = document.getElementById('banner');
   let text = '';
+  let reason = '';
   if (!session.streamUp) {
     text = 'Lost contact with the local Rapport process. Retrying… What you see may be out of date.';
   } else if (session.status?.state === 'offline') {
-    const reason = session.status.error ? ` (${session.status.error})` : '';
-    text = `You are offline${reason}. Keep working: changes are saved on this device and will sync when the relay is reachable again.`;
+    text = 'You are offline. Keep working: changes are saved on this device and will sync when the relay is reachable again.';
+    reason = session.status.error ?? '';
   }
-  banner.textContent = text;
+  replace(banner, text, reason ? h('span', { class: 'banner-reason' }, capitalize(reason)) : null);
   banner.hidden = !text;
   banner.dataset.kind = session.streamUp ? 'offline' : 'lost';
 }

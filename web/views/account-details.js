@@ -1,10 +1,17 @@
 // The account's fields as an editable form. Only fields the user changed are sent; fields
-// they did not touch follow live updates (see `syncInput`).
+// they did not touch follow live updates (see `syncInput`). A viewer, who cannot change them,
+// gets the same fields as a list of facts instead (`write-only` / `viewer-only` in style.css).
 
 import * as api from '../api.js';
-import { field, h, isEdited, reconcile, select, syncInput } from '../dom.js';
+import { field, h, isEdited, reconcile, replace, select, syncInput } from '../dom.js';
 import { ACCOUNT_STAGES, capitalize } from '../format.js';
 import { notify } from '../toasts.js';
+
+/** The fields of the form, in its order, with their labels. */
+const FIELDS = [
+  ['name', 'Name'], ['domain', 'Domain'], ['stage', 'Stage'], ['tier', 'Tier'], ['owner', 'Owner'],
+  ['industry', 'Industry'], ['phone', 'Phone'], ['website', 'Website'], ['tags', 'Tags'],
+];
 
 export function detailsPart({ accountId, context, run }) {
   const members = (context.me?.workspace?.members ?? []).map((m) => m.user);
@@ -31,7 +38,7 @@ export function detailsPart({ accountId, context, run }) {
   const discard = h('button', { type: 'button', class: 'button subtle', hidden: true }, 'Discard');
   const state = h('span', { class: 'form-state muted', 'aria-live': 'polite' });
 
-  const form = h('form', { class: 'details-form', 'aria-label': 'Account details' },
+  const form = h('form', { class: 'details-form write-only', 'aria-label': 'Account details' },
     h('div', { class: 'form-grid' },
       field('Name', inputs.name), field('Domain', inputs.domain),
       field('Stage', inputs.stage), field('Tier', inputs.tier),
@@ -42,9 +49,11 @@ export function detailsPart({ accountId, context, run }) {
     custom,
     h('div', { class: 'form-actions' }, save, discard, state));
 
-  const addForm = h('details', { class: 'add-item' },
+  const addForm = h('details', { class: 'add-item write-only' },
     h('summary', {}, 'Add a custom field'),
     h('div', { class: 'inline-form' }, field('Field name', newKey), field('Value', newValue), addCustom));
+
+  const facts = h('dl', { class: 'facts viewer-only', 'aria-label': 'Account details' });
 
   /** Every input of the form, custom fields included. */
   const allInputs = () => [...form.querySelectorAll('[data-field]')];
@@ -102,8 +111,9 @@ export function detailsPart({ accountId, context, run }) {
 
   return {
     element: h('section', { class: 'card', 'aria-labelledby': 'details-title' },
-      h('h2', { id: 'details-title' }, 'Details'), form, addForm),
+      h('h2', { id: 'details-title' }, 'Details'), form, addForm, facts),
     update(account) {
+      replace(facts, factRows(account));
       ensureOption(inputs.stage, account.stage);
       for (const [name, control] of Object.entries(inputs)) {
         const value = name === 'tags' ? (account.tags ?? []).join(', ') : account[name];
@@ -117,6 +127,20 @@ export function detailsPart({ accountId, context, run }) {
       showState();
     },
   };
+}
+
+/** The read-only view of the fields: a `<dt>`/`<dd>` pair each, custom fields last. */
+function factRows(account) {
+  const shown = (name) => {
+    if (name === 'tags') return (account.tags ?? []).join(', ');
+    return name === 'stage' && account.stage ? capitalize(account.stage) : account[name];
+  };
+  const rows = FIELDS.map(([name, label]) => [label, shown(name)]);
+  for (const [key, value] of Object.entries(account.custom ?? {})) rows.push([key, value]);
+  return rows.map(([label, value]) => [
+    h('dt', {}, label),
+    h('dd', {}, value == null || value === '' ? h('span', { class: 'muted' }, '—') : String(value)),
+  ]);
 }
 
 function customRow([key]) {

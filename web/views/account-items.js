@@ -1,5 +1,6 @@
 // The account's contacts, deals and tasks: a list each (keyed, so live updates keep open edit
-// forms and focus) and a form to add one.
+// forms and focus) and a form to add one. Every control that writes is `write-only`, which
+// style.css hides for a viewer (the node would refuse their writes).
 
 import * as api from '../api.js';
 import { field, h, reconcile, replace, select, syncInput } from '../dom.js';
@@ -40,8 +41,8 @@ export function contactsPart({ accountId, run }) {
     const phoneInput = h('input', { type: 'tel', autocomplete: 'off' });
     const save = h('button', { type: 'submit', class: 'button primary' }, 'Save');
     const cancel = h('button', { type: 'button', class: 'button subtle' }, 'Cancel');
-    const edit = h('button', { type: 'button', class: 'button small subtle-outline', 'aria-expanded': 'false' }, 'Edit');
-    const editor = h('form', { class: 'inline-form', hidden: true },
+    const edit = h('button', { type: 'button', class: 'button small subtle-outline write-only', 'aria-expanded': 'false' }, 'Edit');
+    const editor = h('form', { class: 'inline-form write-only', hidden: true },
       field('Email', emailInput), field('Phone', phoneInput), h('div', { class: 'form-actions' }, save, cancel));
     const row = h('li', { class: 'item contact', dataset: { contactId: contact.id } },
       h('div', { class: 'item-main' }, h('div', { class: 'contact-text' }), edit), editor);
@@ -145,24 +146,27 @@ export function dealsPart({ accountId, context, run }) {
   });
 
   function createRow(deal) {
-    const stageSelect = select([], { class: 'compact' });
+    const stageSelect = select([], { class: 'compact write-only' });
     stageSelect.addEventListener('change', () => {
       const id = stageSelect.closest('li').dataset.dealId;
       // The select stays enabled: disabling it would throw keyboard focus out of the list.
       run(() => api.setDealStage(accountId, id, stageSelect.value));
     });
-    const label = h('label', { class: 'visually-hidden' });
+    const label = h('label', { class: 'visually-hidden write-only' });
+    // What a viewer sees instead of the select.
+    const stageText = h('span', { class: 'badge deal-stage viewer-only' });
     const row = h('li', { class: 'item deal', dataset: { dealId: deal.id } },
-      h('div', { class: 'item-main' }, h('div', { class: 'deal-text' }), label, stageSelect));
+      h('div', { class: 'item-main' }, h('div', { class: 'deal-text' }), label, stageSelect, stageText));
     stageSelect.id = `deal-stage-${deal.id}`;
     label.htmlFor = stageSelect.id;
-    row.parts = { stageSelect, label };
+    row.parts = { stageSelect, label, stageText };
     return row;
   }
 
   function updateRow(row, deal) {
-    const { stageSelect, label } = row.parts;
+    const { stageSelect, label, stageText } = row.parts;
     label.textContent = `Stage of ${deal.title}`;
+    stageText.textContent = capitalize(deal.stage);
     replace(row.querySelector('.deal-text'),
       h('span', { class: 'item-title' }, deal.title),
       h('span', { class: 'item-sub' },
@@ -220,7 +224,11 @@ export function tasksPart({ accountId, context, run }) {
   });
 
   function createRow(task) {
-    const box = h('input', { type: 'checkbox', id: `task-done-${task.id}` });
+    const box = h('input', { type: 'checkbox', class: 'write-only', id: `task-done-${task.id}` });
+    box.addEventListener('click', (event) => {
+      // The box is hidden for a viewer, but its label would still tick it.
+      if (context.readOnly) event.preventDefault();
+    });
     box.addEventListener('change', () => {
       if (!box.checked) return;
       run(() => api.completeTask(accountId, task.id));
@@ -265,5 +273,5 @@ function section(titleText, slug, body, addLabel, form) {
   return h('section', { class: 'card', 'aria-labelledby': `${slug}-title` },
     h('h2', { id: `${slug}-title` }, titleText),
     body,
-    h('details', { class: 'add-item' }, h('summary', {}, addLabel), form));
+    h('details', { class: 'add-item write-only' }, h('summary', {}, addLabel), form));
 }

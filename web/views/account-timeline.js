@@ -46,7 +46,8 @@ export function timelinePart({ accountId, context, run }) {
     shown = key;
     const visible = newestFirst.slice(0, filter.limit);
     replace(list, visible.length ? visible.map(entryItem) : h('li', { class: 'empty muted' },
-      entries.length ? 'No entries match these filters.' : 'Nothing here yet. Add the first note above.'));
+      entries.length ? 'No entries match these filters.'
+        : ['Nothing here yet.', h('span', { class: 'write-only' }, ' Add the first note above.')]));
     summary.textContent = matching.length === entries.length
       ? plural(entries.length, 'entry', 'entries')
       : `${matching.length.toLocaleString()} of ${plural(entries.length, 'entry', 'entries')}`;
@@ -80,7 +81,10 @@ function entryItem(entry) {
       h('span', {}, 'Alerted ', entry.alert.map((target, index) => [index ? ', ' : '', h('strong', {}, target)]))) : null);
 }
 
-/** The note form; its element ids are stable hooks for tests and for `label for`. */
+/**
+ * The note form; its element ids are stable hooks for tests and for `label for`. It is
+ * `write-only`: a viewer, whose notes the node would refuse, does not see it (style.css).
+ */
 function composeForm(accountId, context, run) {
   const kind = select(ENTRY_KINDS.map((k) => [k, capitalize(k)]), { id: 'entry-kind', name: 'kind' });
   const text = h('textarea', {
@@ -100,7 +104,7 @@ function composeForm(accountId, context, run) {
     submit.textContent = SUBMIT_LABEL[kind.value] ?? 'Add';
   });
 
-  const form = h('form', { class: 'compose', 'aria-label': 'Add to the timeline' },
+  const form = h('form', { class: 'compose write-only', 'aria-label': 'Add to the timeline' },
     h('div', { class: 'compose-top' },
       field('Kind', kind),
       h('div', { class: 'field grow' }, h('label', { for: 'entry-text' }, 'Text'), text)),

@@ -127,7 +127,8 @@ function externalLink(address) {
 
 /**
  * Fields edited concurrently on two replicas: every replica shows `value`, the `others` lost.
- * Picking a value writes it, which settles the conflict everywhere.
+ * Picking a value writes it, which settles the conflict everywhere. A viewer cannot pick: they
+ * see the same values as text instead of buttons.
  */
 function conflictsPart({ accountId, run }) {
   const list = h('ul', { class: 'conflict-list' });
@@ -149,7 +150,10 @@ function conflictsPart({ accountId, run }) {
         const choices = [conflict.value, ...(conflict.others ?? [])];
         return h('li', { class: 'conflict', dataset: { field: conflict.field } },
           h('span', { class: 'conflict-field' }, fieldLabel(conflict.field, account)),
-          h('div', { class: 'conflict-choices' }, choices.map((value, index) => {
+          h('p', { class: 'conflict-values viewer-only' }, choices.map((value, index) => [
+            index ? ' or ' : '', h('q', {}, displayValue(value)),
+            index === 0 ? h('span', { class: 'muted' }, ' (shown now)') : null])),
+          h('div', { class: 'conflict-choices write-only' }, choices.map((value, index) => {
             const button = h('button', {
               type: 'button', class: index === 0 ? 'button' : 'button subtle-outline',
               on: { click: () => run(() => api.setFields(accountId, { [conflict.field]: asFieldText(value) }), button) },

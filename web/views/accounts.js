@@ -58,8 +58,9 @@ export function mount(root, _params, context) {
   const count = h('span', { class: 'page-count' });
 
   const panel = newAccountPanel(members, () => toggleNew(false));
+  // `write-only`: hidden for a viewer (style.css), who cannot create accounts.
   const newButton = h('button', {
-    type: 'button', class: 'button primary', 'aria-expanded': 'false', 'aria-controls': panel.id,
+    type: 'button', class: 'button primary write-only', 'aria-expanded': 'false', 'aria-controls': panel.id,
     on: { click: () => toggleNew(panel.hidden) },
   }, 'New account');
 
@@ -145,7 +146,7 @@ export function mount(root, _params, context) {
 
   function emptyMessage() {
     const filtered = filters.q || filters.stage || filters.tier || filters.owner;
-    if (!filtered) return h('div', { class: 'empty' }, h('p', {}, 'No accounts yet.'), h('p', { class: 'muted' }, 'Create the first one with “New account”.'));
+    if (!filtered) return h('div', { class: 'empty' }, h('p', {}, 'No accounts yet.'), h('p', { class: 'muted write-only' }, 'Create the first one with “New account”.'));
     return h('div', { class: 'empty' },
       h('p', {}, filters.q ? `No accounts match “${filters.q}”.` : 'No accounts match these filters.'),
       h('button', { type: 'button', class: 'button', on: { click: clearFilters } }, 'Clear search and filters'));

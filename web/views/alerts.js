@@ -1,4 +1,5 @@
-// `#/alerts`: the inbox of alerts for me or my team, newest first, with acknowledge buttons.
+// `#/alerts`: the inbox of alerts for me or my team, newest first, with acknowledge buttons
+// (`write-only`: a viewer's acknowledgement would be refused, so style.css hides them).
 
 import * as api from '../api.js';
 import { coalesce, h, replace } from '../dom.js';
@@ -15,7 +16,7 @@ export function mount(root, _params, context) {
   let controller = null;
 
   const toggle = h('input', { type: 'checkbox', id: 'alerts-show-all', checked: showAcknowledged });
-  const ackAll = h('button', { type: 'button', class: 'button primary', id: 'ack-all' }, 'Acknowledge all');
+  const ackAll = h('button', { type: 'button', class: 'button primary write-only', id: 'ack-all' }, 'Acknowledge all');
   const list = h('ul', { class: 'alert-list', 'aria-labelledby': 'alerts-title' });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', class: 'button subtle', hidden: true }, 'Show more');
@@ -41,7 +42,8 @@ export function mount(root, _params, context) {
 
   function render() {
     const open = alerts.filter((alert) => !alert.acknowledged).length;
-    summary.textContent = open === 0 ? 'You are all caught up.' : `${open.toLocaleString()} to acknowledge.`;
+    summary.textContent = open === 0 ? 'You are all caught up.'
+      : `${open.toLocaleString()} ${context.readOnly ? 'open' : 'to acknowledge'}.`;
     ackAll.disabled = open === 0;
     // Keep keyboard focus in the list when the focused alert's button disappears.
     const focusedIndex = [...list.children].findIndex((item) => item.contains(document.activeElement));
@@ -60,7 +62,7 @@ export function mount(root, _params, context) {
     const ack = alert.acknowledged
       ? h('span', { class: 'muted acked' }, 'Acknowledged')
       : h('button', {
-        type: 'button', class: 'button',
+        type: 'button', class: 'button write-only',
         'aria-label': `Acknowledge alert from ${alert.author} on ${alert.account_name}`,
         on: { click: () => acknowledge(alert, ack) },
       }, 'Acknowledge');

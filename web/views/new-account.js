@@ -57,5 +57,6 @@ export function newAccountPanel(members, close) {
     }
   });
 
-  return h('div', { class: 'new-account', id: 'new-account', hidden: true }, form);
+  // `write-only`: never shown to a viewer, even if something opened it.
+  return h('div', { class: 'new-account write-only', id: 'new-account', hidden: true }, form);
 }

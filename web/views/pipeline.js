@@ -1,6 +1,7 @@
 // `#/pipeline`: the deal board. One column per pipeline stage with its totals per currency;
 // cards move between columns by drag and drop, or with the stage select on each card (the
-// keyboard way, and the way on touch screens).
+// keyboard way, and the way on touch screens). A viewer can move nothing: their cards are not
+// draggable and the selects are `write-only` (hidden by style.css).
 
 import * as api from '../api.js';
 import { coalesce, h, replace, select } from '../dom.js';
@@ -50,7 +51,8 @@ export function mount(root, _params, context) {
     const focusedSelect = active?.tagName === 'SELECT';
 
     const deals = stages.reduce((sum, column) => sum + column.deals.length, 0);
-    summary.textContent = `${plural(deals, 'deal')} in ${plural(stages.length, 'stage')}. Drag a card to another column, or change its stage.`;
+    replace(summary, `${plural(deals, 'deal')} in ${plural(stages.length, 'stage')}.`,
+      h('span', { class: 'write-only' }, ' Drag a card to another column, or change its stage.'));
     replace(board, stages.length ? stages.map(column) : h('p', { class: 'card empty' }, 'No pipeline stages yet.'));
 
     if (focusedCard) {
@@ -89,8 +91,9 @@ export function mount(root, _params, context) {
     const stageSelect = select(stageNames(deal.stage).map((s) => [s, capitalize(s)]), { id: selectId, value: deal.stage, class: 'compact' });
     stageSelect.addEventListener('change', () => move(deal, stageSelect.value));
 
+    // Checked at each render: a role change comes as a `changed` event, which redraws the board.
     const element = h('li', {
-      class: 'deal-card', draggable: 'true', tabindex: '-1',
+      class: 'deal-card', draggable: context.readOnly ? null : 'true', tabindex: '-1',
       dataset: { dealId: deal.id, accountId: deal.account },
     },
     h('span', { class: 'deal-title' }, deal.title),
@@ -98,11 +101,15 @@ export function mount(root, _params, context) {
     h('div', { class: 'deal-facts' },
       h('strong', { class: 'money' }, formatMoney(deal.amount, deal.currency)),
       deal.close ? h('span', { class: 'muted' }, formatDay(deal.close)) : null),
-    h('div', { class: 'deal-move' },
+    h('div', { class: 'deal-move write-only' },
       h('label', { for: selectId }, h('span', { class: 'visually-hidden' }, `${deal.title}: `), 'Stage'),
       stageSelect));
 
     element.addEventListener('dragstart', (event) => {
+      if (context.readOnly) {
+        event.preventDefault(); // the node would refuse the move
+        return;
+      }
       dragging = deal;
       event.dataTransfer.effectAllowed = 'move';
       event.dataTransfer.setData('text/plain', deal.id);

@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
 #[derive(Debug)]
 pub(crate) enum ApiError {
     BadInput(String),
+    Forbidden(String),
     NotFound(String),
     Conflict(String),
     Failed(String),
@@ -63,6 +64,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             ApiError::BadInput(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m),
             ApiError::Failed(m) => {
@@ -85,6 +87,7 @@ impl From<StoreError> for ApiError {
             | StoreError::AmbiguousItem { .. }
             | StoreError::Edit { .. } => ApiError::BadInput(message),
             StoreError::Shape { .. } => ApiError::Conflict(message),
+            StoreError::ReadOnly { .. } => ApiError::Forbidden(message),
             _ => ApiError::Failed(message),
         }
     }

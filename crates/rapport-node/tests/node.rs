@@ -20,22 +20,22 @@ struct Setup {
     _dirs: Vec<TempDir>,
     sales: SocketAddr,
     support: SocketAddr,
+    viewer: SocketAddr,
 }
 
-/// A relay, and a sales and a support replica joined to it, each served by a node.
+/// A relay, and a sales, a support and a viewer's replica joined to it, each served by a node.
 async fn setup() -> Setup {
     let relay_dir = TempDir::new().unwrap();
     let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
     let mut tokens = Vec::new();
-    for (user, team) in [("sam", Team::Sales), ("ana", Team::Support)] {
-        let invitation = admin::invite(
-            relay.hubs(),
-            "Acme",
-            user.parse().unwrap(),
-            team,
-            Role::Member,
-        )
-        .unwrap();
+    let people = [
+        ("sam", Team::Sales, Role::Member),
+        ("ana", Team::Support, Role::Member),
+        ("vic", Team::Marketing, Role::Viewer),
+    ];
+    for (user, team, role) in people {
+        let invitation =
+            admin::invite(relay.hubs(), "Acme", user.parse().unwrap(), team, role).unwrap();
         tokens.push(invitation.token);
     }
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -56,6 +56,7 @@ async fn setup() -> Setup {
         _dirs: dirs,
         sales: addresses[0],
         support: addresses[1],
+        viewer: addresses[2],
     }
 }
 
@@ -267,6 +268,52 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_the_workspace_and_every_write_is_refused_with_403() {
+    let setup = setup().await;
+    let me = json_of(setup.viewer, "GET", "/api/me", None).await;
+    assert_eq!(me["role"], "viewer");
+    let created = json_of(
+        setup.sales,
+        "POST",
+        "/api/accounts",
+        Some(json!({ "name": "Initech" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut events = subscribe(setup.viewer).await;
+    wait_for_event(&mut events, "changed", &id).await;
+
+    let writes = [
+        ("/api/accounts".to_owned(), json!({ "name": "Hooli" })),
+        (
+            format!("/api/accounts/{id}/entries"),
+            json!({ "text": "x" }),
+        ),
+        (
+            format!("/api/accounts/{id}/fields"),
+            json!({ "fields": { "tier": "gold" } }),
+        ),
+        (
+            format!("/api/accounts/{id}/deals"),
+            json!({ "title": "Up", "amount": 5, "currency": "EUR" }),
+        ),
+        ("/api/alerts/ack".to_owned(), json!({})),
+    ];
+    for (path, body) in writes {
+        let (status, text) = request(setup.viewer, "POST", &path, Some(body)).await;
+        assert_eq!(status, 403, "POST {path}: {text}");
+        assert!(text.contains("viewer"), "the error says why: {text}");
+    }
+    let account = json_of(setup.viewer, "GET", &format!("/api/accounts/{id}"), None).await;
+    assert_eq!(account["name"], "Initech");
+    assert_eq!(account["timeline"], json!([]));
+    let list = json_of(setup.viewer, "GET", "/api/accounts", None).await;
+    assert_eq!(list["total"], 1, "no account was created: {list}");
+    let status = json_of(setup.viewer, "GET", "/api/status", None).await;
+    assert_eq!(status["unsynced"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_are_served_from_the_binary() {
     let setup = setup().await;
     let mut stream = TcpStream::connect(setup.sales).await.unwrap();
@@ -285,6 +332,18 @@ async fn the_pages_are_served_from_the_binary() {
         "{answer}"
     );
     assert!(answer.contains("<html"), "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    for header in [
+        "x-frame-options: deny",
+        "content-security-policy: default-src 'self';",
+        "frame-ancestors 'none'",
+        "x-content-type-options: nosniff",
+    ] {
+        assert!(
+            lower.contains(header),
+            "no other site may frame the pages: {answer}"
+        );
+    }
     let (status, _) = request(setup.sales, "GET", "/no-such-file.js", None).await;
     assert_eq!(status, 404);
 }
@@ -331,15 +390,14 @@ async fn a_field_set_on_two_replicas_offline_shows_both_values_until_one_is_pick
     let relay_dir = TempDir::new().unwrap();
     let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
     let mut tokens = Vec::new();
-    for (user, team) in [("sam", Team::Sales), ("ana", Team::Support)] {
-        let invitation = admin::invite(
-            relay.hubs(),
-            "Acme",
-            user.parse().unwrap(),
-            team,
-            Role::Member,
-        )
-        .unwrap();
+    let people = [
+        ("sam", Team::Sales, Role::Member),
+        ("ana", Team::Support, Role::Member),
+        ("vic", Team::Marketing, Role::Viewer),
+    ];
+    for (user, team, role) in people {
+        let invitation =
+            admin::invite(relay.hubs(), "Acme", user.parse().unwrap(), team, role).unwrap();
         tokens.push(invitation.token);
     }
     let public = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 use automerge::transaction::Transaction;
 use rapport_model::account::{self, AccountSummary, AccountView, NewAccount};
 use rapport_model::workspace::{self, WorkspaceView};
-use rapport_model::{DocumentId, Edit, EditError, EntryId, Team, Touched, UserName, search};
+use rapport_model::{DocumentId, Edit, EditError, EntryId, Role, Team, Touched, UserName, search};
 use redb::{ReadableDatabase, ReadableTable};
 
 use crate::documents::PendingChange;
@@ -56,6 +56,24 @@ impl Replica {
         Edit::now(self.user.clone(), self.team)
     }
 
+    /// Refuses when this replica's user is a viewer: the relay would refuse the change, and
+    /// it would stay unsynced for good. A user the member list does not name yet (a replica
+    /// not synced since it was made) may write; the relay decides in the end.
+    fn check_writable(&mut self) -> Result<(), StoreError> {
+        let id = self.workspace;
+        let members = workspace::members(self.document(id)?)
+            .map_err(|source| StoreError::Shape { id, source })?;
+        let viewer = members
+            .iter()
+            .any(|member| member.user == self.user && member.role == Role::Viewer);
+        if viewer {
+            return Err(StoreError::ReadOnly {
+                user: self.user.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// The workspace, as merged so far.
     pub fn workspace(&mut self) -> Result<WorkspaceView, StoreError> {
         let id = self.workspace;
@@ -68,6 +86,7 @@ impl Replica {
         edit: &Edit,
         new: &NewAccount,
     ) -> Result<DocumentId, StoreError> {
+        self.check_writable()?;
         let id = DocumentId::random();
         let (touched, chunk) = self.new_document(id, edit, |tx| account::create(tx, edit, new))?;
         let account = PendingChange { id, chunk, touched };
@@ -95,6 +114,7 @@ impl Replica {
         edit: &Edit,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<Touched, EditError>,
     ) -> Result<(), StoreError> {
+        self.check_writable()?;
         account::check_kind(self.document(id)?)
             .map_err(|source| StoreError::Shape { id, source })?;
         let (touched, chunk) = self.edit_document(id, edit, f)?;
@@ -308,6 +328,7 @@ impl Replica {
 
     /// Acknowledges every open alert, one change per account; returns their ids.
     pub fn acknowledge_all(&mut self, edit: &Edit) -> Result<Vec<EntryId>, StoreError> {
+        self.check_writable()?;
         let open = self.alerts(false)?;
         let mut by_account: std::collections::BTreeMap<DocumentId, Vec<EntryId>> =
             Default::default();

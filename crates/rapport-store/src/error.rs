@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rapport_model::{DocumentId, EditError, ShapeError};
+use rapport_model::{DocumentId, EditError, ShapeError, UserName};
 
 /// Why a replica could not be opened or created.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +91,15 @@ pub enum StoreError {
         id: DocumentId,
         /// Why.
         source: EditError,
+    },
+    /// This replica's user is a viewer of the workspace: the relay refuses their changes, so
+    /// none are made.
+    #[error(
+        "{user} is a viewer of this workspace and cannot change it; an admin can make them a member"
+    )]
+    ReadOnly {
+        /// The replica's user.
+        user: UserName,
     },
     /// No account matches.
     #[error("unknown account '{query}'")]

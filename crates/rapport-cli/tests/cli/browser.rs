@@ -172,6 +172,34 @@ fn search_finds_an_account_by_a_word_in_one_of_its_notes() {
     });
 }
 
+#[test]
+fn a_viewer_sees_the_account_and_is_offered_no_way_to_change_it() {
+    let team = TwoTeams::start();
+    // Invited while the relay runs: the invitation goes through its admin endpoint.
+    let vic = team.store.invite("vic", "marketing", "viewer");
+    let viewer = Data::join_relay(team.tmp.path().join("vic"), &team.relay.url, &vic);
+    let node = LocalNode::start(&viewer);
+    let browser = Browser::start("viewer");
+    let page = browser.open("viewer", &account_page(&node, &team.account));
+    page.wait_for_status("online");
+    page.wait_for("Globex's page", |page| {
+        page.text("#account-name").as_deref() == Some("Globex")
+    });
+    page.wait_for("the read-only pill", |page| page.count(".read-only") == 1);
+    page.screenshot("viewer-account");
+    for control in ["#entry-text", "#entry-submit"] {
+        assert!(!page.visible(control), "{control} is hidden from a viewer");
+    }
+    page.script("location.hash = '#/accounts';", vec![]);
+    page.wait_for("Globex in the account list", |page| {
+        page.count(&row_of(&team.account)) == 1
+    });
+    assert_eq!(
+        page.visible_count("button.write-only, .write-only button"),
+        0
+    );
+}
+
 /// A relay with two members who joined it, sam of sales and sue of support, and one account
 /// that sue made and both replicas hold: "Globex".
 struct TwoTeams {
@@ -448,6 +476,21 @@ impl Page<'_> {
             vec![json!(css)],
         );
         text.as_str().map(str::to_owned)
+    }
+
+    /// Whether the first element `css` selects is rendered (not hidden by the page's CSS).
+    fn visible(&self, css: &str) -> bool {
+        self.visible_count(css) > 0
+    }
+
+    /// How many of the elements `css` selects are rendered.
+    fn visible_count(&self, css: &str) -> usize {
+        let count = self.script(
+            "return [...document.querySelectorAll(arguments[0])]
+                 .filter((el) => el.checkVisibility()).length;",
+            vec![json!(css)],
+        );
+        count.as_u64().unwrap_or_default() as usize
     }
 
     /// How many elements `css` selects.
