@@ -166,6 +166,7 @@ const SECOND: [&str; 12] = [
     "Analytics",
     "Travel",
 ];
+const FORMS: [&str; 4] = ["Group", "Partners", "International", "Holdings"];
 const PEOPLE: [&str; 16] = [
     "Hank Scorpio",
     "Lena Ortiz",
@@ -245,10 +246,11 @@ fn seed(replica: &mut Replica, count: usize) -> anyhow::Result<()> {
             FIRST[i % FIRST.len()],
             SECOND[(i / FIRST.len() + i) % SECOND.len()]
         );
-        let name = if i >= FIRST.len() * SECOND.len() {
-            format!("{name} {}", i / (FIRST.len() * SECOND.len()) + 1)
-        } else {
-            name
+        // Every pair once, then again with a company form, then numbered.
+        let name = match i / (FIRST.len() * SECOND.len()) {
+            0 => name,
+            round if round <= FORMS.len() => format!("{name} {}", FORMS[round - 1]),
+            round => format!("{name} {round}"),
         };
         let domain = format!("{}.example", name.to_ascii_lowercase().replace(' ', "-"));
         let created = author(Team::Sales, 84)?;

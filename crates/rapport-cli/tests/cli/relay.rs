@@ -396,7 +396,7 @@ fn an_invitation_made_while_the_relay_runs_works_and_revoking_it_refuses_the_nex
 }
 
 #[test]
-fn a_viewers_notes_never_reach_others_while_members_notes_reach_the_viewer() {
+fn a_viewer_cannot_write_and_still_receives_members_notes() {
     let tmp = tmp();
     let (_store, _relay, [sam, vic]) = relay_with(
         &tmp,
@@ -406,15 +406,19 @@ fn a_viewers_notes_never_reach_others_while_members_notes_reach_the_viewer() {
     sam.data.sync().ok();
     vic.data.sync().ok();
 
-    let from_vic = vic
-        .data
-        .id_of(["note", "add", &account, "A viewer's opinion"]);
-    vic.data.add_account("Viewer's own account", &[]);
-    vic.data.sync().ok();
-    sam.data.sync().ok();
-    let on_sam = sam.data.show(&account);
-    assert_eq!(array(&on_sam["timeline"]), &Vec::<Value>::new());
-    assert_eq!(ids(&sam.data.list()), [account.as_str()]);
+    // The relay would refuse a viewer's changes (the relay tests forge some): the replica
+    // refuses them first, so nothing waits for a sync that can never happen.
+    vic.data
+        .run(["note", "add", &account, "A viewer's opinion"])
+        .fails_with(&["vic", "viewer"]);
+    vic.data
+        .run(["account", "add", "Viewer's own account"])
+        .fails_with(&["viewer"]);
+    assert_eq!(ids(&vic.data.list()), [account.as_str()]);
+    assert_eq!(
+        array(&vic.data.show(&account)["timeline"]),
+        &Vec::<Value>::new()
+    );
 
     let from_sam = sam
         .data
@@ -423,8 +427,8 @@ fn a_viewers_notes_never_reach_others_while_members_notes_reach_the_viewer() {
     vic.data.sync().ok();
     assert_eq!(
         timeline_ids(&vic.data.show(&account)),
-        sorted(&[&from_sam, &from_vic]),
-        "the viewer gets the member's note and keeps its own"
+        [from_sam.as_str()],
+        "the viewer gets the member's note"
     );
     assert_eq!(timeline_ids(&sam.data.show(&account)), [from_sam]);
 }
