@@ -21,6 +21,8 @@ use crate::tables::{
 };
 
 const DOING: &str = "updating the index";
+/// How many unchecked documents a rebuild checks per transaction before it starts.
+const REBUILD_BATCH: usize = 512;
 /// The item key under which an account's own fields are indexed.
 const FIELDS_ITEM: &str = "";
 
@@ -176,6 +178,16 @@ impl Replica {
 
     /// Rebuilds every derived table from the documents.
     pub fn rebuild_indexes(&mut self) -> Result<(), StoreError> {
+        // Documents fetched whole and not checked yet go through the checks first: one that
+        // does not load is dropped there (the next sync fetches it again), not trusted here.
+        let mut left = self.unindexed()?;
+        while left > 0 {
+            let now = self.index_pending(REBUILD_BATCH)?;
+            if now >= left {
+                break;
+            }
+            left = now;
+        }
         let ids = self.stored_account_ids()?;
         let txn = self.db.begin_write().doing(DOING)?;
         {
@@ -187,14 +199,20 @@ impl Replica {
             txn.delete_table(ALERTS).doing(DOING)?;
             txn.delete_table(DEALS).doing(DOING)?;
             txn.delete_table(ACTIVITY).doing(DOING)?;
-            txn.delete_table(UNINDEXED).doing(DOING)?;
             crate::tables::create_all(&txn).doing(DOING)?;
             boards::mark_boards_kept(&txn)?;
         }
         let (user, team) = (self.user.clone(), self.team);
         let everything = Touched::everything();
         for id in ids {
-            let doc = self.document(id)?;
+            let doc = match self.document(id) {
+                Ok(doc) => doc,
+                Err(StoreError::DamagedDocument { id, source }) => {
+                    tracing::warn!(document = %id, error = %source, "left a damaged document out of the index");
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             index_or_leave_out(&txn, doc, id, &everything, &Reader { user: &user, team })?;
         }
         txn.commit().doing(DOING)?;

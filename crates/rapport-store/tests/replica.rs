@@ -609,6 +609,19 @@ fn documents_stored_unverified_read_at_once_and_join_lists_search_and_alerts_onc
 
 #[test]
 fn an_unverified_document_that_does_not_load_is_dropped_and_wrong_heads_are_corrected() {
+    check_unverified_documents(|replica| {
+        assert_eq!(replica.index_pending(10).unwrap(), 0);
+    });
+}
+
+#[test]
+fn rebuilding_the_indexes_checks_unverified_documents_the_same_way() {
+    check_unverified_documents(|replica| replica.rebuild_indexes().unwrap());
+}
+
+/// Stores a good document with wrong heads and a damaged one as a cold join would, runs
+/// `index`, and checks the first is indexed with its true heads and the second dropped.
+fn check_unverified_documents(index: impl FnOnce(&mut Replica)) {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut support = workspace(&a_dir, "ana", Team::Support);
     let globex = new_account(&mut support, "Globex");
@@ -626,7 +639,8 @@ fn an_unverified_document_that_does_not_load_is_dropped_and_wrong_heads_are_corr
         ])
         .unwrap();
     assert_eq!(sales.stored_heads(globex).unwrap(), Some(claimed));
-    assert_eq!(sales.index_pending(10).unwrap(), 0);
+    index(&mut sales);
+    assert_eq!(sales.unindexed().unwrap(), 0);
     assert_eq!(
         sales.stored_heads(globex).unwrap(),
         Some(good.heads),
