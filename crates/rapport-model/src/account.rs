@@ -10,7 +10,8 @@ mod view;
 
 pub use view::{
     AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, Section, TaskView,
-    field_texts, has_item, is_acknowledged, item_keys, read_contact, read_entry, summary, view,
+    field_texts, has_item, is_acknowledged, item_keys, read_contact, read_deal, read_entry,
+    summary, view,
 };
 
 use automerge::transaction::Transactable;

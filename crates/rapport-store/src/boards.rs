@@ -3,13 +3,11 @@
 //! team and time. [`crate::index`] keeps both in step with each change, through the writers
 //! here.
 
-mod deal;
-
 use std::collections::BTreeSet;
 
 use automerge::Automerge;
-use rapport_model::account::DealView;
-use rapport_model::{DocumentId, Team, Touched};
+use rapport_model::account::{self, DealView};
+use rapport_model::{DealId, DocumentId, Team, Touched};
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -217,7 +215,11 @@ pub(crate) fn set_deal(
 ) -> Result<(), StoreError> {
     let account_key = account.to_string();
     let mut deals = txn.open_table(DEALS).doing(WRITING)?;
-    let found = deal::read_deal(doc, deal_key).unwrap_or_else(|error| {
+    let read = match deal_key.parse::<DealId>() {
+        Ok(id) => account::read_deal(doc, id).map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    let found = read.unwrap_or_else(|error| {
         tracing::warn!(%account, deal = deal_key, %error, "deal left off the pipeline board");
         None
     });

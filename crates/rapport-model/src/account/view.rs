@@ -559,6 +559,19 @@ pub fn read_contact<D: ReadDoc>(doc: &D, id: ContactId) -> Result<Option<Contact
     }
 }
 
+/// Reads one deal, if it exists: as [`view`] shows it, so that a row built from it (the
+/// pipeline board's) equals the deal on the account's page.
+pub fn read_deal<D: ReadDoc>(doc: &D, id: DealId) -> Result<Option<DealView>, ShapeError> {
+    let Some(deals) = read::object(doc, &ROOT, DEALS, ObjType::Map, "")? else {
+        return Ok(None);
+    };
+    let key = id.to_string();
+    match read::object(doc, &deals, &key, ObjType::Map, DEALS)? {
+        Some(obj) => deal(doc, &obj, id, &join(DEALS, &key)).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The account-level texts a search should find it by: its fields, tags and custom values.
 pub fn field_texts<D: ReadDoc>(doc: &D) -> Result<Vec<String>, ShapeError> {
     let mut texts = Vec::new();

@@ -6,7 +6,7 @@ use automerge::{Automerge, AutomergeError, ObjType, ROOT, ReadDoc, ScalarValue};
 use rapport_model::account;
 use rapport_model::{EntryId, InvalidInput, ShapeError, Team, workspace};
 
-use crate::{BASE_MS, add_note, doc_id, edit_at, new_account};
+use crate::{BASE_MS, add_note, doc_id, edit_at, new_account, write};
 
 /// Applies raw automerge operations, as a foreign or buggy peer might.
 fn raw(doc: &mut Automerge, f: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>) {
@@ -389,4 +389,36 @@ fn a_document_written_with_text_objects_like_a_js_peer_reads_fine() {
         )
     });
     assert_eq!(crate::view(&doc).tags, ["renewal", "vip"]);
+}
+
+#[test]
+fn one_deal_reads_as_the_account_view_shows_it_and_another_shape_names_the_field() {
+    use rapport_model::account::NewDeal;
+    use rapport_model::{DealId, Money};
+    let mut doc = new_account("Globex");
+    let edit = edit_at("ana", Team::Sales, BASE_MS);
+    let id = DealId::new();
+    let deal = NewDeal {
+        title: "Upgrade".into(),
+        amount: Money::parse("24000", "usd".parse().unwrap()).unwrap(),
+        stage: "proposal".parse().unwrap(),
+        close: Some("2026-12-31".parse().unwrap()),
+    };
+    write(&mut doc, &edit, |tx| {
+        account::add_deal(tx, &edit, id, &deal)
+    });
+    let view = account::view(&doc, doc_id()).unwrap();
+    assert_eq!(
+        account::read_deal(&doc, id).unwrap(),
+        view.deals.first().cloned()
+    );
+    assert_eq!(account::read_deal(&doc, DealId::new()).unwrap(), None);
+
+    raw(&mut doc, |tx| {
+        let (_, deals) = tx.get(ROOT, "deals")?.unwrap();
+        let (_, deal) = tx.get(&deals, id.to_string())?.unwrap();
+        tx.put(&deal, "amount", "a lot")
+    });
+    let err = account::read_deal(&doc, id).unwrap_err();
+    assert!(err.to_string().contains("amount"), "{err}");
 }
