@@ -23,7 +23,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use rapport_client::link::{self, LinkError, LinkEvent, SharedReplica};
 use rapport_model::DocumentId;
-use rapport_store::Replica;
+use rapport_store::{AlertRecord, Replica};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -107,16 +107,22 @@ impl LocalNode {
 /// Runs the live link, turning what it reports into events for the pages.
 async fn live(node: Arc<Node>, local: mpsc::UnboundedReceiver<DocumentId>) {
     let events = node.events.clone();
-    let replica = node.replica.clone();
-    // The link calls back between its own uses of the replica, so the lock is free here; an
-    // alert is rare, and reading the account list costs no document load.
-    let account_name = move |account: DocumentId| {
-        let replica = replica.lock().ok()?;
-        let accounts = replica.accounts().ok()?;
-        accounts
-            .into_iter()
-            .find(|a| a.id == account)
-            .map(|a| a.name)
+    // A toast names the account: looking the name up takes the replica's lock, which is for
+    // blocking threads only, so alerts go through a task that does it there.
+    let (alerts, mut to_name) = mpsc::unbounded_channel::<AlertRecord>();
+    let namer = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            while let Some(alert) = to_name.recv().await {
+                let replica = node.replica.clone();
+                let account = alert.account;
+                let name = tokio::task::spawn_blocking(move || account_name(&replica, account))
+                    .await
+                    .ok()
+                    .flatten();
+                node.events.alert(&alert, name);
+            }
+        })
     };
     let ended = link::watch_shared(
         node.replica.clone(),
@@ -125,10 +131,14 @@ async fn live(node: Arc<Node>, local: mpsc::UnboundedReceiver<DocumentId>) {
             LinkEvent::Status(status) => events.link_status(status),
             LinkEvent::Changed(ids) => events.changed(ids.to_vec()),
             LinkEvent::Indexed { .. } => events.changed(Vec::new()),
-            LinkEvent::Alert(alert) => events.alert(alert, account_name(alert.account)),
+            LinkEvent::Alert(alert) => {
+                let _ = alerts.send(alert.clone());
+            }
         },
     )
     .await;
+    // The link and its sender are gone: the namer finishes what is queued and stops.
+    let _ = namer.await;
     match ended {
         Err(LinkError::NoRemote) | Ok(()) => {}
         Err(error) => {
@@ -136,6 +146,16 @@ async fn live(node: Arc<Node>, local: mpsc::UnboundedReceiver<DocumentId>) {
             node.events.link_stopped(&error);
         }
     }
+}
+
+/// The name of account `account` from the account list (no document load).
+fn account_name(replica: &SharedReplica, account: DocumentId) -> Option<String> {
+    let replica = replica.lock().ok()?;
+    let accounts = replica.accounts().ok()?;
+    accounts
+        .into_iter()
+        .find(|a| a.id == account)
+        .map(|a| a.name)
 }
 
 /// Refuses a request that names another host than this machine's loopback: a web page elsewhere
