@@ -1,0 +1,146 @@
+//! The websocket itself: connecting with a token, framing protocol messages, and the admin
+//! endpoint's one-shot exchange.
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use rapport_proto::{Message, PeerId, decode, encode};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message as Frame};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tracing::warn;
+
+use super::LinkError;
+
+/// The largest websocket message accepted from the relay.
+const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
+
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a websocket to `url`, presenting `token` as a bearer token.
+pub(super) async fn connect(url: &str, token: Option<&str>) -> Result<Socket, LinkError> {
+    let bad_url = |reason: String| LinkError::BadUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err(bad_url("it must start with ws:// or wss://".into()));
+    }
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| bad_url(e.to_string()))?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| bad_url("the token has characters a header cannot carry".into()))?;
+        request.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) if response.status() == 401 => {
+            Err(LinkError::Refused {
+                url: url.to_owned(),
+            })
+        }
+        Err(tungstenite::Error::Http(response)) => Err(LinkError::Unreachable {
+            url: url.to_owned(),
+            reason: format!("HTTP {}", response.status()),
+        }),
+        Err(tungstenite::Error::Url(error)) => Err(bad_url(error.to_string())),
+        Err(error) => Err(LinkError::Unreachable {
+            url: url.to_owned(),
+            reason: error.to_string(),
+        }),
+    }
+}
+
+pub(super) async fn send(socket: &mut Socket, message: &Message) -> Result<(), LinkError> {
+    socket
+        .send(Frame::Binary(encode(message).into()))
+        .await
+        .map_err(closed)
+}
+
+/// The next protocol message; pings and pongs are handled on the way.
+pub(super) async fn next_message(socket: &mut Socket) -> Result<Message, LinkError> {
+    loop {
+        if let Some(message) = frame_message(socket.next().await)? {
+            return Ok(message);
+        }
+    }
+}
+
+/// A protocol message that has already arrived, without waiting; pings and pongs are handled
+/// on the way.
+pub(super) fn ready_message(socket: &mut Socket) -> Result<Option<Message>, LinkError> {
+    loop {
+        let Some(frame) = socket.next().now_or_never() else {
+            return Ok(None);
+        };
+        if let Some(message) = frame_message(frame)? {
+            return Ok(Some(message));
+        }
+    }
+}
+
+/// The protocol message a frame carries; `None` for frames that carry none.
+fn frame_message(
+    frame: Option<Result<Frame, tungstenite::Error>>,
+) -> Result<Option<Message>, LinkError> {
+    let frame = frame.ok_or_else(|| LinkError::Closed {
+        reason: "connection dropped".into(),
+    })?;
+    match frame.map_err(closed)? {
+        Frame::Binary(bytes) => decode(&bytes).map(Some).map_err(|e| LinkError::Protocol {
+            reason: e.to_string(),
+        }),
+        Frame::Close(frame) => Err(LinkError::Closed {
+            reason: frame.map_or_else(|| "closed".into(), |f| f.reason.to_string()),
+        }),
+        Frame::Text(_) => {
+            warn!("ignoring a text frame from the relay");
+            Ok(None)
+        }
+        Frame::Ping(_) | Frame::Pong(_) | Frame::Frame(_) => Ok(None),
+    }
+}
+
+pub(super) fn closed(error: tungstenite::Error) -> LinkError {
+    LinkError::Closed {
+        reason: error.to_string(),
+    }
+}
+
+pub(super) fn peer_id() -> PeerId {
+    let id = format!("rapport-{:016x}", rand::random::<u64>());
+    PeerId::new(id).unwrap_or_else(|| unreachable!("a fixed-shape id is valid"))
+}
+
+/// Sends one request to a running relay's admin endpoint and returns its answer.
+pub async fn admin(
+    endpoint: &rapport_proto::AdminEndpoint,
+    request: &rapport_proto::AdminRequest,
+) -> Result<rapport_proto::AdminResponse, LinkError> {
+    let mut socket = connect(&endpoint.url, Some(&endpoint.secret)).await?;
+    let json = serde_json::to_string(request).map_err(|e| LinkError::Protocol {
+        reason: e.to_string(),
+    })?;
+    socket
+        .send(Frame::Text(json.into()))
+        .await
+        .map_err(closed)?;
+    loop {
+        let frame = socket.next().await.ok_or_else(|| LinkError::Closed {
+            reason: "the admin endpoint hung up".into(),
+        })?;
+        if let Frame::Text(text) = frame.map_err(closed)? {
+            let _ = socket.close(None).await;
+            return serde_json::from_str(&text).map_err(|e| LinkError::Protocol {
+                reason: format!("admin answer: {e}"),
+            });
+        }
+    }
+}
