@@ -1,0 +1,130 @@
+//! Lists and search, answered from the derived tables.
+
+use rapport_model::account;
+use rapport_model::{AccountAssignment, Team};
+use rapport_store::{Replica, StoreError};
+use tempfile::TempDir;
+
+use crate::{member, new_account, note, workspace};
+
+#[test]
+fn search_finds_accounts_by_any_indexed_word_prefix() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let globex = new_account(&mut replica, "Globex Corporation");
+    let initech = new_account(&mut replica, "Initech");
+    note(
+        &mut replica,
+        initech,
+        "They asked about the Enterprise plan",
+        &[],
+    );
+    let edit = replica.edit_now();
+    replica
+        .change_account(globex, &edit, |tx| {
+            account::set(
+                tx,
+                &[AccountAssignment::parse("domain=globex.example").unwrap()],
+            )
+        })
+        .unwrap();
+
+    let names = |query: &str| {
+        replica
+            .search(query)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("enterprise"), ["Initech"]);
+    assert_eq!(names("ENTER"), ["Initech"], "prefix, case-insensitive");
+    assert_eq!(names("globex.example"), ["Globex Corporation"]);
+    assert_eq!(
+        names("corp glob"),
+        ["Globex Corporation"],
+        "every word must match"
+    );
+    assert!(names("enterprise globex").is_empty());
+    assert_eq!(names("").len(), 2);
+}
+
+#[test]
+fn renaming_a_field_replaces_its_search_terms() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let id = new_account(&mut replica, "Umbrella");
+    let edit = replica.edit_now();
+    replica
+        .change_account(id, &edit, |tx| {
+            account::set(tx, &[AccountAssignment::parse("name=Vought").unwrap()])
+        })
+        .unwrap();
+    assert!(replica.search("umbrella").unwrap().is_empty());
+    assert_eq!(replica.search("vought").unwrap().len(), 1);
+    assert_eq!(replica.accounts().unwrap()[0].name, "Vought");
+}
+
+#[test]
+fn a_foreign_document_is_kept_but_left_out_until_it_reads_as_an_account() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
+    let mut foreign = automerge::AutoCommit::new();
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "type", "account")
+        .unwrap();
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "name", 42).unwrap();
+    let id = rapport_model::DocumentId::random();
+    assert!(bo.merge_document(id, &foreign.save()).unwrap());
+
+    let err = bo.account(id).unwrap_err();
+    assert!(matches!(err, StoreError::Shape { .. }), "{err}");
+    assert!(
+        err.to_string().contains("name"),
+        "the error names the field: {err}"
+    );
+    assert!(bo.accounts().unwrap().is_empty(), "not listed");
+    assert!(!bo.document_bytes(id).unwrap().is_empty(), "but kept");
+
+    // Mended by its author, it reads and is listed.
+    automerge::transaction::Transactable::put(&mut foreign, automerge::ROOT, "name", "Mended Co")
+        .unwrap();
+    assert!(bo.merge_document(id, &foreign.save()).unwrap());
+    assert_eq!(bo.accounts().unwrap()[0].name, "Mended Co");
+    drop(bo);
+    let reopened = Replica::open(dir_b.path()).unwrap();
+    assert_eq!(reopened.accounts().unwrap().len(), 1);
+}
+
+#[test]
+fn rebuilding_the_indexes_gives_the_same_answers() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
+    let ids: Vec<_> = ["Globex", "Initech", "Umbrella"]
+        .iter()
+        .map(|n| new_account(&mut ana, n))
+        .collect();
+    note(&mut ana, ids[1], "renewal risk flagged", &["sales"]);
+    note(&mut ana, ids[2], "needs a call", &["@bo"]);
+    for id in ids.iter().copied().chain([ana.workspace_id()]) {
+        bo.merge_document(id, &ana.document_bytes(id).unwrap())
+            .unwrap();
+    }
+    let edit = bo.edit_now();
+    let first = bo.alerts(false).unwrap()[0].id.clone();
+    bo.acknowledge(&edit, &first).unwrap();
+    let before = (
+        bo.accounts().unwrap(),
+        bo.search("renewal").unwrap(),
+        bo.alerts(true).unwrap(),
+    );
+    bo.rebuild_indexes().unwrap();
+    let after = (
+        bo.accounts().unwrap(),
+        bo.search("renewal").unwrap(),
+        bo.alerts(true).unwrap(),
+    );
+    assert_eq!(before, after);
+    assert_eq!(after.2.len(), 2);
+}
