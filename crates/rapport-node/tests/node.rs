@@ -148,7 +148,10 @@ async fn a_support_note_with_an_alert_reaches_the_sales_page_live() {
     let alert: Value = serde_json::from_str(&alert).unwrap();
     assert_eq!(alert["team"], "support");
     assert_eq!(alert["author"], "ana");
-    assert_eq!(alert["account_name"], "Globex", "the toast names the account");
+    assert_eq!(
+        alert["account_name"], "Globex",
+        "the toast names the account"
+    );
 
     let account = json_of(setup.sales, "GET", &format!("/api/accounts/{id}"), None).await;
     assert_eq!(account["domain"], "globex.com");
