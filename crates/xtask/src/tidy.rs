@@ -34,13 +34,15 @@ const CONFINED: &[(&str, &[&str])] = &[
             "rapport-client",
             "rapport-node",
             "rapport-cli",
+            "rapport-bench",
         ],
     ),
     ("axum", &["rapport-relay", "rapport-node"]),
     ("rust-embed", &["rapport-node"]),
-    ("tokio-tungstenite", &["rapport-client"]),
-    ("anyhow", &["rapport-cli", "xtask"]),
-    ("clap", &["rapport-cli"]),
+    // The bench's light peers speak the protocol on raw sockets, as a browser tab would.
+    ("tokio-tungstenite", &["rapport-client", "rapport-bench"]),
+    ("anyhow", &["rapport-cli", "rapport-bench", "xtask"]),
+    ("clap", &["rapport-cli", "rapport-bench"]),
 ];
 
 /// Which workspace crates each crate may depend on: one direction, no cycles.
@@ -80,6 +82,19 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rapport-proto",
             "rapport-relay",
             "rapport-store",
+        ],
+    ),
+    // The harness composes everything it measures, like the CLI, plus the sync session for its
+    // light peers.
+    (
+        "rapport-bench",
+        &[
+            "rapport-client",
+            "rapport-model",
+            "rapport-proto",
+            "rapport-relay",
+            "rapport-store",
+            "rapport-sync",
         ],
     ),
     ("xtask", &[]),

@@ -1,0 +1,297 @@
+//! Light protocol peers: a real `rapport_sync::Session` over in-memory documents, on a raw
+//! websocket, announcing no extension (so the relay treats each as a plain automerge-repo peer,
+//! as it would a browser tab). They stand in for the hundreds of connections a workload needs
+//! where a replica in a temporary directory each would measure the harness, not the relay.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use automerge::{Automerge, PatchLog};
+use futures_util::{SinkExt, StreamExt};
+use rapport_model::DocumentId;
+use rapport_proto::{Message, PeerId, PeerMetadata, decode, encode};
+use rapport_sync::{Documents, Open, Saved, Session, Summary};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How many peers connect at once (the listener's backlog is finite).
+const CONNECT_AT_ONCE: usize = 64;
+/// How long one connection and handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Documents held in memory only: all a light peer needs.
+#[derive(Default)]
+struct MemoryDocuments {
+    docs: HashMap<DocumentId, Automerge>,
+}
+
+impl Documents for MemoryDocuments {
+    type Error = Infallible;
+
+    fn update<R>(
+        &mut self,
+        id: DocumentId,
+        open: Open,
+        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
+    ) -> Result<Option<R>, Infallible> {
+        if open == Open::Existing && !self.docs.contains_key(&id) {
+            return Ok(None);
+        }
+        let doc = self.docs.entry(id).or_default();
+        Ok(Some(f(doc, &mut PatchLog::inactive())))
+    }
+
+    fn read<R>(
+        &mut self,
+        id: DocumentId,
+        f: impl FnOnce(&Automerge) -> R,
+    ) -> Result<Option<R>, Infallible> {
+        Ok(self.docs.get(&id).map(f))
+    }
+
+    fn summary(&mut self) -> Result<Summary, Infallible> {
+        Ok(self
+            .docs
+            .iter()
+            .map(|(id, doc)| (*id, doc.get_heads()))
+            .collect())
+    }
+
+    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, Infallible> {
+        Ok(self.docs.get(&id).map(|doc| Saved {
+            data: doc.save(),
+            heads: doc.get_heads(),
+        }))
+    }
+}
+
+/// What a peer reports to the workload.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// Documents changed by what arrived, and when that was.
+    Changed {
+        /// The documents.
+        ids: Vec<DocumentId>,
+        /// When the message that changed them was read off the socket.
+        at: Instant,
+    },
+    /// Everything asked for is held, the same as the relay's.
+    Settled,
+    /// The connection failed; the workload fails with it.
+    Failed(String),
+}
+
+/// A crowd of light peers of one workspace.
+pub struct Crowd {
+    wants: Vec<mpsc::UnboundedSender<DocumentId>>,
+    events: mpsc::UnboundedReceiver<PeerEvent>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Crowd {
+    /// Connects `count` peers to `url` with `token`, each through the handshake.
+    pub async fn connect(url: &str, token: &str, count: usize) -> anyhow::Result<Self> {
+        let (report, events) = mpsc::unbounded_channel();
+        let mut crowd = Self {
+            wants: Vec::with_capacity(count),
+            events,
+            tasks: Vec::with_capacity(count),
+        };
+        let mut index = 0;
+        while index < count {
+            let wave = CONNECT_AT_ONCE.min(count - index);
+            let handshakes = (0..wave).map(|i| handshake(url, token, index + i));
+            for joined in futures_util::future::join_all(handshakes).await {
+                let (socket, session) = joined?;
+                let (want, wants) = mpsc::unbounded_channel();
+                let task = tokio::spawn(run(socket, session, wants, report.clone()));
+                crowd.wants.push(want);
+                crowd.tasks.push(task);
+            }
+            index += wave;
+        }
+        Ok(crowd)
+    }
+
+    /// Has every peer sync document `id`, and waits until all hold what the relay holds.
+    pub async fn fetch_all(&mut self, id: DocumentId, timeout: Duration) -> anyhow::Result<()> {
+        for want in &self.wants {
+            want.send(id)
+                .map_err(|_| anyhow!("a light peer has stopped"))?;
+        }
+        let mut settled = 0;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while settled < self.wants.len() {
+            match self.next_event(deadline).await? {
+                PeerEvent::Settled => settled += 1,
+                PeerEvent::Changed { .. } => {}
+                PeerEvent::Failed(reason) => bail!("a light peer failed: {reason}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// When each peer saw document `id` change, waiting at most until `timeout` from now.
+    pub async fn arrivals(
+        &mut self,
+        id: DocumentId,
+        timeout: Duration,
+    ) -> anyhow::Result<Vec<Instant>> {
+        let mut seen = Vec::with_capacity(self.wants.len());
+        let deadline = tokio::time::Instant::now() + timeout;
+        while seen.len() < self.wants.len() {
+            match self.next_event(deadline).await.with_context(|| {
+                format!(
+                    "{} of {} peers received the note",
+                    seen.len(),
+                    self.wants.len()
+                )
+            })? {
+                PeerEvent::Changed { ids, at } if ids.contains(&id) => seen.push(at),
+                PeerEvent::Changed { .. } | PeerEvent::Settled => {}
+                PeerEvent::Failed(reason) => bail!("a light peer failed: {reason}"),
+            }
+        }
+        Ok(seen)
+    }
+
+    async fn next_event(&mut self, deadline: tokio::time::Instant) -> anyhow::Result<PeerEvent> {
+        match tokio::time::timeout_at(deadline, self.events.recv()).await {
+            Ok(Some(event)) => Ok(event),
+            Ok(None) => bail!("every light peer stopped"),
+            Err(_) => bail!("timed out waiting for the light peers"),
+        }
+    }
+}
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Connects peer `index` and completes the handshake.
+async fn handshake(url: &str, token: &str, index: usize) -> anyhow::Result<(Socket, Session)> {
+    let connecting = async {
+        let mut request = url.into_client_request()?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
+        request.headers_mut().insert("authorization", bearer);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        let me = PeerId::new(format!("bench-light-{index}"))
+            .ok_or_else(|| anyhow!("invalid peer id"))?;
+        let (mut session, join) = Session::initiate(me, PeerMetadata::default());
+        socket.send(Frame::Binary(encode(&join).into())).await?;
+        let mut docs = MemoryDocuments::default();
+        while session.remote().is_none() {
+            let message = next_message(&mut socket).await?;
+            let outcome = session.receive(message, &mut docs)?;
+            if let Some(reason) = outcome.closed {
+                bail!("the relay closed the handshake: {reason}");
+            }
+        }
+        Ok::<_, anyhow::Error>((socket, session))
+    };
+    tokio::time::timeout(HANDSHAKE_TIMEOUT, connecting)
+        .await
+        .map_err(|_| anyhow!("light peer {index} did not connect within {HANDSHAKE_TIMEOUT:?}"))?
+        .with_context(|| format!("light peer {index}"))
+}
+
+/// One peer's connection, until it fails or is aborted.
+async fn run(
+    mut socket: Socket,
+    mut session: Session,
+    mut wants: mpsc::UnboundedReceiver<DocumentId>,
+    report: mpsc::UnboundedSender<PeerEvent>,
+) {
+    let mut docs = MemoryDocuments::default();
+    let mut fetching = false;
+    let ended = loop {
+        let step = tokio::select! {
+            message = next_message(&mut socket) => {
+                // Stamped as it is read, before this peer's own work on it: on a machine shared
+                // with a thousand peers, their CPU would otherwise count as the relay's delay.
+                let read = Instant::now();
+                match message {
+                    Ok(message) => {
+                        receive(&mut socket, &mut session, &mut docs, message, read, &report).await
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Some(id) = wants.recv() => {
+                fetching = true;
+                want(&mut socket, &mut session, &mut docs, id).await
+            }
+        };
+        if let Err(error) = step {
+            break error;
+        }
+        if fetching && session.settled() {
+            fetching = false;
+            let _ = report.send(PeerEvent::Settled);
+        }
+    };
+    let _ = report.send(PeerEvent::Failed(format!("{ended:#}")));
+}
+
+async fn receive(
+    socket: &mut Socket,
+    session: &mut Session,
+    docs: &mut MemoryDocuments,
+    message: Message,
+    read: Instant,
+    report: &mpsc::UnboundedSender<PeerEvent>,
+) -> anyhow::Result<()> {
+    let outcome = session.receive(message, docs)?;
+    if !outcome.changed.is_empty() {
+        let _ = report.send(PeerEvent::Changed {
+            ids: outcome.changed,
+            at: read,
+        });
+    }
+    for message in &outcome.send {
+        socket.send(Frame::Binary(encode(message).into())).await?;
+    }
+    match outcome.closed {
+        Some(reason) => bail!("the relay closed the connection: {reason}"),
+        None => Ok(()),
+    }
+}
+
+async fn want(
+    socket: &mut Socket,
+    session: &mut Session,
+    docs: &mut MemoryDocuments,
+    id: DocumentId,
+) -> anyhow::Result<()> {
+    for message in session.sync_document(id, docs)? {
+        socket.send(Frame::Binary(encode(&message).into())).await?;
+    }
+    Ok(())
+}
+
+/// The next protocol message (pings are answered by tungstenite on the way).
+async fn next_message(socket: &mut Socket) -> anyhow::Result<Message> {
+    loop {
+        match socket.next().await {
+            None => bail!("the relay dropped the connection"),
+            Some(frame) => match frame? {
+                Frame::Binary(bytes) => return Ok(decode(&bytes)?),
+                Frame::Close(frame) => bail!("the relay closed the connection: {frame:?}"),
+                _ => {}
+            },
+        }
+    }
+}

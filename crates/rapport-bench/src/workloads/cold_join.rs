@@ -1,0 +1,68 @@
+//! Cold join: a fresh client fetches the whole workspace, durably (`link::join_with`,
+//! indexing later), and fetches and indexes it (`link::join`, what `rapport join` does).
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use rapport_client::link::{self, Indexing};
+
+use super::accounts;
+use crate::lab::{Joined, Lab, SYNC_TIMEOUT};
+use crate::stats::{Row, Unit, median, millis};
+
+pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
+    let url = lab.relay_url()?;
+    let token = lab.fixture.full.tokens[0].clone();
+    let n = lab.sizes.accounts;
+    let mut fetch = Vec::new();
+    for _ in 0..lab.sizes.runs {
+        let dir = tempfile::tempdir()?;
+        let started = Instant::now();
+        let (replica, _) = lab
+            .runtime
+            .block_on(link::join_with(
+                dir.path(),
+                &url,
+                &token,
+                SYNC_TIMEOUT,
+                Indexing::Later,
+            ))
+            .context("cold join (fetch)")?;
+        fetch.push(millis(started.elapsed()));
+        // The workspace document waits to be checked too.
+        let waiting = replica.unindexed()?;
+        if waiting != n as u64 + 1 {
+            bail!(
+                "the join fetched {waiting} documents to index, not {}",
+                n + 1
+            );
+        }
+    }
+    let mut indexed = Vec::new();
+    for _ in 0..lab.sizes.runs {
+        let dir = tempfile::tempdir()?;
+        let started = Instant::now();
+        let (replica, _) = lab
+            .runtime
+            .block_on(link::join(dir.path(), &url, &token, SYNC_TIMEOUT))
+            .context("cold join (fetch and index)")?;
+        indexed.push(millis(started.elapsed()));
+        let listed = replica.accounts()?.len();
+        if listed != n {
+            bail!("the joined replica lists {listed} accounts, not {n}");
+        }
+        lab.keep_joined(Joined { dir, replica });
+    }
+    lab.cold_join_ms = Some(median(&fetch));
+    Ok(vec![
+        Row::new(
+            "cold join",
+            accounts(n),
+            "fetch until durable",
+            Unit::Millis,
+        )
+        .under(1000.0)
+        .with_runs(fetch),
+        Row::new("cold join", accounts(n), "fetch and index", Unit::Millis).with_runs(indexed),
+    ])
+}

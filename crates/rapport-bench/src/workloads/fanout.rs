@@ -1,0 +1,79 @@
+//! Fan-out: many light peers hold one account; a replica writes one note to it through its
+//! live link; every peer must receive it. Timed from the durable write to each arrival.
+
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use rapport_client::link::{self, LinkEvent, LinkState};
+use tokio::sync::mpsc;
+
+use super::{EVENT_TIMEOUT, write_note};
+use crate::lab::{Lab, SYNC_TIMEOUT};
+use crate::peer::Crowd;
+use crate::stats::{Row, Unit, percentile};
+
+pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
+    let url = lab.restart_relay()?;
+    let [writer, _] = lab.pair()?;
+    let token = lab.fixture.full.tokens[3].clone();
+    let account = lab.fixture.full.accounts[0];
+    let (peers, runs) = (lab.sizes.fanout, lab.sizes.runs);
+    let latencies: Vec<Vec<f64>> = lab.runtime.block_on(async {
+        let mut crowd = Crowd::connect(&url, &token, peers).await?;
+        crowd
+            .fetch_all(account, SYNC_TIMEOUT)
+            .await
+            .context("every peer fetching the account")?;
+        let (local, live) = mpsc::unbounded_channel();
+        let (online_tx, mut online) = mpsc::unbounded_channel();
+        let watch = tokio::spawn(link::watch_shared(writer.clone(), Some(live), move |e| {
+            if let LinkEvent::Status(s) = e
+                && s.state == LinkState::Online
+            {
+                let _ = online_tx.send(());
+            }
+        }));
+        let measured = async {
+            tokio::time::timeout(EVENT_TIMEOUT, online.recv())
+                .await
+                .map_err(|_| anyhow!("the writer did not come online"))?;
+            let mut all = Vec::new();
+            for run in 0..runs {
+                write_note(&writer, account, run).await?;
+                let written = Instant::now();
+                local
+                    .send(account)
+                    .map_err(|_| anyhow!("the writer's link stopped"))?;
+                let arrivals = crowd.arrivals(account, EVENT_TIMEOUT).await?;
+                all.push(
+                    arrivals
+                        .iter()
+                        .map(|at| at.saturating_duration_since(written).as_secs_f64() * 1000.0)
+                        .collect(),
+                );
+            }
+            Ok::<_, anyhow::Error>(all)
+        }
+        .await;
+        watch.abort();
+        if let Ok(Err(error)) = watch.await {
+            return Err(anyhow!("the writer's link failed: {error}"));
+        }
+        measured
+    })?;
+    lab.stop_relay()?;
+    let size = format!("1 account, {peers} peers");
+    let p = |q: f64| latencies.iter().map(|l| percentile(l, q)).collect();
+    Ok(vec![
+        Row::new(
+            "fan-out",
+            size.clone(),
+            "p50 arrival of one note",
+            Unit::Millis,
+        )
+        .with_runs(p(50.0)),
+        Row::new("fan-out", size, "p99 arrival of one note", Unit::Millis)
+            .under(100.0)
+            .with_runs(p(99.0)),
+    ])
+}
