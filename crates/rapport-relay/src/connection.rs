@@ -14,7 +14,8 @@ use rapport_model::DocumentId;
 use rapport_proto::{MemberIdentity, Message, PeerMetadata, decode, encode};
 use rapport_store::StoreError;
 use rapport_sync::{Outcome, SUMMARY_V1, Session, SessionError};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::auth::Member;
@@ -121,7 +122,10 @@ impl Connection {
         let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
             let step = tokio::select! {
-                frame = self.socket.recv() => self.on_frame(frame).await,
+                frame = self.socket.recv() => match self.on_frame(frame).await {
+                    Ok(()) => self.catch_up(&mut events).await,
+                    ended => ended,
+                },
                 event = events.recv() => self.on_event(event).await,
                 _ = ping.tick() => self.on_ping().await,
                 () = async { drop(shutdown.wait_for(|stop| *stop).await) } => Err(End::Shutdown),
@@ -139,9 +143,12 @@ impl Connection {
         };
         // Whatever else has already arrived goes in the same batch: whole documents in a row
         // are stored in one commit. A frame that ends the connection ends it after the batch.
+        // A batch emits at most one event per document; half the backlog leaves room for what
+        // others write meanwhile, and `catch_up` takes them all right after.
+        let max_batch = MAX_BATCH.min((self.state.config.event_backlog / 2).max(1));
         let mut batch = vec![first];
         let mut then = Ok(());
-        while batch.len() < MAX_BATCH {
+        while batch.len() < max_batch {
             let Some(frame) = self.socket.recv().now_or_never() else {
                 break;
             };
@@ -159,6 +166,22 @@ impl Connection {
             .await?;
         self.act(outcome).await?;
         then
+    }
+
+    /// Handles every workspace event already waiting. A batch of frames commits up to a few
+    /// hundred documents, each an event, the connection's own included: taking them right after
+    /// the batch keeps a member who pushes a whole workspace from falling behind its own
+    /// changes (and being disconnected for it).
+    async fn catch_up(&mut self, events: &mut broadcast::Receiver<Event>) -> Result<(), End> {
+        loop {
+            let event = match events.try_recv() {
+                Ok(event) => Ok(event),
+                Err(TryRecvError::Empty) => return Ok(()),
+                Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
+                Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            };
+            self.on_event(event).await?;
+        }
     }
 
     async fn on_event(&mut self, event: Result<Event, RecvError>) -> Result<(), End> {

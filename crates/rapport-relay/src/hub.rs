@@ -17,7 +17,8 @@ use rapport_sync::{
 };
 use tokio::sync::broadcast;
 
-/// How many events a slow connection may fall behind before it is told to reconnect.
+/// How many events a slow connection may fall behind before it is told to reconnect, unless
+/// the relay is configured otherwise.
 const EVENT_BACKLOG: usize = 4096;
 
 /// Something every connection of a workspace hears about.
@@ -81,6 +82,7 @@ impl WorkspaceHub {
         id: DocumentId,
         store: Arc<RelayStore>,
         cache_limit: usize,
+        event_backlog: usize,
         digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
         generation: u64,
     ) -> Result<Self, StoreError> {
@@ -95,7 +97,7 @@ impl WorkspaceHub {
             documents: Mutex::new(HashMap::new()),
             cache_limit,
             digest: Mutex::new(digest),
-            events: broadcast::channel(EVENT_BACKLOG).0,
+            events: broadcast::channel(event_backlog).0,
             digests,
             generation,
         })
@@ -271,6 +273,7 @@ pub struct Hubs {
     /// The digests of workspaces whose hub is closed, with the generation of that hub.
     digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
     cache_limit: usize,
+    event_backlog: usize,
     next_connection: AtomicU64,
     next_generation: AtomicU64,
 }
@@ -283,9 +286,17 @@ impl Hubs {
             hubs: Mutex::new(HashMap::new()),
             digests: Arc::new(Mutex::new(HashMap::new())),
             cache_limit: cache_limit.max(1),
+            event_backlog: EVENT_BACKLOG,
             next_connection: AtomicU64::new(1),
             next_generation: AtomicU64::new(1),
         }
+    }
+
+    /// How many changes a connection may fall behind its workspace before it is closed (to
+    /// catch up by reconnecting).
+    pub fn with_event_backlog(mut self, backlog: usize) -> Self {
+        self.event_backlog = backlog.max(1);
+        self
     }
 
     /// The store behind.
@@ -304,6 +315,7 @@ impl Hubs {
             id,
             self.store.clone(),
             self.cache_limit,
+            self.event_backlog,
             self.digests.clone(),
             self.next_generation.fetch_add(1, Ordering::Relaxed),
         )?);

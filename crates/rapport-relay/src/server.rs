@@ -38,6 +38,9 @@ pub struct RelayConfig {
     pub cache_documents: usize,
     /// How long shutdown waits for connections to close.
     pub shutdown_grace: Duration,
+    /// How many changes of its workspace a connection may fall behind before it is closed
+    /// (it catches up by reconnecting).
+    pub event_backlog: usize,
 }
 
 impl Default for RelayConfig {
@@ -47,6 +50,7 @@ impl Default for RelayConfig {
             ping_interval: Duration::from_secs(20),
             cache_documents: 1024,
             shutdown_grace: Duration::from_secs(5),
+            event_backlog: 4096,
         }
     }
 }
@@ -109,7 +113,7 @@ impl Relay {
         let cache = config.cache_documents;
         Ok(Self {
             state: RelayState {
-                hubs: Arc::new(Hubs::new(store, cache)),
+                hubs: Arc::new(Hubs::new(store, cache).with_event_backlog(config.event_backlog)),
                 config: Arc::new(config),
                 shutdown,
                 peer_id,

@@ -620,6 +620,31 @@ async fn healthz_answers_200_ok() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_pushing_more_documents_than_the_event_backlog_is_not_disconnected() {
+    // Each document the relay commits is an event for every connection of the workspace, the
+    // pusher's own included: a push of many documents must not leave the pusher "behind".
+    let dir = TempDir::new().unwrap();
+    let config = RelayConfig {
+        event_backlog: 8,
+        ..RelayConfig::default()
+    };
+    let relay = RunningRelay::start(dir.path(), config).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let watcher = Watcher::start(sam);
+    for i in 0..120 {
+        add_account(&mut ana, &format!("Account {i}"));
+    }
+    let _ana = sync(ana).await;
+    let (_fresh_dir, fresh) = join(&relay, &ana_token).await;
+    assert_eq!(fresh.accounts().unwrap().len(), 120);
+    drop(watcher);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_relay_still_has_everything_a_client_synced() {
     let dir = TempDir::new().unwrap();
     let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
