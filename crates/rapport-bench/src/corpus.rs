@@ -1,6 +1,6 @@
-//! The workspace's data, built once per run of the harness: account documents of the shape
-//! `crates/rapport-relay/benches/sync.rs` uses (5 contacts, 20 timeline entries written by three
-//! members of three teams in 21 changes), each with the bytes it saves to.
+//! The workspace's data, built once per run of the harness: account documents with 5 contacts
+//! and 20 timeline entries written by three members of three teams in 21 changes, each with the
+//! bytes it saves to.
 
 use std::num::NonZeroUsize;
 use std::thread;

@@ -1,8 +1,7 @@
 //! A relay's data directory, filled before the relay process starts: the workspace of every
 //! account, one of a tenth of them (to show what does not grow with the workspace), and empty
-//! workspaces for the pushes. Filled the way `crates/rapport-relay/benches/sync.rs` does: whole
-//! documents merged through the relay's own `HubDocuments`, one commit per batch, as a member's
-//! first push arrives.
+//! workspaces for the pushes. Filled with whole documents merged through the relay's own
+//! `HubDocuments`, one commit per batch, as a member's first push arrives.
 
 use std::path::Path;
 
