@@ -20,6 +20,10 @@ use crate::tables::{CHUNKS, FORMAT_KEY, HEADS, META, SNAPSHOTS};
 
 /// The relay's file, inside its data directory.
 pub const RELAY_FILE: &str = "relay.redb";
+/// redb's page cache for the relay's file. Its default (1 GiB) would keep every page the
+/// integrity check reads on open, so the relay's memory would grow with the size of what it
+/// stores; bounded, it holds what connections use.
+const RELAY_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// The format this code writes and reads.
 const RELAY_FORMAT: &[u8] = b"rapport-relay/1";
 
@@ -98,10 +102,14 @@ impl RelayStore {
             })?;
             Database::builder()
                 .set_check_integrity_on_open(true)
+                .set_cache_size(RELAY_CACHE_BYTES)
                 .open(&path)
                 .map_err(|e| open_error(&path, e))?
         } else {
-            Database::create(&path).map_err(|e| open_error(&path, e))?
+            Database::builder()
+                .set_cache_size(RELAY_CACHE_BYTES)
+                .create(&path)
+                .map_err(|e| open_error(&path, e))?
         };
         let store = Self { db, path };
         store.check_or_write_format(existed)?;
