@@ -1,0 +1,123 @@
+//! Changes reaching members: live, in bulk, and across a relay restart.
+
+use rapport_model::{Role, Team};
+use rapport_relay::RelayConfig;
+use tempfile::TempDir;
+
+use crate::{LIVE, RunningRelay, WAIT, Watcher, add_account, add_note, join, sync, timeline};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_support_note_alerting_sales_reaches_every_watching_sales_member_live() {
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let sue_token = relay.invite("Acme", "sue", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    let mut ana = sync(ana).await;
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let (_sue_dir, sue) = join(&relay, &sue_token).await;
+    let mut watchers = [Watcher::start(sam), Watcher::start(sue)];
+
+    // The first alert shows each watcher is connected and caught up, however it got there.
+    add_note(&mut ana, globex, "customer called support", &["sales"]);
+    let mut ana = sync(ana).await;
+    for watcher in &mut watchers {
+        assert_eq!(watcher.next_alert(WAIT).await, "customer called support");
+    }
+
+    add_note(
+        &mut ana,
+        globex,
+        "customer asked about the enterprise plan",
+        &["sales"],
+    );
+    let _ana = sync(ana).await;
+    for watcher in &mut watchers {
+        let alert = watcher.next_alert(LIVE).await;
+        assert_eq!(alert, "customer asked about the enterprise plan");
+        watcher.assert_connected_throughout();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_pushing_more_documents_than_the_event_backlog_is_not_disconnected() {
+    // Each document the relay commits is an event for every connection of the workspace, the
+    // pusher's own included: a push of many documents must not leave the pusher "behind".
+    let dir = TempDir::new().unwrap();
+    let config = RelayConfig {
+        event_backlog: 8,
+        ..RelayConfig::default()
+    };
+    let relay = RunningRelay::start(dir.path(), config).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let watcher = Watcher::start(sam);
+    for i in 0..120 {
+        add_account(&mut ana, &format!("Account {i}"));
+    }
+    let _ana = sync(ana).await;
+    let (_fresh_dir, fresh) = join(&relay, &ana_token).await;
+    assert_eq!(fresh.accounts().unwrap().len(), 120);
+    drop(watcher);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_relay_still_has_everything_a_client_synced() {
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    add_note(&mut ana, globex, "kept across restarts", &["sales"]);
+    assert_eq!(
+        ana.unsynced().unwrap().len(),
+        2,
+        "the account and the workspace"
+    );
+    let ana = sync(ana).await;
+    assert_eq!(ana.unsynced().unwrap(), [], "the relay confirmed both");
+    relay.stop().await;
+
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let (_fresh_dir, mut fresh) = join(&relay, &ana_token).await;
+    assert_eq!(fresh.workspace().unwrap().name, "Acme");
+    let names: Vec<String> = fresh
+        .accounts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(names, ["Globex"]);
+    assert_eq!(timeline(&mut fresh, globex), ["kept across restarts"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_reconnects_when_the_relay_comes_back_and_hears_what_was_written_meanwhile() {
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let address = relay.address.to_string();
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let sue_token = relay.invite("Acme", "sue", Team::Support, Role::Member);
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let (_sue_dir, mut sue) = join(&relay, &sue_token).await;
+    let mut watcher = Watcher::start(sam);
+    let globex = add_account(&mut sue, "Globex");
+    add_note(&mut sue, globex, "before the restart", &["sales"]);
+    let mut sue = sync(sue).await;
+    assert_eq!(watcher.next_alert(LIVE).await, "before the restart");
+
+    relay.stop().await;
+    // Written while the relay is down: it goes out with the next sync.
+    add_note(&mut sue, globex, "while the relay was down", &["sales"]);
+    let relay = RunningRelay::start_on(dir.path(), RelayConfig::default(), &address).await;
+    let _sue = sync(sue).await;
+    // The watcher's backoff is at most a few seconds here; it catches up on reconnecting.
+    assert_eq!(watcher.next_alert(WAIT).await, "while the relay was down");
+    drop(watcher);
+    relay.stop().await;
+}
