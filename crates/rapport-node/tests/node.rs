@@ -23,8 +23,9 @@ struct Setup {
     viewer: SocketAddr,
 }
 
-/// A relay, and a sales, a support and a viewer's replica joined to it, each served by a node.
-async fn setup() -> Setup {
+/// A relay on loopback with three members of "Acme": sam of sales, ana of support and vic, a
+/// viewer; its directory, its URL and their tokens, in that order.
+async fn start_relay() -> (TempDir, String, Vec<String>) {
     let relay_dir = TempDir::new().unwrap();
     let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
     let mut tokens = Vec::new();
@@ -42,6 +43,12 @@ async fn setup() -> Setup {
     let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}", public.local_addr().unwrap());
     tokio::spawn(relay.serve(public, admin_listener, std::future::pending()));
+    (relay_dir, url, tokens)
+}
+
+/// A relay, and a sales, a support and a viewer's replica joined to it, each served by a node.
+async fn setup() -> Setup {
+    let (relay_dir, url, tokens) = start_relay().await;
     let mut dirs = vec![relay_dir];
     let mut addresses = Vec::new();
     for token in &tokens {
@@ -391,23 +398,7 @@ async fn a_field_set_on_two_replicas_offline_shows_both_values_until_one_is_pick
     use rapport_model::AccountAssignment;
     use rapport_model::account::{self, NewAccount};
 
-    let relay_dir = TempDir::new().unwrap();
-    let relay = Relay::open(relay_dir.path(), RelayConfig::default()).unwrap();
-    let mut tokens = Vec::new();
-    let people = [
-        ("sam", Team::Sales, Role::Member),
-        ("ana", Team::Support, Role::Member),
-        ("vic", Team::Marketing, Role::Viewer),
-    ];
-    for (user, team, role) in people {
-        let invitation =
-            admin::invite(relay.hubs(), "Acme", user.parse().unwrap(), team, role).unwrap();
-        tokens.push(invitation.token);
-    }
-    let public = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", public.local_addr().unwrap());
-    tokio::spawn(relay.serve(public, admin_listener, std::future::pending()));
+    let (_relay_dir, url, tokens) = start_relay().await;
     let (sales_dir, support_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let (mut sales, _) = link::join(sales_dir.path(), &url, &tokens[0], WAIT)
         .await
