@@ -38,11 +38,16 @@ impl Documents for ReplicaDocuments<'_> {
         self.replica.read_document(id, f)
     }
 
+    // What is read from the stored rows (heads, bytes) first commits the changes a link holds
+    // back ([`Replica::hold_remote_changes`]), so that the rows show them.
+
     fn summary(&mut self) -> Result<Summary, StoreError> {
+        self.replica.commit_held()?;
         self.replica.summary()
     }
 
     fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, StoreError> {
+        self.replica.commit_held()?;
         Ok(self.replica.saved_document(id)?.map(|s| Saved {
             data: s.data,
             heads: s.heads,
@@ -64,6 +69,7 @@ impl Documents for ReplicaDocuments<'_> {
     }
 
     fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
+        self.replica.commit_held()?;
         self.replica.stored_heads(id)
     }
 

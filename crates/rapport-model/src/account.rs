@@ -9,9 +9,9 @@
 mod view;
 
 pub use view::{
-    AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, Section, TaskView,
-    field_texts, has_item, is_acknowledged, item_keys, read_contact, read_deal, read_entry,
-    summary, view,
+    AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead, Section,
+    TaskView, each_contact, each_deal, each_entry, field_texts, has_item, is_acknowledged,
+    item_keys, read_contact, read_deal, read_entry, summary, view,
 };
 
 use automerge::transaction::Transactable;

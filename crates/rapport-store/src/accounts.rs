@@ -14,7 +14,7 @@ use crate::documents::PendingChange;
 use crate::error::{OpenError, StorageContext, StoreError};
 use crate::index::{AlertRecord, ItemKind, decode_alert};
 use crate::replica::Replica;
-use crate::tables::{ACCOUNTS, ALERTS, CHUNKS, ITEMS, SNAPSHOTS, TERMS};
+use crate::tables::{ACCOUNTS, ALERTS, CHUNKS, ITEMS, SNAPSHOTS, TERM_ACCOUNTS};
 
 const READING: &str = "reading the index";
 
@@ -146,13 +146,13 @@ impl Replica {
             return self.accounts();
         }
         let txn = self.db.begin_read().doing(READING)?;
-        let terms = txn.open_table(TERMS).doing(READING)?;
+        let terms = txn.open_table(TERM_ACCOUNTS).doing(READING)?;
         let mut matching: Option<BTreeSet<String>> = None;
         for word in &words {
             let mut found = BTreeSet::new();
-            for row in terms.range((word.as_str(), "", "")..).doing(READING)? {
+            for row in terms.range((word.as_str(), "")..).doing(READING)? {
                 let (key, _) = row.doing(READING)?;
-                let (term, account, _) = key.value();
+                let (term, account) = key.value();
                 if !term.starts_with(word.as_str()) {
                     break;
                 }

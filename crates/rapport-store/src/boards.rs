@@ -5,14 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use automerge::Automerge;
-use rapport_model::account::{self, DealView};
-use rapport_model::{DealId, DocumentId, Team, Touched};
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use rapport_model::account::DealView;
+use rapport_model::{DocumentId, Team, Touched};
+use redb::{ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StorageContext, StoreError};
-use crate::index::{Reader, index_or_leave_out};
+use crate::index::{Derived, Reader, index_or_leave_out};
 use crate::replica::Replica;
 use crate::tables::{ACTIVITY, BOARDS_KEPT_KEY, DEALS, META, UNINDEXED};
 
@@ -164,6 +163,7 @@ impl Replica {
         let reader = Reader { user: &user, team };
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(BACKFILLING)?;
+        let mut derived = Derived::open(&txn)?;
         for id in ids {
             let doc = match self.document(id) {
                 Ok(doc) => doc,
@@ -173,8 +173,9 @@ impl Replica {
                 }
                 Err(other) => return Err(other),
             };
-            index_or_leave_out(&txn, doc, id, &everything, &reader)?;
+            index_or_leave_out(&mut derived, doc, id, &everything, &reader)?;
         }
+        drop(derived);
         mark_boards_kept(&txn)?;
         txn.commit().doing(BACKFILLING)?;
         Ok(())
@@ -205,27 +206,23 @@ pub(crate) fn mark_boards_kept(txn: &WriteTransaction) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Rewrites the board row of deal `deal_key` of account `account` from the document: a deal
-/// that is gone, or does not read, has none.
+/// The `deals` table, open in a write transaction.
+pub(crate) type DealsTable<'t> = Table<'t, (&'static str, &'static str), &'static [u8]>;
+/// The `activity` table, open in a write transaction.
+pub(crate) type ActivityTable<'t> = Table<'t, (&'static str, &'static str), (&'static str, i64)>;
+
+/// Rewrites the board row of deal `deal_key` of account `account` as it now reads: a deal that
+/// is gone, or does not read (`None`), has none.
 pub(crate) fn set_deal(
-    txn: &WriteTransaction,
-    doc: &Automerge,
+    deals: &mut DealsTable<'_>,
     account: DocumentId,
     deal_key: &str,
+    deal: Option<&DealView>,
 ) -> Result<(), StoreError> {
     let account_key = account.to_string();
-    let mut deals = txn.open_table(DEALS).doing(WRITING)?;
-    let read = match deal_key.parse::<DealId>() {
-        Ok(id) => account::read_deal(doc, id).map_err(|error| error.to_string()),
-        Err(error) => Err(error.to_string()),
-    };
-    let found = read.unwrap_or_else(|error| {
-        tracing::warn!(%account, deal = deal_key, %error, "deal left off the pipeline board");
-        None
-    });
-    match found {
+    match deal {
         Some(deal) => {
-            let json = encode_deal(account, &deal)?;
+            let json = encode_deal(account, deal)?;
             deals
                 .insert((account_key.as_str(), deal_key), json.as_slice())
                 .doing(WRITING)?;
@@ -242,12 +239,11 @@ pub(crate) fn set_deal(
 /// Records the author's team and time of timeline entry `entry_key`, or forgets them when the
 /// entry is gone or does not read (`None`).
 pub(crate) fn set_activity(
-    txn: &WriteTransaction,
+    activity: &mut ActivityTable<'_>,
     account_key: &str,
     entry_key: &str,
     entry: Option<(Team, jiff::Timestamp)>,
 ) -> Result<(), StoreError> {
-    let mut activity = txn.open_table(ACTIVITY).doing(WRITING)?;
     match entry {
         Some((team, at)) => {
             activity
@@ -265,14 +261,16 @@ pub(crate) fn set_activity(
 }
 
 /// Drops the board rows of one account.
-pub(crate) fn clear_boards(txn: &WriteTransaction, account_key: &str) -> Result<(), StoreError> {
+pub(crate) fn clear_boards(
+    deals: &mut DealsTable<'_>,
+    activity: &mut ActivityTable<'_>,
+    account_key: &str,
+) -> Result<(), StoreError> {
     let whole_account = (account_key, "")..=(account_key, "\u{10FFFF}");
-    txn.open_table(DEALS)
-        .doing(WRITING)?
+    deals
         .retain_in(whole_account.clone(), |_, _| false)
         .doing(WRITING)?;
-    txn.open_table(ACTIVITY)
-        .doing(WRITING)?
+    activity
         .retain_in(whole_account, |_, _| false)
         .doing(WRITING)?;
     Ok(())

@@ -232,6 +232,7 @@ impl Replica {
         &mut self,
         incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
     ) -> Result<Vec<(Vec<ChangeHash>, bool)>, StoreError> {
+        self.commit_held()?;
         let (mut fresh, mut known) = (Vec::new(), Vec::new());
         {
             let txn = self.db.begin_read().doing("importing documents")?;
@@ -267,6 +268,7 @@ impl Replica {
         let (user, team) = (self.user.clone(), self.team);
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(doing)?;
+        let mut derived = crate::index::Derived::open(&txn)?;
         for (_, id, doc, bytes) in fresh {
             let heads = doc.get_heads();
             if heads.is_empty() {
@@ -275,7 +277,7 @@ impl Replica {
             rows::replace_with_snapshot(&txn, &id.to_string(), bytes, &heads)?;
             if *id != self.workspace {
                 crate::index::index_or_leave_out(
-                    &txn,
+                    &mut derived,
                     doc,
                     *id,
                     &everything,
@@ -283,6 +285,7 @@ impl Replica {
                 )?;
             }
         }
+        drop(derived);
         txn.commit().doing(doing)?;
         Ok(())
     }
@@ -299,6 +302,7 @@ impl Replica {
         &mut self,
         incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
     ) -> Result<Vec<(Vec<ChangeHash>, bool)>, StoreError> {
+        self.commit_held()?;
         let doing = "storing documents from the relay";
         let mut results = Vec::with_capacity(incoming.len());
         let txn = self.db.begin_write().doing(doing)?;
@@ -395,11 +399,38 @@ impl Replica {
         }
         let touched = Touched::from_patches(&doc.make_patches(&mut log));
         let chunk = doc.save_after(&before);
-        self.persist_from(
-            vec![PendingChange { id, chunk, touched }],
-            Origin::Elsewhere,
-        )?;
+        let change = PendingChange { id, chunk, touched };
+        match &mut self.remote_hold {
+            Some(held) => held.push(change),
+            None => self.persist_from(vec![change], Origin::Elsewhere)?,
+        }
         Ok(Some(result))
+    }
+
+    /// From now on, [`Replica::apply_remote`] applies changes in memory and holds their commit
+    /// back until [`Replica::commit_held`] or [`Replica::release_held`]: a burst of sync
+    /// messages costs one durable commit instead of one each. Until then, the held changes read
+    /// (documents are served from memory) but are not in the `heads` rows, the summary or the
+    /// stored bytes; any other write commits them first. Nothing held is acknowledged to anyone
+    /// before it is committed: a crash loses only what the relay still has.
+    pub fn hold_remote_changes(&mut self) {
+        self.remote_hold.get_or_insert_with(Vec::new);
+    }
+
+    /// Commits the changes held so far in one durable transaction, and goes on holding.
+    pub fn commit_held(&mut self) -> Result<(), StoreError> {
+        let held = match &mut self.remote_hold {
+            Some(held) if !held.is_empty() => std::mem::take(held),
+            _ => return Ok(()),
+        };
+        self.persist_from(held, Origin::Elsewhere)
+    }
+
+    /// Commits the changes held so far and stops holding.
+    pub fn release_held(&mut self) -> Result<(), StoreError> {
+        let committed = self.commit_held();
+        self.remote_hold = None;
+        committed
     }
 
     /// Commits changes made on this replica to several documents in one durable redb
@@ -454,10 +485,21 @@ impl Replica {
     ) -> Result<(), StoreError> {
         // An edit that changed nothing (a field set to its current value) has nothing to write.
         changes.retain(|change| !change.chunk.is_empty());
+        let unsynced: Vec<DocumentId> = match origin {
+            Origin::Here => changes.iter().map(|change| change.id).collect(),
+            Origin::Elsewhere => Vec::new(),
+        };
+        // Held changes from elsewhere go first, in the same transaction: chunks stay in the
+        // order their changes were applied.
+        if let Some(held) = self.remote_hold.as_mut().filter(|held| !held.is_empty()) {
+            let mut all = std::mem::take(held);
+            all.append(&mut changes);
+            changes = all;
+        }
         if changes.is_empty() {
             return Ok(());
         }
-        let result = self.try_persist(&changes, origin);
+        let result = self.try_persist(&changes, &unsynced);
         if result.is_err() {
             for change in &changes {
                 self.docs.forget(&change.id);
@@ -466,27 +508,31 @@ impl Replica {
         result
     }
 
-    fn try_persist(&mut self, changes: &[PendingChange], origin: Origin) -> Result<(), StoreError> {
+    /// Commits `changes` and counts the documents `unsynced` as changed here.
+    fn try_persist(
+        &mut self,
+        changes: &[PendingChange],
+        unsynced: &[DocumentId],
+    ) -> Result<(), StoreError> {
         let doing = "committing a change";
         let txn = self.db.begin_write().doing(doing)?;
         for change in changes {
             self.append_chunk(&txn, change)?;
-            self.index_change(&txn, change)?;
-        }
-        if origin == Origin::Here {
-            let mut unsynced = txn.open_table(UNSYNCED).doing(doing)?;
-            for change in changes {
-                unsynced
-                    .insert(change.id.to_string().as_str(), ())
-                    .doing(doing)?;
-            }
-        }
-        txn.commit().doing(doing)?;
-        for change in changes {
+            // Counted at once: a second change to the same document in this transaction gets
+            // the next sequence number. On failure the caller forgets the cached documents, and
+            // with them these counts.
             if let Some(cached) = self.docs.touch(&change.id) {
                 cached.stored.appended(change.chunk.len());
             }
+            self.index_change(&txn, change)?;
         }
+        if !unsynced.is_empty() {
+            let mut table = txn.open_table(UNSYNCED).doing(doing)?;
+            for id in unsynced {
+                table.insert(id.to_string().as_str(), ()).doing(doing)?;
+            }
+        }
+        txn.commit().doing(doing)?;
         for change in changes {
             self.compact_if_due(change.id)?;
         }

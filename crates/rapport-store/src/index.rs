@@ -3,12 +3,14 @@
 //! Only the items a change touched are reread: appending one note to a timeline of 20,000
 //! entries reindexes one entry.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{Automerge, LoadOptions, OnPartialLoad};
-use rapport_model::account::{self, Section};
-use rapport_model::{ContactId, DocumentId, EntryId, Team, Touched, UserName, alert, search};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use rapport_model::account::{self, ContactView, EntryView, Section};
+use rapport_model::{
+    ContactId, DealId, DocumentId, EntryId, Team, Touched, UserName, alert, search,
+};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::boards;
@@ -17,7 +19,8 @@ use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
 use crate::rows::{self, SavedBytes};
 use crate::tables::{
-    ACCOUNT_ITEMS, ACCOUNTS, ACTIVITY, ALERTS, DEALS, ITEM_TERMS, ITEMS, TERMS, UNINDEXED,
+    ACCOUNTS, ACTIVITY, ALERTS, DEALS, INDEX_LAYOUT, INDEX_LAYOUT_KEY, ITEM_INDEX, ITEMS, META,
+    RETIRED_MULTIMAP, RETIRED_TABLES, TERM_ACCOUNTS, UNINDEXED,
 };
 
 const DOING: &str = "updating the index";
@@ -96,7 +99,7 @@ impl Replica {
         let (user, team) = (self.user.clone(), self.team);
         let doc = self.document(change.id)?;
         index_or_leave_out(
-            txn,
+            &mut Derived::open(txn)?,
             doc,
             change.id,
             &change.touched,
@@ -123,6 +126,7 @@ impl Replica {
     /// with a warning, so that the next sync fetches it again; one that holds other heads than
     /// the relay said gets its true heads, so that the next sync settles the difference.
     pub fn index_pending(&mut self, limit: usize) -> Result<u64, StoreError> {
+        self.commit_held()?;
         let waiting: Vec<(String, Option<SavedBytes>)> = {
             let txn = self.db.begin_read().doing(DOING)?;
             let table = match txn.open_table(UNINDEXED) {
@@ -145,11 +149,10 @@ impl Replica {
         let reader = Reader { user: &user, team };
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(DOING)?;
+        let mut derived = Derived::open(&txn)?;
+        let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
         for (key, saved) in waiting {
-            txn.open_table(UNINDEXED)
-                .doing(DOING)?
-                .remove(key.as_str())
-                .doing(DOING)?;
+            unindexed.remove(key.as_str()).doing(DOING)?;
             let (Some(id), Some(saved)) = (key.parse::<DocumentId>().ok(), saved) else {
                 continue;
             };
@@ -169,15 +172,17 @@ impl Replica {
                 rows::put_heads(&txn, &key, &heads)?;
             }
             if id != self.workspace {
-                index_or_leave_out(&txn, &doc, id, &everything, &reader)?;
+                index_or_leave_out(&mut derived, &doc, id, &everything, &reader)?;
             }
         }
+        drop((derived, unindexed));
         txn.commit().doing(DOING)?;
         self.unindexed()
     }
 
     /// Rebuilds every derived table from the documents.
     pub fn rebuild_indexes(&mut self) -> Result<(), StoreError> {
+        self.commit_held()?;
         // Documents fetched whole and not checked yet go through the checks first: one that
         // does not load is dropped there (the next sync fetches it again), not trusted here.
         let mut left = self.unindexed()?;
@@ -192,18 +197,26 @@ impl Replica {
         let txn = self.db.begin_write().doing(DOING)?;
         {
             txn.delete_table(ACCOUNTS).doing(DOING)?;
-            txn.delete_table(TERMS).doing(DOING)?;
-            txn.delete_table(ITEM_TERMS).doing(DOING)?;
+            txn.delete_table(TERM_ACCOUNTS).doing(DOING)?;
+            txn.delete_table(ITEM_INDEX).doing(DOING)?;
             txn.delete_table(ITEMS).doing(DOING)?;
-            txn.delete_multimap_table(ACCOUNT_ITEMS).doing(DOING)?;
             txn.delete_table(ALERTS).doing(DOING)?;
             txn.delete_table(DEALS).doing(DOING)?;
             txn.delete_table(ACTIVITY).doing(DOING)?;
+            for retired in RETIRED_TABLES {
+                txn.delete_table(retired).doing(DOING)?;
+            }
+            txn.delete_multimap_table(RETIRED_MULTIMAP).doing(DOING)?;
             crate::tables::create_all(&txn).doing(DOING)?;
             boards::mark_boards_kept(&txn)?;
+            txn.open_table(META)
+                .doing(DOING)?
+                .insert(INDEX_LAYOUT_KEY, INDEX_LAYOUT)
+                .doing(DOING)?;
         }
         let (user, team) = (self.user.clone(), self.team);
         let everything = Touched::everything();
+        let mut derived = Derived::open(&txn)?;
         for id in ids {
             let doc = match self.document(id) {
                 Ok(doc) => doc,
@@ -213,33 +226,94 @@ impl Replica {
                 }
                 Err(other) => return Err(other),
             };
-            index_or_leave_out(&txn, doc, id, &everything, &Reader { user: &user, team })?;
+            let reader = Reader { user: &user, team };
+            index_or_leave_out(&mut derived, doc, id, &everything, &reader)?;
         }
+        drop(derived);
         txn.commit().doing(DOING)?;
         Ok(())
+    }
+
+    /// Rebuilds the derived tables of a replica whose index has another layout than this code
+    /// writes (one written by an earlier version), once.
+    pub(crate) fn rebuild_index_layout_once(&mut self) -> Result<(), StoreError> {
+        {
+            let txn = self.db.begin_read().doing(DOING)?;
+            let meta = txn.open_table(META).doing(DOING)?;
+            let layout = meta.get(INDEX_LAYOUT_KEY).doing(DOING)?;
+            if layout.is_some_and(|found| found.value() == INDEX_LAYOUT) {
+                return Ok(());
+            }
+        }
+        tracing::info!(replica = %self.path.display(), "rebuilding the index in its current layout");
+        self.rebuild_indexes()
+    }
+}
+
+/// The derived tables, open in one write transaction: opened once per change or per batch,
+/// not once per row.
+pub(crate) struct Derived<'t> {
+    accounts: Table<'t, &'static str, &'static [u8]>,
+    terms: Table<'t, (&'static str, &'static str), u32>,
+    item_index: Table<'t, (&'static str, &'static str), (&'static str, &'static str)>,
+    items: Table<'t, &'static str, (&'static str, &'static str)>,
+    alerts: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub(crate) deals: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub(crate) activity: Table<'t, (&'static str, &'static str), (&'static str, i64)>,
+}
+
+impl<'t> Derived<'t> {
+    pub(crate) fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            accounts: txn.open_table(ACCOUNTS).doing(DOING)?,
+            terms: txn.open_table(TERM_ACCOUNTS).doing(DOING)?,
+            item_index: txn.open_table(ITEM_INDEX).doing(DOING)?,
+            items: txn.open_table(ITEMS).doing(DOING)?,
+            alerts: txn.open_table(ALERTS).doing(DOING)?,
+            deals: txn.open_table(DEALS).doing(DOING)?,
+            activity: txn.open_table(ACTIVITY).doing(DOING)?,
+        })
+    }
+}
+
+/// What an item of an account is indexed as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held {
+    /// The account's own fields.
+    Fields,
+    /// A contact, deal, task or timeline entry.
+    Item(ItemKind),
+}
+
+impl Held {
+    fn as_str(self) -> &'static str {
+        match self {
+            Held::Fields => "fields",
+            Held::Item(kind) => kind.as_str(),
+        }
     }
 }
 
 /// Indexes an account; a document that is not a well-formed account (one from a peer, say) is
 /// kept, since it is data, but left out of lists, search and alerts until it reads again.
 pub(crate) fn index_or_leave_out(
-    txn: &WriteTransaction,
+    derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
     touched: &Touched,
     reader: &Reader<'_>,
 ) -> Result<(), StoreError> {
-    match index_account(txn, doc, id, touched, reader) {
+    match index_account(derived, doc, id, touched, reader) {
         Err(StoreError::Shape { source, .. }) => {
             tracing::warn!(document = %id, error = %source, "document left out of the index");
-            clear_account(txn, &id.to_string())
+            clear_account(derived, &id.to_string())
         }
         other => other,
     }
 }
 
 fn index_account(
-    txn: &WriteTransaction,
+    derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
     touched: &Touched,
@@ -248,155 +322,228 @@ fn index_account(
     let key = id.to_string();
     let shape = |source| StoreError::Shape { id, source };
     if touched.everything {
-        return reindex_everything(txn, doc, id, reader);
+        return reindex_everything(derived, doc, id, reader);
     }
     if touched.summary() {
-        put_summary(txn, doc, id)?;
+        put_summary(derived, doc, id)?;
     }
     if touched.fields {
         let texts = account::field_texts(doc).map_err(shape)?;
-        set_item_terms(txn, &key, FIELDS_ITEM, &texts)?;
+        put_item(
+            derived,
+            &key,
+            FIELDS_ITEM,
+            Held::Fields,
+            Some(terms_of(&texts)),
+        )?;
     }
     for contact in &touched.contacts {
-        index_contact(txn, doc, &key, contact)?;
+        let found = contact
+            .parse::<ContactId>()
+            .ok()
+            .and_then(|id| account::read_contact(doc, id).ok().flatten());
+        let terms = found.as_ref().map(contact_terms);
+        put_item(derived, &key, contact, Held::Item(ItemKind::Contact), terms)?;
     }
-    for entry in &touched.entries {
-        index_entry(txn, doc, id, entry, reader)?;
+    for entry_key in &touched.entries {
+        // An entry a foreign peer wrote in another shape is left out of the indexes, not fatal.
+        let entry = match entry_key.parse::<EntryId>() {
+            Ok(entry) => account::read_entry(doc, entry).unwrap_or_else(|error| {
+                tracing::warn!(account = %id, entry = entry_key.as_str(), %error, "timeline entry left out of the index");
+                None
+            }),
+            Err(_) => None,
+        };
+        put_entry(derived, doc, id, entry_key, entry, reader)?;
     }
-    for deal in &touched.deals {
-        index_deal(txn, doc, id, deal)?;
+    for deal_key in &touched.deals {
+        let deal = match deal_key.parse::<DealId>() {
+            Ok(deal) => account::read_deal(doc, deal).map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        let deal = deal.unwrap_or_else(|error| {
+            tracing::warn!(account = %id, deal = deal_key.as_str(), %error, "deal left off the pipeline board");
+            None
+        });
+        // A deal that is there but does not read is still held, as before it went bad.
+        let exists =
+            deal.is_some() || account::has_item(doc, Section::Deals, deal_key).unwrap_or(false);
+        let terms = exists.then(BTreeSet::new);
+        put_item(derived, &key, deal_key, Held::Item(ItemKind::Deal), terms)?;
+        boards::set_deal(&mut derived.deals, id, deal_key, deal.as_ref())?;
     }
     for task in &touched.tasks {
         let exists = account::has_item(doc, Section::Tasks, task).unwrap_or(false);
-        set_item(txn, &key, ItemKind::Task, task, exists)?;
+        let terms = exists.then(BTreeSet::new);
+        put_item(derived, &key, task, Held::Item(ItemKind::Task), terms)?;
     }
     for (_, entry) in touched
         .acks
         .iter()
         .filter(|(user, _)| user == reader.user.as_str())
     {
-        refresh_acknowledgement(txn, doc, &key, entry, reader.user)?;
+        refresh_acknowledgement(derived, doc, &key, entry, reader.user)?;
     }
     Ok(())
 }
 
+/// Indexes an account from scratch, reading each section of the document in one pass.
 fn reindex_everything(
-    txn: &WriteTransaction,
+    derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
     reader: &Reader<'_>,
 ) -> Result<(), StoreError> {
     let key = id.to_string();
     let shape = |source| StoreError::Shape { id, source };
-    clear_account(txn, &key)?;
-    put_summary(txn, doc, id)?;
+    clear_account(derived, &key)?;
+    put_summary(derived, doc, id)?;
+    // Every item with its terms, written once the reading is done.
+    let mut held: Vec<(String, Held, BTreeSet<String>)> = Vec::new();
     let texts = account::field_texts(doc).map_err(shape)?;
-    set_item_terms(txn, &key, FIELDS_ITEM, &texts)?;
-    for contact in account::item_keys(doc, Section::Contacts).map_err(shape)? {
-        index_contact(txn, doc, &key, &contact)?;
+    held.push((FIELDS_ITEM.to_owned(), Held::Fields, terms_of(&texts)));
+    // A contact or an entry that does not read is left out, as its own update leaves it out.
+    for (item, contact) in account::each_contact(doc).map_err(shape)? {
+        if let Ok(contact) = contact {
+            held.push((item, Held::Item(ItemKind::Contact), contact_terms(&contact)));
+        }
     }
-    for entry in account::item_keys(doc, Section::Timeline).map_err(shape)? {
-        index_entry(txn, doc, id, &entry, reader)?;
+    for (item, entry) in account::each_entry(doc).map_err(shape)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                tracing::warn!(account = %id, entry = item.as_str(), %error, "timeline entry left out of the index");
+                continue;
+            }
+        };
+        held.push((
+            item.clone(),
+            Held::Item(ItemKind::Entry),
+            terms_of(&[&entry.text]),
+        ));
+        write_entry_rows(derived, doc, id, &item, Some(entry), reader)?;
     }
-    for deal in account::item_keys(doc, Section::Deals).map_err(shape)? {
-        index_deal(txn, doc, id, &deal)?;
+    for (item, deal) in account::each_deal(doc).map_err(shape)? {
+        let deal = deal
+            .map_err(|error| {
+                tracing::warn!(account = %id, deal = item.as_str(), %error, "deal left off the pipeline board");
+            })
+            .ok();
+        boards::set_deal(&mut derived.deals, id, &item, deal.as_ref())?;
+        held.push((item, Held::Item(ItemKind::Deal), BTreeSet::new()));
     }
     for task in account::item_keys(doc, Section::Tasks).map_err(shape)? {
-        set_item(txn, &key, ItemKind::Task, &task, true)?;
+        held.push((task, Held::Item(ItemKind::Task), BTreeSet::new()));
+    }
+    // The account's rows were cleared above: each goes in without reading an old one, and each
+    // term's count once.
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    for (item, kind, terms) in &held {
+        for term in terms {
+            *counts.entry(term.as_str()).or_default() += 1;
+        }
+        let joined = join_terms(terms);
+        derived
+            .item_index
+            .insert(
+                (key.as_str(), item.as_str()),
+                (kind.as_str(), joined.as_str()),
+            )
+            .doing(DOING)?;
+        if let Held::Item(kind) = kind {
+            derived
+                .items
+                .insert(item.as_str(), (kind.as_str(), key.as_str()))
+                .doing(DOING)?;
+        }
+    }
+    for (term, count) in counts {
+        derived
+            .terms
+            .insert((term, key.as_str()), count)
+            .doing(DOING)?;
     }
     Ok(())
 }
 
-fn put_summary(txn: &WriteTransaction, doc: &Automerge, id: DocumentId) -> Result<(), StoreError> {
+fn put_summary(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+) -> Result<(), StoreError> {
     let summary = account::summary(doc, id).map_err(|source| StoreError::Shape { id, source })?;
     let json = serde_json::to_vec(&summary).map_err(|e| StoreError::DamagedIndex {
         table: "accounts",
         reason: e.to_string(),
     })?;
-    txn.open_table(ACCOUNTS)
-        .doing(DOING)?
+    derived
+        .accounts
         .insert(id.to_string().as_str(), json.as_slice())
         .doing(DOING)?;
     Ok(())
 }
 
-fn index_contact(
-    txn: &WriteTransaction,
-    doc: &Automerge,
-    account_key: &str,
-    contact: &str,
-) -> Result<(), StoreError> {
-    let found = contact
-        .parse::<ContactId>()
-        .ok()
-        .and_then(|id| account::read_contact(doc, id).ok().flatten());
-    let texts: Vec<String> = match &found {
-        Some(c) => [
-            Some(&c.name),
-            c.email.as_ref(),
-            c.phone.as_ref(),
-            c.title.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect(),
-        None => Vec::new(),
-    };
-    set_item_terms(txn, account_key, contact, &texts)?;
-    set_item(
-        txn,
-        account_key,
-        ItemKind::Contact,
-        contact,
-        found.is_some(),
-    )
+/// The search terms of a contact: its name, email, phone and title.
+fn contact_terms(contact: &ContactView) -> BTreeSet<String> {
+    let texts: Vec<&String> = [
+        Some(&contact.name),
+        contact.email.as_ref(),
+        contact.phone.as_ref(),
+        contact.title.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    terms_of(&texts)
 }
 
-fn index_deal(
-    txn: &WriteTransaction,
-    doc: &Automerge,
-    id: DocumentId,
-    deal: &str,
-) -> Result<(), StoreError> {
-    let exists = account::has_item(doc, Section::Deals, deal).unwrap_or(false);
-    set_item(txn, &id.to_string(), ItemKind::Deal, deal, exists)?;
-    boards::set_deal(txn, doc, id, deal)
+fn terms_of<S: AsRef<str>>(texts: &[S]) -> BTreeSet<String> {
+    texts
+        .iter()
+        .flat_map(|t| search::terms(t.as_ref()))
+        .collect()
 }
 
-fn index_entry(
-    txn: &WriteTransaction,
+fn join_terms(terms: &BTreeSet<String>) -> String {
+    terms
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Indexes one timeline entry as it now reads (`None`: gone, or not readable).
+fn put_entry(
+    derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
     entry_key: &str,
+    entry: Option<EntryView>,
+    reader: &Reader<'_>,
+) -> Result<(), StoreError> {
+    let terms = entry.as_ref().map(|e| terms_of(&[&e.text]));
+    put_item(
+        derived,
+        &id.to_string(),
+        entry_key,
+        Held::Item(ItemKind::Entry),
+        terms,
+    )?;
+    write_entry_rows(derived, doc, id, entry_key, entry, reader)
+}
+
+/// The entry's activity row and, when it alerts this replica's user, its alert.
+fn write_entry_rows(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+    entry_key: &str,
+    entry: Option<EntryView>,
     reader: &Reader<'_>,
 ) -> Result<(), StoreError> {
     let account_key = id.to_string();
-    // An entry a foreign peer wrote in another shape is left out of the indexes, not fatal.
-    let entry = match entry_key
-        .parse::<EntryId>()
-        .ok()
-        .map(|entry| account::read_entry(doc, entry))
-    {
-        Some(Ok(entry)) => entry,
-        Some(Err(error)) => {
-            tracing::warn!(account = %id, entry = entry_key, %error, "timeline entry left out of the index");
-            None
-        }
-        None => None,
-    };
-    let texts: Vec<String> = entry.iter().map(|e| e.text.clone()).collect();
-    set_item_terms(txn, &account_key, entry_key, &texts)?;
-    set_item(
-        txn,
-        &account_key,
-        ItemKind::Entry,
-        entry_key,
-        entry.is_some(),
-    )?;
     let activity = entry.as_ref().map(|e| (e.team, e.at));
-    boards::set_activity(txn, &account_key, entry_key, activity)?;
-    let mut alerts = txn.open_table(ALERTS).doing(DOING)?;
+    boards::set_activity(&mut derived.activity, &account_key, entry_key, activity)?;
     match entry.filter(|e| alert::alerts(e, reader.user, reader.team)) {
         Some(entry) => {
             let acknowledged =
@@ -413,12 +560,14 @@ fn index_entry(
                 acknowledged,
             };
             let json = encode_alert(&record)?;
-            alerts
+            derived
+                .alerts
                 .insert((account_key.as_str(), entry_key), json.as_slice())
                 .doing(DOING)?;
         }
         None => {
-            alerts
+            derived
+                .alerts
                 .remove((account_key.as_str(), entry_key))
                 .doing(DOING)?;
         }
@@ -427,14 +576,13 @@ fn index_entry(
 }
 
 fn refresh_acknowledgement(
-    txn: &WriteTransaction,
+    derived: &mut Derived<'_>,
     doc: &Automerge,
     account_key: &str,
     entry: &str,
     user: &UserName,
 ) -> Result<(), StoreError> {
-    let mut alerts = txn.open_table(ALERTS).doing(DOING)?;
-    let record = match alerts.get((account_key, entry)).doing(DOING)? {
+    let record = match derived.alerts.get((account_key, entry)).doing(DOING)? {
         Some(json) => decode_alert(json.value())?,
         None => return Ok(()),
     };
@@ -447,110 +595,141 @@ fn refresh_acknowledgement(
             acknowledged,
             ..record
         })?;
-        alerts
+        derived
+            .alerts
             .insert((account_key, entry), json.as_slice())
             .doing(DOING)?;
     }
     Ok(())
 }
 
-/// Replaces the search terms of one item (or of the account's own fields).
-fn set_item_terms(
-    txn: &WriteTransaction,
+/// Records item `item` of account `account_key` with its terms, or forgets it (`None`), and
+/// moves the account's term counts by the difference.
+fn put_item(
+    derived: &mut Derived<'_>,
     account_key: &str,
     item: &str,
-    texts: &[String],
+    held: Held,
+    terms: Option<BTreeSet<String>>,
 ) -> Result<(), StoreError> {
-    let new: BTreeSet<String> = texts.iter().flat_map(|t| search::terms(t)).collect();
-    let mut item_terms = txn.open_table(ITEM_TERMS).doing(DOING)?;
-    let old: BTreeSet<String> = match item_terms.get((account_key, item)).doing(DOING)? {
-        Some(joined) => joined
-            .value()
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        None => BTreeSet::new(),
-    };
-    if old == new {
-        return Ok(());
+    let old: Option<(String, BTreeSet<String>)> = derived
+        .item_index
+        .get((account_key, item))
+        .doing(DOING)?
+        .map(|row| {
+            let (kind, joined) = row.value();
+            let terms = joined
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
+            (kind.to_owned(), terms)
+        });
+    let no_terms = BTreeSet::new();
+    let old_terms = old.as_ref().map_or(&no_terms, |(_, terms)| terms);
+    let new_terms = terms.as_ref().unwrap_or(&no_terms);
+    match &terms {
+        Some(new) => {
+            let same_kind = old.as_ref().is_some_and(|(kind, _)| kind == held.as_str());
+            if same_kind && old_terms == new {
+                return Ok(());
+            }
+            let joined = join_terms(new);
+            derived
+                .item_index
+                .insert((account_key, item), (held.as_str(), joined.as_str()))
+                .doing(DOING)?;
+            if let (Held::Item(kind), false) = (held, same_kind) {
+                derived
+                    .items
+                    .insert(item, (kind.as_str(), account_key))
+                    .doing(DOING)?;
+            }
+        }
+        None => {
+            if old.is_none() {
+                return Ok(());
+            }
+            derived
+                .item_index
+                .remove((account_key, item))
+                .doing(DOING)?;
+            if held != Held::Fields {
+                derived.items.remove(item).doing(DOING)?;
+            }
+        }
     }
-    let mut terms = txn.open_table(TERMS).doing(DOING)?;
-    for term in old.difference(&new) {
-        terms
-            .remove((term.as_str(), account_key, item))
-            .doing(DOING)?;
+    for term in old_terms.difference(new_terms) {
+        count_term(derived, term, account_key, -1)?;
     }
-    for term in new.difference(&old) {
-        terms
-            .insert((term.as_str(), account_key, item), ())
-            .doing(DOING)?;
-    }
-    if new.is_empty() {
-        item_terms.remove((account_key, item)).doing(DOING)?;
-    } else {
-        let joined = new.into_iter().collect::<Vec<_>>().join(" ");
-        item_terms
-            .insert((account_key, item), joined.as_str())
-            .doing(DOING)?;
+    for term in new_terms.difference(old_terms) {
+        count_term(derived, term, account_key, 1)?;
     }
     Ok(())
 }
 
-/// Records (or forgets) that item `item`, of `kind`, lives in account `account_key`.
-fn set_item(
-    txn: &WriteTransaction,
+/// Moves the count of `term` in account `account_key` by `by`; a count that reaches zero
+/// drops the row.
+fn count_term(
+    derived: &mut Derived<'_>,
+    term: &str,
     account_key: &str,
-    kind: ItemKind,
-    item: &str,
-    exists: bool,
+    by: i64,
 ) -> Result<(), StoreError> {
-    let mut items = txn.open_table(ITEMS).doing(DOING)?;
-    let mut account_items = txn.open_multimap_table(ACCOUNT_ITEMS).doing(DOING)?;
-    if exists {
-        items
-            .insert(item, (kind.as_str(), account_key))
+    let now = derived
+        .terms
+        .get((term, account_key))
+        .doing(DOING)?
+        .map_or(0, |count| i64::from(count.value()));
+    let next = now + by;
+    if next > 0 {
+        let next = u32::try_from(next).map_err(|_| StoreError::DamagedIndex {
+            table: "term_accounts",
+            reason: format!("the count of '{term}' overflowed"),
+        })?;
+        derived
+            .terms
+            .insert((term, account_key), next)
             .doing(DOING)?;
-        account_items.insert(account_key, item).doing(DOING)?;
     } else {
-        items.remove(item).doing(DOING)?;
-        account_items.remove(account_key, item).doing(DOING)?;
+        derived.terms.remove((term, account_key)).doing(DOING)?;
     }
     Ok(())
 }
 
 /// Drops every derived row of one account.
-fn clear_account(txn: &WriteTransaction, account_key: &str) -> Result<(), StoreError> {
-    let mut item_terms = txn.open_table(ITEM_TERMS).doing(DOING)?;
-    let mut terms = txn.open_table(TERMS).doing(DOING)?;
-    for row in item_terms
-        .extract_from_if((account_key, "")..=(account_key, "\u{10FFFF}"), |_, _| true)
+fn clear_account(derived: &mut Derived<'_>, account_key: &str) -> Result<(), StoreError> {
+    let whole_account = (account_key, "")..=(account_key, "\u{10FFFF}");
+    let mut terms = BTreeSet::new();
+    for row in derived
+        .item_index
+        .extract_from_if(whole_account.clone(), |_, _| true)
         .doing(DOING)?
     {
-        let (key, joined) = row.doing(DOING)?;
-        let item = key.value().1.to_owned();
-        for term in joined.value().split(' ').filter(|t| !t.is_empty()) {
-            terms
-                .remove((term, account_key, item.as_str()))
-                .doing(DOING)?;
+        let (key, value) = row.doing(DOING)?;
+        let (kind, joined) = value.value();
+        if kind != Held::Fields.as_str() {
+            derived.items.remove(key.value().1).doing(DOING)?;
         }
+        terms.extend(
+            joined
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        );
     }
-    let mut items = txn.open_table(ITEMS).doing(DOING)?;
-    let mut account_items = txn.open_multimap_table(ACCOUNT_ITEMS).doing(DOING)?;
-    for item in account_items.remove_all(account_key).doing(DOING)? {
-        items.remove(item.doing(DOING)?.value()).doing(DOING)?;
+    for term in &terms {
+        derived
+            .terms
+            .remove((term.as_str(), account_key))
+            .doing(DOING)?;
     }
-    let mut alerts = txn.open_table(ALERTS).doing(DOING)?;
-    alerts
-        .retain_in((account_key, "")..=(account_key, "\u{10FFFF}"), |_, _| {
-            false
-        })
+    derived
+        .alerts
+        .retain_in(whole_account.clone(), |_, _| false)
         .doing(DOING)?;
-    boards::clear_boards(txn, account_key)?;
-    txn.open_table(ACCOUNTS)
-        .doing(DOING)?
-        .remove(account_key)
-        .doing(DOING)?;
+    boards::clear_boards(&mut derived.deals, &mut derived.activity, account_key)?;
+    derived.accounts.remove(account_key).doing(DOING)?;
     Ok(())
 }
 

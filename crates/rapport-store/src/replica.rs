@@ -9,10 +9,11 @@ use rapport_model::{DocumentId, Team, UserName};
 use redb::{Database, ReadableDatabase, TableError};
 use serde::{Deserialize, Serialize};
 
-use crate::documents::DocumentCache;
+use crate::documents::{DocumentCache, PendingChange};
 use crate::error::{OpenError, StorageContext, StoreError};
 use crate::tables::{
-    self, BOARDS_KEPT_KEY, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, META, REMOTE_KEY,
+    self, BOARDS_KEPT_KEY, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, INDEX_LAYOUT,
+    INDEX_LAYOUT_KEY, META, REMOTE_KEY,
 };
 
 /// The file a replica lives in, inside its data directory.
@@ -52,6 +53,9 @@ pub struct Replica {
     pub(crate) team: Team,
     pub(crate) workspace: DocumentId,
     pub(crate) docs: DocumentCache,
+    /// While holding ([`Replica::hold_remote_changes`]): changes from elsewhere applied in memory
+    /// and not committed yet, in the order they were applied.
+    pub(crate) remote_hold: Option<Vec<PendingChange>>,
 }
 
 impl std::fmt::Debug for Replica {
@@ -97,11 +101,13 @@ impl Replica {
             team,
             workspace: identity.workspace,
             docs: DocumentCache::new(session_actor()),
+            remote_hold: None,
         };
-        // Replicas written before documents had heads rows, or before the boards' tables
-        // existed, get them once.
+        // Replicas written before documents had heads rows, before the boards' tables existed,
+        // or with an index in an earlier layout, get them once.
         let backfilled = replica
             .backfill_heads_once()
+            .and_then(|()| replica.rebuild_index_layout_once())
             .and_then(|()| replica.backfill_boards_once());
         backfilled.map_err(|source| OpenError::Initialize {
             path: replica.path.clone(),
@@ -145,6 +151,7 @@ impl Replica {
             team,
             workspace,
             docs: DocumentCache::new(session_actor()),
+            remote_hold: None,
         })
     }
 
@@ -368,6 +375,7 @@ fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error>
         meta.insert(IDENTITY_KEY, json.as_slice())?;
         meta.insert(HEADS_KEPT_KEY, b"1".as_slice())?;
         meta.insert(BOARDS_KEPT_KEY, b"1".as_slice())?;
+        meta.insert(INDEX_LAYOUT_KEY, INDEX_LAYOUT)?;
         tables::create_all(&txn)?;
     }
     txn.commit()?;

@@ -23,16 +23,17 @@ pub(crate) const UNSYNCED: TableDefinition<&str, ()> = TableDefinition::new("uns
 
 /// Account document id -> JSON `AccountSummary`: the account list without loading documents.
 pub(crate) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
-/// (term, account id, item key) -> (): the search index. Item key "" is the account's own fields.
-pub(crate) const TERMS: TableDefinition<(&str, &str, &str), ()> = TableDefinition::new("terms");
-/// (account id, item key) -> the item's terms, space separated, to remove them when it changes.
-pub(crate) const ITEM_TERMS: TableDefinition<(&str, &str), &str> =
-    TableDefinition::new("item_terms");
+/// (term, account id) -> how many of the account's items (its own fields count as one) hold
+/// the term: the search index, one row per word an account holds rather than per item.
+pub(crate) const TERM_ACCOUNTS: TableDefinition<(&str, &str), u32> =
+    TableDefinition::new("term_accounts");
+/// (account id, item key) -> (item kind, the item's terms, space separated): every item an
+/// account holds, to update or drop its terms and its `items` row. Item key "" (kind
+/// `fields`) is the account's own fields.
+pub(crate) const ITEM_INDEX: TableDefinition<(&str, &str), (&str, &str)> =
+    TableDefinition::new("item_index");
 /// Item id -> (item kind, account id): where a contact, deal, task or timeline entry lives.
 pub(crate) const ITEMS: TableDefinition<&str, (&str, &str)> = TableDefinition::new("items");
-/// Account id -> item ids it holds, to drop them when the account is reindexed whole.
-pub(crate) const ACCOUNT_ITEMS: MultimapTableDefinition<&str, &str> =
-    MultimapTableDefinition::new("account_items");
 /// (account id, entry id) -> JSON `AlertRecord`: entries that alert this replica's user.
 pub(crate) const ALERTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("alerts");
 /// (account id, deal id) -> JSON deal row: every deal that reads, for the pipeline board.
@@ -52,6 +53,20 @@ pub(crate) const IDENTITY_KEY: &str = "identity";
 pub(crate) const HEADS_KEPT_KEY: &str = "heads";
 /// Meta key: present once every indexed account has its `deals` and `activity` rows.
 pub(crate) const BOARDS_KEPT_KEY: &str = "boards";
+/// Meta key: the layout of the derived tables, [`INDEX_LAYOUT`]; a replica holding another (or
+/// none) has them rebuilt on open.
+pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
+/// The layout this code writes: `term_accounts` and `item_index`.
+pub(crate) const INDEX_LAYOUT: &[u8] = b"2";
+/// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
+/// name and kind, so their key and value types here do not matter).
+pub(crate) const RETIRED_TABLES: [TableDefinition<&str, ()>; 2] = [
+    TableDefinition::new("terms"),
+    TableDefinition::new("item_terms"),
+];
+/// The multimap of account items that earlier layouts kept.
+pub(crate) const RETIRED_MULTIMAP: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("account_items");
 /// Meta key: the relay to sync with (JSON `Remote`).
 pub(crate) const REMOTE_KEY: &str = "remote";
 
@@ -63,10 +78,9 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(UNINDEXED)?;
     txn.open_table(UNSYNCED)?;
     txn.open_table(ACCOUNTS)?;
-    txn.open_table(TERMS)?;
-    txn.open_table(ITEM_TERMS)?;
+    txn.open_table(TERM_ACCOUNTS)?;
+    txn.open_table(ITEM_INDEX)?;
     txn.open_table(ITEMS)?;
-    txn.open_multimap_table(ACCOUNT_ITEMS)?;
     txn.open_table(ALERTS)?;
     txn.open_table(DEALS)?;
     txn.open_table(ACTIVITY)?;

@@ -366,13 +366,18 @@ impl Link {
         + 'static,
     ) -> Result<T, LinkError> {
         let mut session = self.session.take().ok_or_else(lost)?;
-        let (session, result) = self
+        let (session, result, committed) = self
             .with_replica(move |replica| {
+                // Every change a batch of messages brings is committed once, at its end, and
+                // before anything is reported or sent on.
+                replica.hold_remote_changes();
                 let result = work(&mut session, &mut ReplicaDocuments::new(replica));
-                (session, result)
+                let committed = replica.release_held();
+                (session, result, committed)
             })
             .await?;
         self.session = Some(session);
+        committed.map_err(LinkError::Store)?;
         result.map_err(|error| match error {
             SessionError::Protocol(error) => LinkError::Protocol {
                 reason: error.to_string(),

@@ -244,6 +244,61 @@ pub(crate) fn ack_key(user: &UserName, entry: EntryId) -> String {
     format!("{user}:{entry}")
 }
 
+/// One item of a section as [`each_contact`], [`each_entry`] and [`each_deal`] give it: its key,
+/// and the item or why it does not read.
+pub type ItemRead<T> = (String, Result<T, ShapeError>);
+
+/// Every contact, read in one pass over the section, each on its own: one in a foreign shape
+/// does not hide the others.
+pub fn each_contact<D: ReadDoc>(doc: &D) -> Result<Vec<ItemRead<ContactView>>, ShapeError> {
+    each_item(doc, CONTACTS, |obj, id, path| contact(doc, obj, id, path))
+}
+
+/// Every timeline entry, as [`each_contact`] reads contacts.
+pub fn each_entry<D: ReadDoc>(doc: &D) -> Result<Vec<ItemRead<EntryView>>, ShapeError> {
+    each_item(doc, TIMELINE, |obj, id, path| entry(doc, obj, id, path))
+}
+
+/// Every deal, as [`each_contact`] reads contacts.
+pub fn each_deal<D: ReadDoc>(doc: &D) -> Result<Vec<ItemRead<DealView>>, ShapeError> {
+    each_item(doc, DEALS, |obj, id, path| deal(doc, obj, id, path))
+}
+
+/// Reads every item of a collection in one pass, keeping each item's error to itself; only a
+/// collection that is not a map is an error for the whole.
+fn each_item<D: ReadDoc, I, T>(
+    doc: &D,
+    key: &str,
+    read_one: impl Fn(&ObjId, I, &str) -> Result<T, ShapeError>,
+) -> Result<Vec<ItemRead<T>>, ShapeError>
+where
+    I: std::str::FromStr<Err = crate::InvalidInput>,
+{
+    let Some(collection) = read::object(doc, &ROOT, key, ObjType::Map, "")? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in doc.map_range(&collection, ..) {
+        let path = join(key, &item.key);
+        let read = match (item.key.parse(), &item.value) {
+            (Err(source), _) => Err(ShapeError::Invalid {
+                path: path.clone(),
+                source,
+            }),
+            (Ok(id), automerge::ValueRef::Object(ObjType::Map | ObjType::Table)) => {
+                read_one(&item.id(), id, &path)
+            }
+            (Ok(_), other) => Err(ShapeError::WrongType {
+                path: path.clone(),
+                expected: "a map",
+                found: read::type_name(&automerge::Value::from(other.clone())),
+            }),
+        };
+        out.push((item.key.to_string(), read));
+    }
+    Ok(out)
+}
+
 /// Reads every item of a collection, ordered by id (ids sort by creation time).
 fn items<D: ReadDoc, I, T>(
     doc: &D,

@@ -1,8 +1,9 @@
 //! Lists and search, answered from the derived tables.
 
-use rapport_model::account;
-use rapport_model::{AccountAssignment, Team};
-use rapport_store::{Replica, StoreError};
+use rapport_model::account::{self, NewContact};
+use rapport_model::{AccountAssignment, ContactAssignment, ContactId, Team};
+use rapport_store::{REPLICA_FILE, Replica, StoreError};
+use redb::ReadableDatabase;
 use tempfile::TempDir;
 
 use crate::{member, new_account, note, workspace};
@@ -63,6 +64,114 @@ fn renaming_a_field_replaces_its_search_terms() {
     assert!(replica.search("umbrella").unwrap().is_empty());
     assert_eq!(replica.search("vought").unwrap().len(), 1);
     assert_eq!(replica.accounts().unwrap()[0].name, "Vought");
+}
+
+#[test]
+fn a_word_stays_findable_while_any_item_of_the_account_holds_it() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let id = new_account(&mut replica, "Renewal Partners");
+    let other = new_account(&mut replica, "Initech");
+    note(&mut replica, id, "renewal talks start in May", &[]);
+    note(&mut replica, other, "renewal signed", &[]);
+    let contact = ContactId::new();
+    let edit = replica.edit_now();
+    replica
+        .change_account(id, &edit, |tx| {
+            let new = NewContact {
+                name: "Mara Quist".into(),
+                email: None,
+                phone: None,
+                title: Some("Renewal manager".into()),
+            };
+            account::add_contact(tx, &edit, contact, &new)
+        })
+        .unwrap();
+    let found = |replica: &Replica, query: &str| {
+        let mut names: Vec<String> = replica
+            .search(query)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(found(&replica, "renew"), ["Initech", "Renewal Partners"]);
+
+    // The name and the contact's title stop holding the word; the note still does.
+    let edit = replica.edit_now();
+    replica
+        .change_account(id, &edit, |tx| {
+            account::set(tx, &[AccountAssignment::parse("name=Vought").unwrap()])
+        })
+        .unwrap();
+    replica
+        .change_account(id, &edit, |tx| {
+            account::set_contact(
+                tx,
+                contact,
+                &[ContactAssignment::parse("title=buyer").unwrap()],
+            )
+        })
+        .unwrap();
+    assert_eq!(found(&replica, "renew"), ["Initech", "Vought"]);
+    assert_eq!(found(&replica, "buyer"), ["Vought"]);
+    assert_eq!(found(&replica, "mara"), ["Vought"]);
+    assert!(found(&replica, "partners").is_empty());
+
+    // A rebuild from the documents gives the same answers as the counts kept change by change.
+    replica.rebuild_indexes().unwrap();
+    assert_eq!(found(&replica, "renew"), ["Initech", "Vought"]);
+    assert_eq!(found(&replica, "buyer"), ["Vought"]);
+}
+
+#[test]
+fn an_index_in_an_earlier_layout_is_rebuilt_once_on_open() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let id = new_account(&mut replica, "Globex");
+    note(&mut replica, id, "asked about the enterprise plan", &[]);
+    drop(replica);
+
+    // As an earlier version left it: its search table, no current index tables, no layout mark.
+    let path = dir.path().join(REPLICA_FILE);
+    let old_terms = redb::TableDefinition::<(&str, &str, &str), ()>::new("terms");
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for name in ["term_accounts", "item_index"] {
+            txn.delete_table(redb::TableDefinition::<&str, ()>::new(name))
+                .unwrap();
+        }
+        txn.open_table(old_terms)
+            .unwrap()
+            .insert(("stale", "x", ""), ())
+            .unwrap();
+        txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
+            .unwrap()
+            .remove("index")
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    let replica = Replica::open(dir.path()).unwrap();
+    assert_eq!(replica.search("enterprise").unwrap().len(), 1);
+    assert_eq!(replica.accounts().unwrap().len(), 1);
+    drop(replica);
+    let db = redb::Database::open(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    assert!(
+        matches!(
+            txn.open_table(old_terms),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ),
+        "the earlier layout's table is gone"
+    );
+    let meta = txn
+        .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
+        .unwrap();
+    assert_eq!(meta.get("index").unwrap().unwrap().value(), b"2");
 }
 
 #[test]

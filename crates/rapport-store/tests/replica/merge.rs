@@ -339,3 +339,63 @@ fn check_unverified_documents(index: impl FnOnce(&mut Replica)) {
         .collect();
     assert_eq!(names, ["Globex"]);
 }
+
+#[test]
+fn changes_held_back_commit_together_before_any_other_write_and_are_durable_once_released() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
+    let accounts = [
+        new_account(&mut ana, "Globex"),
+        new_account(&mut ana, "Initech"),
+    ];
+    for id in accounts.into_iter().chain([ana.workspace_id()]) {
+        bo.merge_document(id, &ana.document_bytes(id).unwrap())
+            .unwrap();
+    }
+    let bring = |bo: &mut Replica, ana: &mut Replica, id, text: &str| {
+        let before = ana.heads(id).unwrap();
+        note(ana, id, text, &[]);
+        let doc = automerge::Automerge::load(&ana.document_bytes(id).unwrap()).unwrap();
+        let changes = doc.save_after(&before);
+        bo.apply_remote(id, false, |doc, patches| {
+            doc.load_incremental_log_patches(&changes, patches).unwrap()
+        })
+        .unwrap()
+        .unwrap();
+    };
+
+    bo.hold_remote_changes();
+    bring(&mut bo, &mut ana, accounts[0], "quarterly review booked");
+    bring(&mut bo, &mut ana, accounts[1], "quarterly budget approved");
+    for id in accounts {
+        assert_ne!(
+            bo.stored_heads(id).unwrap(),
+            Some(bo.heads(id).unwrap()),
+            "held: in memory, not in the rows yet"
+        );
+    }
+    assert!(bo.search("quarterly").unwrap().is_empty());
+
+    // A change made here commits what is held first, in one transaction, and counts only
+    // itself as unsynced.
+    note(&mut bo, accounts[0], "sent the slides", &[]);
+    for id in accounts {
+        assert_eq!(bo.stored_heads(id).unwrap(), Some(bo.heads(id).unwrap()));
+    }
+    assert_eq!(bo.search("quarterly").unwrap().len(), 2);
+    assert_eq!(bo.unsynced().unwrap(), [accounts[0]]);
+
+    bring(&mut bo, &mut ana, accounts[1], "signed the renewal");
+    bo.release_held().unwrap();
+    bring(&mut bo, &mut ana, accounts[1], "kickoff next week");
+    drop(bo);
+
+    let mut reopened = Replica::open(dir_b.path()).unwrap();
+    assert_eq!(reopened.account(accounts[0]).unwrap().timeline.len(), 2);
+    assert_eq!(
+        reopened.account(accounts[1]).unwrap().timeline.len(),
+        3,
+        "everything released, and what came after, is on disk"
+    );
+}
