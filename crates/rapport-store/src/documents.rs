@@ -13,8 +13,11 @@ use crate::replica::Replica;
 use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED, UNSYNCED};
 
-/// How many documents stay loaded; the least recently used beyond this are dropped.
+/// How many documents stay loaded; the least recently used beyond this are dropped (never one
+/// holding changes not committed yet).
 const CACHE_DOCUMENTS: usize = 64;
+/// How many changes from elsewhere are held back at most before they are committed anyway.
+const MAX_HELD: usize = 256;
 
 /// Loaded documents, each with what is stored of it on disk.
 pub(crate) struct DocumentCache {
@@ -27,6 +30,9 @@ struct Cached {
     doc: Automerge,
     stored: Stored,
     last_used: u64,
+    /// Holds changes not committed yet ([`Replica::hold_remote_changes`]): never dropped, since
+    /// memory is the only place they are.
+    pinned: bool,
 }
 
 impl DocumentCache {
@@ -51,6 +57,7 @@ impl DocumentCache {
             && let Some(oldest) = self
                 .entries
                 .iter()
+                .filter(|(_, c)| !c.pinned)
                 .min_by_key(|(_, c)| c.last_used)
                 .map(|(id, _)| *id)
         {
@@ -63,8 +70,22 @@ impl DocumentCache {
                 doc,
                 stored,
                 last_used: self.clock,
+                pinned: false,
             },
         );
+    }
+
+    /// Keeps a document loaded until [`DocumentCache::unpin`], whatever else is loaded.
+    fn pin(&mut self, id: &DocumentId) {
+        if let Some(cached) = self.entries.get_mut(id) {
+            cached.pinned = true;
+        }
+    }
+
+    fn unpin(&mut self, id: &DocumentId) {
+        if let Some(cached) = self.entries.get_mut(id) {
+            cached.pinned = false;
+        }
     }
 
     /// Forgets a document whose in-memory state may be ahead of disk (a failed commit).
@@ -401,7 +422,13 @@ impl Replica {
         let chunk = doc.save_after(&before);
         let change = PendingChange { id, chunk, touched };
         match &mut self.remote_hold {
-            Some(held) => held.push(change),
+            Some(held) => {
+                held.push(change);
+                self.docs.pin(&id);
+                if held.len() >= MAX_HELD {
+                    self.commit_held()?;
+                }
+            }
             None => self.persist_from(vec![change], Origin::Elsewhere)?,
         }
         Ok(Some(result))
@@ -500,9 +527,10 @@ impl Replica {
             return Ok(());
         }
         let result = self.try_persist(&changes, &unsynced);
-        if result.is_err() {
-            for change in &changes {
-                self.docs.forget(&change.id);
+        for change in &changes {
+            match result {
+                Ok(()) => self.docs.unpin(&change.id),
+                Err(_) => self.docs.forget(&change.id),
             }
         }
         result

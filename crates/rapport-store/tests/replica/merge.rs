@@ -399,3 +399,36 @@ fn changes_held_back_commit_together_before_any_other_write_and_are_durable_once
         "everything released, and what came after, is on disk"
     );
 }
+
+#[test]
+fn changes_held_for_more_documents_than_stay_loaded_are_all_committed() {
+    let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut ana = workspace(&dir_a, "ana", Team::Support);
+    let mut bo = member(&dir_b, &ana, "bo", Team::Sales);
+    // More accounts than the replica keeps loaded (64), each new to bo: created by the held
+    // change itself, so memory is the only place it is until the commit.
+    let accounts: Vec<_> = (0..80)
+        .map(|i| new_account(&mut ana, &format!("Account {i}")))
+        .collect();
+    bo.merge_document(
+        ana.workspace_id(),
+        &ana.document_bytes(ana.workspace_id()).unwrap(),
+    )
+    .unwrap();
+    bo.hold_remote_changes();
+    for &id in &accounts {
+        let bytes = ana.document_bytes(id).unwrap();
+        bo.apply_remote(id, true, |doc, patches| {
+            doc.load_incremental_log_patches(&bytes, patches).unwrap()
+        })
+        .unwrap()
+        .unwrap();
+    }
+    bo.release_held().unwrap();
+    drop(bo);
+    let mut reopened = Replica::open(dir_b.path()).unwrap();
+    assert_eq!(reopened.accounts().unwrap().len(), accounts.len());
+    for &id in &accounts {
+        assert_eq!(reopened.heads(id).unwrap(), ana.heads(id).unwrap());
+    }
+}
