@@ -25,7 +25,13 @@ pub fn serve(dir: &Path) -> anyhow::Result<()> {
         .build()
         .context("starting the relay's runtime")?;
     runtime.block_on(async {
-        let relay = Relay::open(dir, RelayConfig::default())
+        // The light peers of the fan-out and propagation workloads all present one member's
+        // token: up to 1,000 connections where a member's laptop would open a few.
+        let config = RelayConfig {
+            max_connections_per_token: 4_096,
+            ..RelayConfig::default()
+        };
+        let relay = Relay::open(dir, config)
             .with_context(|| format!("opening the relay in {}", dir.display()))?;
         let public = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

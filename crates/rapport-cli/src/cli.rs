@@ -131,6 +131,9 @@ pub enum RelayCommand {
         /// Largest message accepted, in MiB
         #[arg(long, default_value_t = 64)]
         max_frame_mib: usize,
+        /// Most connections one member token may hold open at once
+        #[arg(long, default_value_t = 64)]
+        max_connections_per_token: usize,
     },
     /// Add a member (creating the workspace if new) and print their token
     Invite {

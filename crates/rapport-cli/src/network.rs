@@ -170,11 +170,13 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
             admin,
             ping_interval,
             max_frame_mib,
+            max_connections_per_token,
         } => {
             init_logging(tracing::Level::INFO);
             let config = RelayConfig {
                 ping_interval: Duration::from_secs(ping_interval.max(1)),
                 max_frame_bytes: max_frame_mib.max(1) * 1024 * 1024,
+                max_connections_per_token: max_connections_per_token.max(1),
                 ..RelayConfig::default()
             };
             serve(data, &listen, &admin, config, out)

@@ -1,8 +1,9 @@
 //! CBOR encoding and decoding of [`Message`]s, one per websocket binary frame.
 //!
 //! Decoding reads the frame's top-level map key by key: known keys are checked and kept, unknown
-//! keys are skipped (without recursion, so nesting cannot exhaust the stack), duplicate keys and
-//! trailing bytes are errors. Nothing is allocated beyond what the frame itself holds.
+//! keys are skipped (without recursion and in bounded memory, so nesting can exhaust neither the
+//! stack nor the heap: see `skip`), duplicate keys and trailing bytes are errors. Nothing is
+//! allocated beyond what the frame itself holds.
 
 use std::convert::Infallible;
 
@@ -11,6 +12,10 @@ use minicbor::{Decoder, Encoder};
 
 use crate::error::DecodeError;
 use crate::message::*;
+
+mod skip;
+
+use skip::skip_value;
 
 /// CBOR tag for a typed array of `u8`, which some encoders put around byte strings.
 const TAG_UINT8_ARRAY: u64 = 64;
@@ -22,6 +27,10 @@ const MAX_VERSIONS: u64 = 16;
 const MAX_EXTENSIONS: u64 = 32;
 /// The longest summary digest accepted, in bytes.
 const MAX_DIGEST_BYTES: usize = 64;
+/// The most documents a summary may list: a hundred times the workspaces Rapport is built for,
+/// and a bound on what decoding one takes (some 80 bytes per entry, which can be 4 bytes of a
+/// frame: without it, a 64 MiB frame of one-letter ids would take over a gigabyte).
+const MAX_SUMMARY_DOCUMENTS: usize = 1 << 20;
 
 /// Decodes one frame.
 pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
@@ -232,10 +241,7 @@ impl Fields {
                 "peerMetadata" | "metadata" => {
                     set(&mut fields.peer_metadata, "peerMetadata", metadata(d)?)
                 }
-                _ => {
-                    d.skip().map_err(|e| invalid(key, e))?;
-                    Ok(())
-                }
+                _ => skip_value(d, key),
             }
         })?;
         Ok(fields)
@@ -494,7 +500,7 @@ fn documents(d: &mut Decoder<'_>) -> Result<Vec<(WireDocumentId, Heads)>, Decode
     let field = "documents";
     // Each pair takes at least 3 bytes, so a frame cannot claim more pairs than it has bytes.
     let remaining = d.input().len().saturating_sub(d.position());
-    let len = array_len(d, field, remaining / 3)?;
+    let len = array_len(d, field, (remaining / 3).min(MAX_SUMMARY_DOCUMENTS))?;
     let mut out = Vec::with_capacity(len as usize);
     for _ in 0..len {
         if array_len(d, field, 2)? != 2 {
@@ -522,7 +528,7 @@ fn identity(d: &mut Decoder<'_>) -> Result<MemberIdentity, DecodeError> {
         "user" => set(&mut user, key, text(d, field, MAX_ID_BYTES)?),
         "team" => set(&mut team, key, text(d, field, MAX_ID_BYTES)?),
         "role" => set(&mut role, key, text(d, field, MAX_ID_BYTES)?),
-        _ => d.skip().map_err(|e| invalid(key, e)),
+        _ => skip_value(d, key),
     })?;
     let missing = || DecodeError::MissingField { field };
     Ok(MemberIdentity {
@@ -558,7 +564,7 @@ fn metadata(d: &mut Decoder<'_>) -> Result<PeerMetadata, DecodeError> {
             set(&mut digest, key, value)
         }
         "rapportIdentity" => set(&mut member, key, identity(d)?),
-        _ => d.skip().map_err(|e| invalid(key, e)),
+        _ => skip_value(d, key),
     })?;
     metadata.summary_digest = digest;
     metadata.identity = member;

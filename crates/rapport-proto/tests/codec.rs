@@ -349,6 +349,78 @@ fn deep_nesting_in_an_unknown_field_is_skipped_without_recursion() {
     assert!(decode(&open).is_err());
 }
 
+/// A `leave` frame whose unknown key `junk` holds `value`, encoded as given.
+fn leave_with_junk(value: &[u8]) -> Vec<u8> {
+    let mut bytes = frame(|e| {
+        e.map(3).unwrap().str("type").unwrap().str("leave").unwrap();
+        e.str("senderId")
+            .unwrap()
+            .str("a")
+            .unwrap()
+            .str("junk")
+            .unwrap();
+    });
+    bytes.extend_from_slice(value);
+    bytes
+}
+
+#[test]
+fn indefinite_nesting_inside_definite_arrays_is_refused_past_a_bound() {
+    // Pairs whose first item is an indefinite-length array holding the next pair, `depth`
+    // deep, every one closed: minicbor's own skip keeps two stack entries (32 bytes) per level,
+    // eight times the input; the codec refuses the 65th level.
+    let nested = |depth: usize| {
+        let mut value = [0x82, 0x9f].repeat(depth);
+        value.push(0x00);
+        value.extend([0xff, 0x00].repeat(depth));
+        leave_with_junk(&value)
+    };
+    let leave = Message::Leave {
+        sender_id: peer("a"),
+    };
+    assert_eq!(decode(&nested(64)).unwrap(), leave);
+    for depth in [65, 1_000_000] {
+        let error = decode(&nested(depth)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("indefinite-length arrays or maps nested"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn a_summary_lists_at_most_a_million_documents_however_short_their_ids() {
+    let summary = |entries: usize| {
+        let mut bytes = frame(|e| {
+            e.map(4)
+                .unwrap()
+                .str("type")
+                .unwrap()
+                .str("rapport-summary")
+                .unwrap();
+            e.str("senderId").unwrap().str("a").unwrap();
+            e.str("targetId").unwrap().str("b").unwrap();
+            e.str("documents").unwrap().array(entries as u64).unwrap();
+        });
+        for _ in 0..entries {
+            bytes.extend_from_slice(&[0x82, 0x61, b'x', 0x80]); // ["x", []]
+        }
+        bytes
+    };
+    let listed = |message: Message| match message {
+        Message::Summary(summary) => summary.documents.len(),
+        other => panic!("not a summary: {other:?}"),
+    };
+    assert_eq!(listed(decode(&summary(1 << 20)).unwrap()), 1 << 20);
+    let error = decode(&summary((1 << 20) + 1)).unwrap_err();
+    assert!(
+        error.to_string().contains("more than 1048576 items"),
+        "{error}"
+    );
+}
+
 #[test]
 fn huge_claimed_lengths_fail_fast() {
     for header in [
@@ -404,6 +476,13 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = decode(&bytes);
+    }
+
+    #[test]
+    fn an_unknown_value_is_skipped_exactly_when_minicbor_can_skip_it(value in proptest::collection::vec(any::<u8>(), 0..48)) {
+        let mut d = minicbor::Decoder::new(&value);
+        let whole_value = d.skip().is_ok() && d.position() == value.len();
+        prop_assert_eq!(decode(&leave_with_junk(&value)).is_ok(), whole_value);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! One member's websocket: its sync session over the workspace hub, the workspace's events,
-//! keepalive pings and shutdown, in one task.
+//! keepalive pings and shutdown, in one task. The connection must `join` by its handshake
+//! deadline, and its asks for documents the workspace lacks are rate limited (by reading
+//! nothing more from it until it is within the limit).
 
 // A session's errors carry the store's (redb's) error by value; they end a connection, so their
 // size costs nothing on the paths that matter.
 #![allow(clippy::result_large_err)]
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket};
 use futures_util::FutureExt;
@@ -16,11 +18,15 @@ use rapport_store::StoreError;
 use rapport_sync::{Outcome, SUMMARY_V1, Session, SessionError};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::time::Instant;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use crate::admission::TokenSlot;
 use crate::auth::Member;
 use crate::hub::{Event, HubDocuments, WorkspaceHub};
-use crate::server::RelayState;
+use crate::rate::Allowance;
+use crate::screen;
+use crate::server::{Admitted, RelayState};
 
 /// The most messages handled in one batch (one blocking task, and for whole documents, one
 /// commit).
@@ -45,9 +51,14 @@ enum End {
 pub(crate) async fn serve(
     socket: WebSocket,
     hub: Arc<WorkspaceHub>,
-    member: Member,
+    admitted: Admitted,
     state: RelayState,
 ) {
+    let Admitted {
+        member,
+        slot,
+        join_by,
+    } = admitted;
     let id = state.hubs.connection_id();
     let span = info_span!(
         "connection",
@@ -58,9 +69,10 @@ pub(crate) async fn serve(
     );
     async move {
         let _counted = state.count_connection();
+        let _slot: TokenSlot = slot;
         info!("connected");
         let mut connection = Connection::new(socket, hub, member, state, id);
-        let end = connection.run().await;
+        let end = connection.run(join_by).await;
         connection.finish(end).await;
     }
     .instrument(span)
@@ -77,6 +89,10 @@ struct Connection {
     session: Option<Session>,
     docs: HubDocuments,
     last_heard: Instant,
+    /// Asks for documents the workspace does not have, against their rate limit.
+    unknown_documents: Allowance,
+    /// Set while over that limit: nothing is read from the peer until then.
+    resume_at: Option<Instant>,
 }
 
 impl Connection {
@@ -109,23 +125,42 @@ impl Connection {
             session: Some(session),
             docs,
             last_heard: Instant::now(),
+            unknown_documents: Allowance::new(Instant::now()),
+            resume_at: None,
         }
     }
 
-    async fn run(&mut self) -> End {
+    /// Runs until the connection ends; it must have joined by `join_by`.
+    async fn run(&mut self, mut join_by: Option<Instant>) -> End {
         let mut events = self.hub.subscribe();
         if let Err(end) = self.check_token().await {
             return end;
         }
         let mut shutdown = self.state.shutdown.clone();
         let interval = self.state.config.ping_interval;
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        let mut ping = tokio::time::interval_at(Instant::now() + interval, interval);
         loop {
+            if join_by.is_some() && self.joined() {
+                join_by = None;
+            }
+            let resume_at = self.resume_at;
             let step = tokio::select! {
-                frame = self.socket.recv() => match self.on_frame(frame).await {
-                    Ok(()) => self.catch_up(&mut events).await,
-                    ended => ended,
-                },
+                frame = self.socket.recv(), if resume_at.is_none() => {
+                    match self.on_frame(frame).await {
+                        Ok(()) => self.catch_up(&mut events).await,
+                        ended => ended,
+                    }
+                }
+                () = until(resume_at) => {
+                    // Its silence meanwhile was ours: nothing was read.
+                    self.resume_at = None;
+                    self.last_heard = Instant::now();
+                    Ok(())
+                }
+                () = until(join_by) => Err(End::Protocol(format!(
+                    "no join message within {} s of connecting",
+                    self.state.config.handshake_timeout.as_secs_f64()
+                ))),
                 event = events.recv() => self.on_event(event).await,
                 _ = ping.tick() => self.on_ping().await,
                 () = async { drop(shutdown.wait_for(|stop| *stop).await) } => Err(End::Shutdown),
@@ -162,10 +197,51 @@ impl Connection {
             }
         }
         let outcome = self
-            .with_session(move |session, docs| session.receive_all(batch, docs))
+            .with_session(move |session, docs| {
+                // What comes before the handshake is refused as such, unread.
+                let mut joined = session.remote().is_some();
+                for message in &batch {
+                    joined |= matches!(message, Message::Join(_));
+                    if joined {
+                        screen::check(message)?;
+                    }
+                }
+                session.receive_all(batch, docs)
+            })
             .await?;
+        self.count_unknown_documents(&outcome);
         self.act(outcome).await?;
         then
+    }
+
+    /// Whether the peer has joined (the handshake is done).
+    fn joined(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.remote().is_some())
+    }
+
+    /// Charges the `doc-unavailable` answers of `outcome` to the connection's allowance; over
+    /// it, reading pauses until the connection is within its limit again.
+    fn count_unknown_documents(&mut self, outcome: &Outcome) {
+        let unknown = outcome
+            .send
+            .iter()
+            .filter(|m| matches!(m, Message::DocUnavailable(_)))
+            .count();
+        if unknown == 0 {
+            return;
+        }
+        let limit = &self.state.config.unknown_documents_per_connection;
+        let now = Instant::now();
+        let unknown = u32::try_from(unknown).unwrap_or(u32::MAX);
+        self.unknown_documents.spend(limit, unknown, now);
+        let wait = self.unknown_documents.wait(limit, now);
+        if wait > Duration::ZERO {
+            debug!(
+                wait_ms = wait.as_millis(),
+                "over the limit of asks for unknown documents; pausing reads"
+            );
+            self.resume_at = Some(now + wait);
+        }
     }
 
     /// Handles every workspace event already waiting. A batch of frames commits up to a few
@@ -217,7 +293,8 @@ impl Connection {
     }
 
     async fn on_ping(&mut self) -> Result<(), End> {
-        if self.last_heard.elapsed() > self.state.config.ping_interval * 3 {
+        let paused = self.resume_at.is_some();
+        if !paused && self.last_heard.elapsed() > self.state.config.ping_interval * 3 {
             return Err(End::Peer("no answer to keepalive pings".into()));
         }
         self.send_frame(Frame::Ping(Vec::new().into())).await
@@ -369,6 +446,14 @@ fn read(frame: Option<Result<Frame, axum::Error>>) -> Result<Option<Message>, En
         "received"
     );
     Ok(Some(message))
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn truncate(text: &str, max: usize) -> &str {

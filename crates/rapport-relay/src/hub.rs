@@ -167,6 +167,8 @@ impl WorkspaceHub {
         }
         let created = guard.is_none();
         if created && !create {
+            drop(guard);
+            self.forget_absent(id, slot);
             return Ok(None);
         }
         let document = guard.get_or_insert_with(StoredDocument::new);
@@ -176,6 +178,8 @@ impl WorkspaceHub {
         if after == before {
             if created {
                 *guard = None;
+                drop(guard);
+                self.forget_absent(id, slot);
             }
             return Ok(Some(result));
         }
@@ -239,7 +243,24 @@ impl WorkspaceHub {
         if guard.is_none() {
             *guard = self.store.load(self.id, id)?;
         }
-        Ok(guard.as_ref().map(|document| f(&document.doc)))
+        let Some(document) = guard.as_ref() else {
+            drop(guard);
+            self.forget_absent(id, slot);
+            return Ok(None);
+        };
+        Ok(Some(f(&document.doc)))
+    }
+
+    /// Takes the empty slot of a document the workspace does not have out of the map, unless
+    /// someone else holds it: asking for ids that do not exist leaves nothing behind, and
+    /// evicts nothing in use to make room for them.
+    fn forget_absent(&self, id: DocumentId, slot: Slot) {
+        // Lock order: the map, then a slot (no one takes the map while holding a slot).
+        let mut documents = lock(&self.documents);
+        // The map's reference and this one: no one else can be about to fill it.
+        if Arc::strong_count(&slot) == 2 && lock(&slot).is_none() {
+            documents.remove(&id);
+        }
     }
 
     /// The heads of document `id`: from memory when it is loaded, else from its heads row (a
@@ -427,6 +448,28 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn asking_for_documents_the_workspace_lacks_leaves_nothing_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RelayStore::open(dir.path()).unwrap());
+        let hub = Hubs::new(store, 4).hub(DocumentId::random()).unwrap();
+        for _ in 0..100 {
+            assert!(hub.read(DocumentId::random(), |_| ()).unwrap().is_none());
+            assert!(
+                hub.update(DocumentId::random(), false, |_| ())
+                    .unwrap()
+                    .is_none()
+            );
+            // Created, but nothing written: not kept either.
+            assert!(
+                hub.update(DocumentId::random(), true, |_| ())
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        assert_eq!(hub.loaded(), 0);
+    }
 
     #[test]
     fn a_reopened_hub_keeps_the_digest_of_every_change_made_through_the_last_one() {

@@ -9,15 +9,24 @@
 //!   channel that forwards each committed change to the workspace's other connections.
 //! - [`admin::invite`] and [`admin::revoke`] manage members and their hashed tokens
 //!   ([`auth::Token`]).
+//! - [`RelayConfig`] holds the limits that keep one hostile client from hurting the others:
+//!   frame size, handshake deadline, failed logins per source ([`RateLimit`]), connections per
+//!   token, asks for unknown documents per connection.
 //!
 //! **Guarantees:** a change is committed to redb before it is forwarded or acknowledged; a
 //! connection sees only its own workspace; a viewer's changes are never applied; a peer that
-//! breaks the protocol gets an `error` message and is closed, and no one else notices.
+//! breaks the protocol gets an `error` message and is closed, and no one else notices; what a
+//! peer sends costs the relay memory in proportion to its limits, never to what it claims.
 
 pub mod admin;
+mod admission;
 pub mod auth;
 mod connection;
+mod handshake;
 pub mod hub;
+mod rate;
+mod screen;
 mod server;
 
+pub use rate::RateLimit;
 pub use server::{Relay, RelayConfig, RelayError, RelayState};

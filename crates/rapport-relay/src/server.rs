@@ -3,29 +3,32 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
+use axum::{Extension, Router};
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse, PeerId};
 use rapport_store::{OpenError, RelayStore, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::admin;
+use crate::admission::{FailedLogins, OpenConnections, Source, TokenSlot};
 use crate::auth::{Member, Token};
 use crate::connection;
+use crate::handshake::{Handshake, HandshakeListener};
 use crate::hub::Hubs;
+use crate::rate::RateLimit;
 
 /// The relay's limits and timings.
 #[derive(Clone, Debug)]
@@ -41,6 +44,21 @@ pub struct RelayConfig {
     /// How many changes of its workspace a connection may fall behind before it is closed
     /// (it catches up by reconnecting).
     pub event_backlog: usize,
+    /// How long a connection has, from the TCP accept, to upgrade to a websocket and send
+    /// `join`; one that has not is closed (a slow or silent HTTP request, a socket that never
+    /// joins). Other HTTP connections (`/healthz`) last at most this long too.
+    pub handshake_timeout: Duration,
+    /// How often a source may fail to authenticate (a wrong or unknown token): past it, its
+    /// upgrade attempts get `429 Too Many Requests` without their token being looked at. A
+    /// source is an IPv4 address or an IPv6 /64 network; behind a proxy, all clients are one.
+    pub failed_logins_per_source: RateLimit,
+    /// How many connections one token may hold open at once; one more gets
+    /// `429 Too Many Requests`.
+    pub max_connections_per_token: usize,
+    /// How often a connection may ask for documents its workspace does not have (each
+    /// answered `doc-unavailable`); past it, the relay reads nothing more from that connection
+    /// until it is within the limit again.
+    pub unknown_documents_per_connection: RateLimit,
 }
 
 impl Default for RelayConfig {
@@ -51,6 +69,21 @@ impl Default for RelayConfig {
             cache_documents: 1024,
             shutdown_grace: Duration::from_secs(5),
             event_backlog: 4096,
+            handshake_timeout: Duration::from_secs(10),
+            // Ten wrong tokens at once, then one a minute: a brute force of a 24-byte secret
+            // gets nowhere, a person who mistyped waits a minute.
+            failed_logins_per_source: RateLimit {
+                burst: 10,
+                refill_every: Duration::from_secs(60),
+            },
+            // A member's devices and windows; the sync of one replica needs one.
+            max_connections_per_token: 64,
+            // An automerge-repo peer asking for a few hundred ids it holds from elsewhere goes
+            // through at once; a flood is answered a hundred a second.
+            unknown_documents_per_connection: RateLimit {
+                burst: 1024,
+                refill_every: Duration::from_millis(10),
+            },
         }
     }
 }
@@ -63,6 +96,8 @@ pub struct RelayState {
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) peer_id: PeerId,
     connections: Arc<AtomicUsize>,
+    failed_logins: Arc<FailedLogins>,
+    open: Arc<OpenConnections>,
 }
 
 /// Counts a connection while it lives.
@@ -114,6 +149,8 @@ impl Relay {
         Ok(Self {
             state: RelayState {
                 hubs: Arc::new(Hubs::new(store, cache).with_event_backlog(config.event_backlog)),
+                failed_logins: Arc::new(FailedLogins::new(config.failed_logins_per_source)),
+                open: Arc::new(OpenConnections::default()),
                 config: Arc::new(config),
                 shutdown,
                 peer_id,
@@ -129,7 +166,9 @@ impl Relay {
         &self.state.hubs
     }
 
-    /// The public router: the websocket endpoint and `/healthz`.
+    /// The public router: the websocket endpoint and `/healthz`. The handshake deadline and
+    /// the holding off of sources that fail to authenticate need to know the socket: they apply
+    /// when it is served by [`Relay::serve`].
     pub fn app(&self) -> Router {
         Router::new()
             .route("/", get(websocket))
@@ -170,18 +209,11 @@ impl Relay {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         info!(address = %public.local_addr()?, "relay listening");
-        // Without Nagle's delay: a small frame written just before a connection is dropped (the
-        // close frame after an `error`) would otherwise wait for an ACK, and a drop with unread
-        // input (an oversized frame) resets the connection and discards it.
-        let public = public.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                warn!(%error, "cannot disable Nagle's algorithm on a connection");
-            }
-        });
+        let public = HandshakeListener::new(public, self.state.config.handshake_timeout);
         let public_server = axum::serve(
             public,
             self.app()
-                .into_make_service_with_connect_info::<SocketAddr>(),
+                .into_make_service_with_connect_info::<Handshake>(),
         )
         .with_graceful_shutdown(until_stopped(self.state.shutdown.clone()));
         let admin_server = axum::serve(admin, admin_app)
@@ -224,6 +256,10 @@ enum AppError {
     NoToken,
     #[error("invalid or revoked token")]
     BadToken,
+    #[error("too many failed authentications from this address; retry in {retry_after} s")]
+    HeldOff { retry_after: u64 },
+    #[error("this token already has {limit} connections open, the most the relay allows")]
+    TooManyConnections { limit: usize },
     #[error("the relay's storage failed")]
     Storage(#[from] StoreError),
 }
@@ -232,13 +268,23 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = match &self {
             AppError::NoToken | AppError::BadToken => StatusCode::UNAUTHORIZED,
+            AppError::HeldOff { .. } | AppError::TooManyConnections { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Storage(error) => {
                 warn!(%error, "storage failed while authenticating");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };
         let body = serde_json::json!({ "error": self.to_string() }).to_string();
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        if let AppError::HeldOff { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
     }
 }
 
@@ -248,14 +294,25 @@ async fn healthz() -> &'static str {
 
 async fn websocket(
     State(state): State<RelayState>,
+    connect_info: Option<Extension<ConnectInfo<Handshake>>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    let presented = bearer(&headers)
-        .or_else(|| query.get("token").cloned())
-        .ok_or(AppError::NoToken)?;
-    let member = authenticate(&state, &presented).await?;
+    let handshake = connect_info.map(|Extension(ConnectInfo(handshake))| handshake);
+    let presented = bearer(&headers).or_else(|| query.get("token").cloned());
+    let from = handshake.as_ref().map(|h| h.address.ip());
+    let member = authenticate_from(&state, from, presented).await?;
+    let limit = state.config.max_connections_per_token;
+    let Some(slot) = state.open.admit(&member.token_id, limit) else {
+        info!(
+            user = %member.user,
+            workspace = %member.workspace,
+            limit,
+            "refused a connection over its token's limit"
+        );
+        return Err(AppError::TooManyConnections { limit });
+    };
     let hub = {
         let hubs = state.hubs.clone();
         let workspace = member.workspace;
@@ -264,10 +321,59 @@ async fn websocket(
             .map_err(|_| AppError::BadToken)??
     };
     let max = state.config.max_frame_bytes;
+    let join_by = handshake.as_ref().and_then(|h| h.deadline);
     Ok(upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| connection::serve(socket, hub, member, state)))
+        .on_upgrade(move |socket| {
+            if let Some(handshake) = &handshake {
+                handshake.upgraded();
+            }
+            let admitted = Admitted {
+                member,
+                slot,
+                join_by,
+            };
+            connection::serve(socket, hub, admitted, state)
+        }))
+}
+
+/// A connection let in: who it is, its place under its token's limit, and when it must have
+/// joined by.
+pub(crate) struct Admitted {
+    pub(crate) member: Member,
+    pub(crate) slot: TokenSlot,
+    pub(crate) join_by: Option<Instant>,
+}
+
+/// The member `presented` names, unless the address it comes from (when known) failed too
+/// often lately, in which case the token is not even looked at. A wrong token counts against
+/// its address.
+async fn authenticate_from(
+    state: &RelayState,
+    from: Option<IpAddr>,
+    presented: Option<String>,
+) -> Result<Member, AppError> {
+    let Some(address) = from else {
+        return authenticate(state, &presented.ok_or(AppError::NoToken)?).await;
+    };
+    let source = Source::from(address);
+    let logins = &state.failed_logins;
+    let attempt = logins
+        .attempt(source, Instant::now())
+        .map_err(|wait| AppError::HeldOff {
+            retry_after: wait.as_secs_f64().ceil() as u64,
+        })?;
+    let authenticated = match presented {
+        Some(presented) => authenticate(state, &presented).await,
+        None => Err(AppError::NoToken),
+    };
+    let failed = matches!(authenticated, Err(AppError::BadToken));
+    logins.outcome(source, attempt, failed, Instant::now());
+    if failed && logins.holds_off(source, Instant::now()) {
+        warn!(%address, "too many failed authentications; holding the address off");
+    }
+    authenticated
 }
 
 async fn authenticate(state: &RelayState, presented: &str) -> Result<Member, AppError> {

@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod attacks;
+mod hostile;
+mod limits;
 mod live;
 mod protocol;
 mod raw;

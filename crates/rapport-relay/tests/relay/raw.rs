@@ -8,17 +8,19 @@ use rapport_model::{Edit, EntryId, Team};
 use rapport_proto::{
     DocMessage, Join, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireDocumentId, decode, encode,
 };
-use tokio::net::TcpStream;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::handshake::client::{Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 use tokio_tungstenite::tungstenite::{self, Message as Frame};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::{RunningRelay, WAIT, note};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub(crate) fn request(url: &str, token: Option<&str>) -> Request {
     let mut request = url.into_client_request().unwrap();
@@ -50,6 +52,42 @@ pub(crate) async fn refusal(url: &str, token: Option<&str>) -> StatusCode {
         Err(other) => panic!("expected an HTTP refusal, got {other}"),
         Ok(_) => panic!("the relay upgraded a connection it should have refused"),
     }
+}
+
+/// A TCP connection to the relay from `from` (any 127.x.y.z address reaches it on loopback:
+/// another source, as far as the relay can tell).
+pub(crate) async fn tcp_from(from: IpAddr, relay: &RunningRelay) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::new(from, 0)).unwrap();
+    timeout(WAIT, socket.connect(relay.address))
+        .await
+        .expect("the relay accepts in time")
+        .unwrap()
+}
+
+/// A websocket to the relay from `from`, or how the relay refused it.
+pub(crate) async fn connect_from(
+    from: IpAddr,
+    relay: &RunningRelay,
+    token: Option<&str>,
+) -> Result<Socket, Box<Response>> {
+    let tcp = MaybeTlsStream::Plain(tcp_from(from, relay).await);
+    let connecting = tokio_tungstenite::client_async(request(&relay.url, token), tcp);
+    match timeout(WAIT, connecting)
+        .await
+        .expect("the relay answers in time")
+    {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => Err(response),
+        Err(other) => panic!("expected an upgrade or an HTTP refusal, got {other}"),
+    }
+}
+
+/// The JSON `error` of a refusal's body.
+pub(crate) fn refusal_reason(response: &Response) -> String {
+    let body = response.body().as_deref().unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    json["error"].as_str().unwrap().to_owned()
 }
 
 pub(crate) async fn send(socket: &mut Socket, message: &Message) {
