@@ -216,3 +216,55 @@ fn a_store_that_trusts_nothing_loads_whole_documents_and_answers_with_their_true
     );
     assert!(!relay_docs.docs.contains_key(&broken));
 }
+
+#[test]
+fn a_batch_of_whole_documents_loaded_on_several_threads_is_answered_in_order() {
+    let mut client_docs = Memory::default();
+    let mut relay_docs = Memory::default();
+    relay_docs.docs.insert(
+        DocumentId::random(),
+        account_with_note("so the digests differ"),
+    );
+    let (_, mut relay, _) = summary_sync(&mut client_docs, &mut relay_docs);
+    // Enough documents that the loading is split across threads.
+    let pushed: Vec<(DocumentId, Automerge)> = (0..50)
+        .map(|i| {
+            (
+                DocumentId::random(),
+                account_with_note(&format!("note {i}")),
+            )
+        })
+        .collect();
+    let messages = pushed
+        .iter()
+        .map(|(id, doc)| {
+            Message::Document(WholeDocument {
+                sender_id: peer("laptop"),
+                target_id: peer("relay"),
+                document_id: (*id).into(),
+                heads: doc.get_heads().iter().map(|h| h.0).collect(),
+                data: doc.save(),
+            })
+        })
+        .collect();
+    let outcome = relay.receive_all(messages, &mut relay_docs).unwrap();
+    let answered: Vec<(String, Vec<[u8; 32]>)> = outcome
+        .send
+        .iter()
+        .filter_map(|m| match m {
+            Message::Have(h) => Some((h.document_id.as_str().to_owned(), h.heads.clone())),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<(String, Vec<[u8; 32]>)> = pushed
+        .iter()
+        .map(|(id, doc)| {
+            let heads = doc.get_heads().iter().map(|h| h.0).collect();
+            (id.to_string(), heads)
+        })
+        .collect();
+    assert_eq!(answered, expected);
+    for (id, doc) in &pushed {
+        assert_eq!(notes(&relay_docs.docs[id]), notes(doc));
+    }
+}
