@@ -159,7 +159,7 @@ pub fn note(n: usize) -> NewEntry {
 }
 
 /// A workspace document named `name` that lists `accounts`, written by `ana` (for servers that
-/// know nothing of Rapport: the JavaScript peers).
+/// know nothing of Rapport: the automerge-repo peers).
 pub fn workspace_document(name: &str, accounts: &[DocumentId]) -> anyhow::Result<Automerge> {
     let edit = Edit::now(user("ana")?, Team::Support);
     let mut doc = Automerge::new();

@@ -53,7 +53,8 @@ struct Cli {
     /// propagation, fanout, memory, local, floor, peers.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Workload>,
-    /// Also run the JavaScript automerge-repo peers (crates/rapport-bench/peers).
+    /// Also run the automerge-repo peers: the JavaScript servers (crates/rapport-bench/peers)
+    /// and samod.
     #[arg(long)]
     peers: bool,
     /// Also write the table, with the machine and versions, to this file.

@@ -44,7 +44,7 @@ pub enum Workload {
     Local,
     /// Raw Automerge sync of every account in memory.
     Floor,
-    /// JavaScript automerge-repo sync servers, side by side with ours.
+    /// automerge-repo sync servers (JavaScript, samod), side by side with ours.
     Peers,
 }
 

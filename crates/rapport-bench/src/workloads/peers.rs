@@ -1,8 +1,8 @@
-//! The JavaScript automerge-repo sync servers of `crates/rapport-bench/peers`, side by side with
-//! ours in the same run: each kind of server gets the workspace pushed by a JavaScript client,
-//! fetched by a fresh one, and fetched by our client (which, against a server without the
-//! summary extension, syncs document by document). Their cold join is compared with ours
-//! against our relay.
+//! Other automerge-repo servers side by side with ours in the same run: the JavaScript ones of
+//! `crates/rapport-bench/peers`, and samod, the Rust automerge-repo ([`samod_peer`]). Each
+//! server gets the workspace pushed by a client of its own kind, fetched by a fresh one, and
+//! fetched by our client (which, against a server without the summary extension, syncs
+//! document by document). Their cold fetch is compared with our cold join against our relay.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -20,21 +20,33 @@ use crate::lab::{Lab, SYNC_TIMEOUT};
 use crate::relay_process::first_line;
 use crate::stats::{Row, Unit, millis};
 
-/// How long a JavaScript peer may work on one operation.
+mod samod_peer;
+
+/// How long a peer may work on one operation.
 const LIMIT_SECONDS: u64 = 600;
 /// How long its server may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const KINDS: [&str; 2] = ["sync-server", "repo"];
 
-/// The workspace as files the JavaScript clients read.
+/// The workspace as files: `<id>.automerge` under `docs/` and the ids one a line, as the
+/// JavaScript clients read them (the samod client reads the same files).
 struct Export {
     dir: tempfile::TempDir,
     ids_file: PathBuf,
+    /// Every document's id: the accounts, then the workspace.
+    ids: Vec<DocumentId>,
     workspace: DocumentId,
     count: usize,
 }
 
-/// What one JavaScript client reported.
+impl Export {
+    /// The folder of `<id>.automerge` files.
+    fn docs(&self) -> PathBuf {
+        self.dir.path().join("docs")
+    }
+}
+
+/// What one peer's client reported.
 struct Reported {
     done: u64,
     ms: f64,
@@ -63,6 +75,7 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
     for kind in KINDS {
         rows.extend(one_kind(lab, &peers, kind, &export, ours).with_context(|| kind.to_owned())?);
     }
+    rows.extend(samod_peer::run(lab, &export, ours).context("samod")?);
     Ok(rows)
 }
 
@@ -108,8 +121,9 @@ fn export(lab: &Lab) -> anyhow::Result<Export> {
     Ok(Export {
         dir,
         ids_file,
-        workspace,
         count: ids.len(),
+        ids,
+        workspace,
     })
 }
 
@@ -131,8 +145,11 @@ fn one_kind(
 ) -> anyhow::Result<Vec<Row>> {
     let storage = tempfile::tempdir()?;
     let server = JsServer::start(peers, kind, storage.path())?;
-    let docs = export.dir.path().join("docs");
-    let push = client(peers, &["push", "--url", &server.url, "--docs"], &docs)?;
+    let push = client(
+        peers,
+        &["push", "--url", &server.url, "--docs"],
+        &export.docs(),
+    )?;
     let fetch = client(
         peers,
         &["fetch", "--url", &server.url, "--ids"],
@@ -140,51 +157,73 @@ fn one_kind(
     )?;
     let through = our_client(lab, &server.url, export)?;
     server.stop();
-    let n = export.count;
-    let size = accounts(lab.sizes.accounts);
     let name = match kind {
         "repo" => "JS automerge-repo (full repo)",
         _ => "JS automerge-repo sync server",
     };
-    let done = |r: &Reported, what: &str| {
-        if r.done as usize >= n {
-            format!("{what}, all {n} documents")
-        } else {
-            format!(
-                "{what}: only {} of {n} documents within {LIMIT_SECONDS} s",
-                r.done
-            )
-        }
+    let measured = Measured {
+        push,
+        fetch,
+        through,
     };
-    Ok(vec![
-        Row::new(
-            name,
-            size.clone(),
-            &done(&push, "push (JS client)"),
-            Unit::Millis,
-        )
-        .with_runs(vec![push.ms]),
-        Row::new(
-            name,
-            size.clone(),
-            &done(&fetch, "cold fetch (JS client)"),
-            Unit::Millis,
-        )
-        .with_runs(vec![fetch.ms]),
-        Row::new(name, size.clone(), &through.1, Unit::Millis).with_runs(vec![through.0]),
-        Row::new(
-            name,
-            size,
-            "JS cold fetch ÷ our cold join (our relay)",
-            Unit::Ratio,
-        )
-        .with_runs(vec![fetch.ms / ours]),
-    ])
+    Ok(measured.rows(name, "JS", accounts(lab.sizes.accounts), export.count, ours))
 }
 
-/// Our client fetching the workspace from the JavaScript server: a new replica of it, synced
-/// with no token (the server knows nothing of members). A fetch that runs out of time is
-/// recorded (with how many documents it still lacked), like the JavaScript clients'.
+/// What was measured against one peer's server.
+struct Measured {
+    /// Its client pushing the workspace.
+    push: Reported,
+    /// A fresh client of its own fetching every document.
+    fetch: Reported,
+    /// Our client fetching the workspace: milliseconds, and what it did.
+    through: (f64, String),
+}
+
+impl Measured {
+    /// The peer's rows: push, cold fetch, our client's fetch, and its cold fetch over our cold
+    /// join. `client` names its clients ("JS", "samod"); `n` counts the exported documents.
+    fn rows(self, name: &'static str, client: &str, size: String, n: usize, ours: f64) -> Vec<Row> {
+        let done = |r: &Reported, what: String| {
+            if r.done as usize >= n {
+                format!("{what}, all {n} documents")
+            } else {
+                format!(
+                    "{what}: only {} of {n} documents within {LIMIT_SECONDS} s",
+                    r.done
+                )
+            }
+        };
+        vec![
+            Row::new(
+                name,
+                size.clone(),
+                &done(&self.push, format!("push ({client} client)")),
+                Unit::Millis,
+            )
+            .with_runs(vec![self.push.ms]),
+            Row::new(
+                name,
+                size.clone(),
+                &done(&self.fetch, format!("cold fetch ({client} client)")),
+                Unit::Millis,
+            )
+            .with_runs(vec![self.fetch.ms]),
+            Row::new(name, size.clone(), &self.through.1, Unit::Millis)
+                .with_runs(vec![self.through.0]),
+            Row::new(
+                name,
+                size,
+                &format!("{client} cold fetch ÷ our cold join (our relay)"),
+                Unit::Ratio,
+            )
+            .with_runs(vec![self.fetch.ms / ours]),
+        ]
+    }
+}
+
+/// Our client fetching the workspace from a peer's server: a new replica of it, synced with no
+/// token (the server knows nothing of members). A fetch that runs out of time is recorded
+/// (with how many documents it still lacked), like the peers' own clients'.
 fn our_client(lab: &mut Lab, url: &str, export: &Export) -> anyhow::Result<(f64, String)> {
     let dir = tempfile::tempdir()?;
     let replica = Replica::create(dir.path(), export.workspace, user("ana")?, Team::Support)?;
@@ -215,7 +254,7 @@ fn our_client(lab: &mut Lab, url: &str, export: &Export) -> anyhow::Result<(f64,
             );
             return Ok((elapsed, what));
         }
-        Err(error) => return Err(error).context("our client fetching from the JavaScript server"),
+        Err(error) => return Err(error).context("our client fetching from the peer's server"),
     };
     let held = replica.summary()?.len();
     if held != export.count {
