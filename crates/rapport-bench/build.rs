@@ -7,7 +7,10 @@ use std::process::Command;
 const PINNED: [&str; 5] = ["automerge", "redb", "tokio", "axum", "tokio-tungstenite"];
 
 fn main() {
-    let lock = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock");
+    // Read when the script runs, not when it is compiled: a compiled script is reused for a
+    // checkout of the same workspace elsewhere, whose lock file is not at the first one's path.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let lock = format!("{manifest_dir}/../../Cargo.lock");
     println!("cargo:rerun-if-changed={lock}");
     let text = std::fs::read_to_string(lock).unwrap_or_default();
     let versions: Vec<String> = PINNED
