@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::hub::lock;
 use crate::rate::{Allowance, RateLimit};
 
 /// The most sources whose failed attempts are remembered (about 40 bytes each).
@@ -174,14 +175,6 @@ impl OpenConnections {
             token_id: token_id.to_owned(),
         })
     }
-}
-
-/// Locks a mutex, whatever a panic elsewhere left poisoned (every critical section here leaves
-/// the counts consistent).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

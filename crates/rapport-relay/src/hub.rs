@@ -437,8 +437,8 @@ impl Documents for HubDocuments {
 }
 
 /// Locks a mutex; a panic elsewhere while it was held does not make its data unusable here
-/// (every critical section leaves it consistent or forgets the document).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// (every critical section in the relay leaves its data consistent, or forgets the document).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -299,7 +299,8 @@ where
     Ok(out)
 }
 
-/// Reads every item of a collection, ordered by id (ids sort by creation time).
+/// Reads every item of a collection, ordered by id (ids sort by creation time): the first item
+/// that does not read is the error.
 fn items<D: ReadDoc, I, T>(
     doc: &D,
     key: &str,
@@ -308,32 +309,10 @@ fn items<D: ReadDoc, I, T>(
 where
     I: std::str::FromStr<Err = crate::InvalidInput>,
 {
-    let Some(collection) = read::object(doc, &ROOT, key, ObjType::Map, "")? else {
-        return Ok(Vec::new());
-    };
-    // One pass over the collection: a keyed lookup per item costs a search of the whole map.
-    let mut out = Vec::new();
-    for item in doc.map_range(&collection, ..) {
-        let path = join(key, &item.key);
-        let id = item.key.parse().map_err(|source| ShapeError::Invalid {
-            path: path.clone(),
-            source,
-        })?;
-        match item.value {
-            automerge::ValueRef::Object(ObjType::Map | ObjType::Table) => {
-                out.push(read_one(&item.id(), id, &path)?)
-            }
-            other => {
-                let found = read::type_name(&automerge::Value::from(other));
-                return Err(ShapeError::WrongType {
-                    path,
-                    expected: "a map",
-                    found,
-                });
-            }
-        }
-    }
-    Ok(out)
+    each_item(doc, key, read_one)?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect()
 }
 
 fn contact<D: ReadDoc>(
