@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tracing::info;
 
-use super::socket::{Socket, closed, next_message, peer_id, ready_message, send};
+use super::socket::{Inbox, Socket, closed, peer_id, send};
 use super::{LinkError, LinkEvent, LinkState, LinkStatus, SharedReplica, SyncReport};
 use crate::documents::{ReplicaDocuments, workspace_documents};
 
@@ -51,6 +51,8 @@ pub(super) struct Link {
     dirty: HashSet<DocumentId>,
     status: LinkStatus,
     pub(super) report: SyncReport,
+    /// What the relay sent while this side was busy.
+    inbox: Inbox,
 }
 
 impl Link {
@@ -85,6 +87,7 @@ impl Link {
             },
             dirty,
             report: SyncReport::default(),
+            inbox: Inbox::default(),
         })
     }
 
@@ -103,6 +106,7 @@ impl Link {
         let (session, join) = Session::initiate(peer_id(), metadata);
         self.session = Some(session);
         self.requested.clear();
+        self.inbox.clear();
         send(socket, &join).await?;
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -110,7 +114,7 @@ impl Link {
             let open = self.session.as_ref().is_some_and(|s| s.remote().is_some());
             let message = tokio::select! {
                 biased;
-                message = next_message(socket) => message?,
+                message = self.inbox.next(socket) => message?,
                 id = next_local(&mut self.local), if open => {
                     match id {
                         Some(id) => self.push_local(socket, id, on_event).await?,
@@ -135,7 +139,7 @@ impl Link {
             // row are stored in one commit.
             let mut batch = vec![message];
             while batch.len() < MAX_BATCH {
-                match ready_message(socket)? {
+                match self.inbox.ready(socket)? {
                     Some(message) => batch.push(message),
                     None => break,
                 }
@@ -173,7 +177,7 @@ impl Link {
     ) -> Result<(), LinkError> {
         self.dirty.insert(id);
         let messages = self
-            .with_session(move |session, docs| session.sync_document(id, docs))
+            .with_session(socket, move |session, docs| session.sync_document(id, docs))
             .await?;
         for message in &messages {
             send(socket, message).await?;
@@ -251,7 +255,9 @@ impl Link {
         on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
     ) -> Result<(), LinkError> {
         let outcome = self
-            .with_session(move |session, docs| session.receive_all(messages, docs))
+            .with_session(socket, move |session, docs| {
+                session.receive_all(messages, docs)
+            })
             .await?;
         for message in &outcome.send {
             send(socket, message).await?;
@@ -260,7 +266,9 @@ impl Link {
         for ids in outcome.serve.chunks(SERVE_CHUNK) {
             let ids = ids.to_vec();
             let messages = self
-                .with_session(move |session, docs| session.document_messages(&ids, docs))
+                .with_session(socket, move |session, docs| {
+                    session.document_messages(&ids, docs)
+                })
                 .await?;
             for message in &messages {
                 send(socket, message).await?;
@@ -305,7 +313,7 @@ impl Link {
                 continue;
             }
             let messages = self
-                .with_session(move |session, docs| session.sync_document(id, docs))
+                .with_session(socket, move |session, docs| session.sync_document(id, docs))
                 .await?;
             for message in &messages {
                 send(socket, message).await?;
@@ -356,8 +364,11 @@ impl Link {
         .await?
     }
 
+    /// Runs `work` on the session and the replica on a blocking thread, reading the socket
+    /// meanwhile ([`Inbox::while_busy`]).
     async fn with_session<T: Send + 'static>(
         &mut self,
+        socket: &mut Socket,
         work: impl FnOnce(
             &mut Session,
             &mut ReplicaDocuments<'_>,
@@ -366,16 +377,17 @@ impl Link {
         + 'static,
     ) -> Result<T, LinkError> {
         let mut session = self.session.take().ok_or_else(lost)?;
-        let (session, result, committed) = self
-            .with_replica(move |replica| {
-                // Every change a batch of messages brings is committed once, at its end, and
-                // before anything is reported or sent on.
-                replica.hold_remote_changes();
-                let result = work(&mut session, &mut ReplicaDocuments::new(replica));
-                let committed = replica.release_held();
-                (session, result, committed)
-            })
-            .await?;
+        let shared = self.replica.clone();
+        let busy = blocking(move || {
+            let mut replica = shared.lock().map_err(|_| poisoned())?;
+            // Every change a batch of messages brings is committed once, at its end, and
+            // before anything is reported or sent on.
+            replica.hold_remote_changes();
+            let result = work(&mut session, &mut ReplicaDocuments::new(&mut replica));
+            let committed = replica.release_held();
+            Ok::<_, LinkError>((session, result, committed))
+        });
+        let (session, result, committed) = self.inbox.while_busy(socket, busy).await??;
         self.session = Some(session);
         committed.map_err(LinkError::Store)?;
         result.map_err(|error| match error {

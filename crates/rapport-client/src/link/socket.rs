@@ -1,6 +1,8 @@
 //! The websocket itself: connecting with a token, framing protocol messages, and the admin
 //! endpoint's one-shot exchange.
 
+use std::collections::VecDeque;
+
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rapport_proto::{Message, PeerId, decode, encode};
 use tokio::net::TcpStream;
@@ -82,6 +84,65 @@ pub(super) fn ready_message(socket: &mut Socket) -> Result<Option<Message>, Link
         };
         if let Some(message) = frame_message(frame)? {
             return Ok(Some(message));
+        }
+    }
+}
+
+/// Messages read off the socket while the link was busy with work of its own, in the order they
+/// came; a read error ends the reading and waits its turn like a message.
+#[derive(Default)]
+pub(super) struct Inbox {
+    waiting: VecDeque<Result<Message, LinkError>>,
+    failed: bool,
+}
+
+impl Inbox {
+    /// Forgets what a previous connection left.
+    pub(super) fn clear(&mut self) {
+        self.waiting.clear();
+        self.failed = false;
+    }
+
+    /// The next protocol message: the first one read while busy, else the socket's next.
+    pub(super) async fn next(&mut self, socket: &mut Socket) -> Result<Message, LinkError> {
+        match self.waiting.pop_front() {
+            Some(message) => message,
+            None => next_message(socket).await,
+        }
+    }
+
+    /// A protocol message that has already arrived, without waiting.
+    pub(super) fn ready(&mut self, socket: &mut Socket) -> Result<Option<Message>, LinkError> {
+        match self.waiting.pop_front() {
+            Some(message) => message.map(Some),
+            None if self.failed => Ok(None),
+            None => ready_message(socket),
+        }
+    }
+
+    /// Runs `work` to its end while reading the socket, keeping what arrives for later. Reading
+    /// is what answers the peer's pings (the websocket library does it on the way), and a peer
+    /// that pings, as the JavaScript sync servers do every 5 s, drops a connection whose pong
+    /// comes late: a long batch of work must not leave the socket unread.
+    pub(super) async fn while_busy<T>(
+        &mut self,
+        socket: &mut Socket,
+        work: impl Future<Output = T>,
+    ) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                done = &mut work => return done,
+                frame = socket.next(), if !self.failed => match frame_message(frame) {
+                    Ok(Some(message)) => self.waiting.push_back(Ok(message)),
+                    Ok(None) => {}
+                    Err(error) => {
+                        self.failed = true;
+                        self.waiting.push_back(Err(error));
+                    }
+                },
+            }
         }
     }
 }
