@@ -197,14 +197,21 @@ impl RelayServer {
     /// members look for it).
     #[track_caller]
     pub fn start_on(data: &Data, address: &str) -> Self {
-        let process = Spawned::start([
+        Self::start_with(data, address, &[])
+    }
+
+    /// [`RelayServer::start_on`] with more arguments for `relay serve` (its limits).
+    #[track_caller]
+    pub fn start_with(data: &Data, address: &str, more: &[&str]) -> Self {
+        let args = [
             OsStr::new("--data"),
             data.dir.as_os_str(),
             OsStr::new("relay"),
             OsStr::new("serve"),
             OsStr::new("--listen"),
             OsStr::new(address),
-        ]);
+        ];
+        let process = Spawned::start(args.into_iter().chain(more.iter().map(OsStr::new)));
         let first = process.next_line(PATIENCE);
         let url = first
             .strip_prefix("relay listening on ")

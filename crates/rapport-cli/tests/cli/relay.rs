@@ -460,3 +460,21 @@ fn sigterm_stops_the_relay_with_status_zero_within_seconds_even_with_a_watcher_c
     watch.signal("TERM");
     watch.finish(PATIENCE).ok();
 }
+
+#[test]
+fn a_member_over_the_relays_connection_limit_is_told_why() {
+    let tmp = tmp();
+    let store = Data::at(tmp.path().join("relay"));
+    let token = store.invite("sam", "sales", "member");
+    let relay =
+        RelayServer::start_with(&store, "127.0.0.1:0", &["--max-connections-per-token", "1"]);
+    let laptop = Data::join_relay(tmp.path().join("laptop"), &relay.url, &token);
+    let desktop = Data::join_relay(tmp.path().join("desktop"), &relay.url, &token);
+    // Two joins came and went; the watch is the third connection, and stays.
+    let joined = relay.connections();
+    let _watch = laptop.spawn_sync(&["--watch"]);
+    relay.wait_for_connections(joined + 1);
+    desktop
+        .run(["sync"])
+        .fails_with(&["429", "already has 1 connections open"]);
+}

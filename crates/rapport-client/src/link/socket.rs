@@ -49,7 +49,7 @@ pub(super) async fn connect(url: &str, token: Option<&str>) -> Result<Socket, Li
         }
         Err(tungstenite::Error::Http(response)) => Err(LinkError::Unreachable {
             url: url.to_owned(),
-            reason: format!("HTTP {}", response.status()),
+            reason: refusal(response.status(), response.body().as_deref()),
         }),
         Err(tungstenite::Error::Url(error)) => Err(bad_url(error.to_string())),
         Err(error) => Err(LinkError::Unreachable {
@@ -144,6 +144,18 @@ impl Inbox {
                 },
             }
         }
+    }
+}
+
+/// Why the relay refused the upgrade: its status, and the reason its JSON body gives (the
+/// relay answers `{"error": "..."}`; another server's body is not shown).
+fn refusal(status: tungstenite::http::StatusCode, body: Option<&[u8]>) -> String {
+    let reason = body
+        .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+        .and_then(|json| json.get("error")?.as_str().map(str::to_owned));
+    match reason {
+        Some(reason) => format!("HTTP {status}: {reason}"),
+        None => format!("HTTP {status}"),
     }
 }
 
