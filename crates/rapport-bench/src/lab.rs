@@ -39,6 +39,10 @@ pub struct Sizes {
     pub local_samples: usize,
     /// Reconnects per run.
     pub reconnects: usize,
+    /// Clients of the load workload, each adding ten notes a second.
+    pub load_clients: usize,
+    /// How long the load workload adds notes, in seconds.
+    pub load_seconds: u64,
 }
 
 impl Sizes {
@@ -56,6 +60,8 @@ impl Sizes {
             offline_edits: pick(100, 10).min(accounts / 2),
             local_samples: pick(200, 50),
             reconnects: pick(20, 5),
+            load_clients: pick(1_000, 40).min(accounts * 2),
+            load_seconds: pick(60, 5) as u64,
         }
     }
 
@@ -68,14 +74,16 @@ impl Sizes {
     pub fn describe(&self) -> String {
         format!(
             "{}{} accounts (5 contacts, 20 timeline entries each), {} run(s), {} connected clients, \
-             {} fan-out peers, {} notes, {} offline edits per client",
+             {} fan-out peers, {} notes, {} offline edits per client, {} load clients for {} s",
             if self.quick { "quick: " } else { "" },
             self.accounts,
             self.runs,
             self.clients,
             self.fanout,
             self.notes,
-            self.offline_edits
+            self.offline_edits,
+            self.load_clients,
+            self.load_seconds
         )
     }
 }
@@ -217,6 +225,7 @@ fn retarget(replica: &SharedReplica, url: &str) -> anyhow::Result<()> {
     replica.set_remote(&Remote {
         url: url.to_owned(),
         token,
+        ca_cert: None,
     })?;
     Ok(())
 }

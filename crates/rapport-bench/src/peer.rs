@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How many peers connect at once (the listener's backlog is finite).
 const CONNECT_AT_ONCE: usize = 64;
@@ -30,8 +30,20 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Documents held in memory only: all a light peer needs.
 #[derive(Default)]
-struct MemoryDocuments {
+pub(crate) struct MemoryDocuments {
     docs: HashMap<DocumentId, Automerge>,
+}
+
+impl MemoryDocuments {
+    /// Document `id`, if held.
+    pub(crate) fn get(&self, id: &DocumentId) -> Option<&Automerge> {
+        self.docs.get(id)
+    }
+
+    /// Document `id` to edit, if held.
+    pub(crate) fn get_mut(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
+        self.docs.get_mut(id)
+    }
 }
 
 impl Documents for MemoryDocuments {
@@ -182,7 +194,11 @@ impl Drop for Crowd {
 }
 
 /// Connects peer `index` and completes the handshake.
-async fn handshake(url: &str, token: &str, index: usize) -> anyhow::Result<(Socket, Session)> {
+pub(crate) async fn handshake(
+    url: &str,
+    token: &str,
+    index: usize,
+) -> anyhow::Result<(Socket, Session)> {
     let connecting = async {
         let mut request = url.into_client_request()?;
         let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
@@ -283,7 +299,7 @@ async fn want(
 }
 
 /// The next protocol message (pings are answered by tungstenite on the way).
-async fn next_message(socket: &mut Socket) -> anyhow::Result<Message> {
+pub(crate) async fn next_message(socket: &mut Socket) -> anyhow::Result<Message> {
     loop {
         match socket.next().await {
             None => bail!("the relay dropped the connection"),

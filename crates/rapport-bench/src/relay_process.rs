@@ -102,6 +102,18 @@ impl RelayProcess {
         status_kib(self.child.id(), "VmHWM:").map(|kib| kib * 1024)
     }
 
+    /// The CPU time the relay has used so far, all its threads, in seconds.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        cpu_seconds(&self.child.id().to_string())
+    }
+
+    /// Kills the relay with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(mut self) -> anyhow::Result<()> {
+        self.child.kill().context("killing the relay process")?;
+        self.child.wait().context("waiting for the killed relay")?;
+        Ok(())
+    }
+
     /// Asks the relay to stop (its stdin closes) and waits for it; kills it if it lingers.
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.stdin = None;
@@ -156,4 +168,27 @@ fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| anyhow!("{path} has no {field} line"))
+}
+
+/// The CPU time (user and system, every thread) process `pid` (or `self`) has used, in seconds.
+pub fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
+    // Linux reports these in USER_HZ, 100 per second whatever the kernel's own tick.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // The command name, in parentheses, may hold spaces: count fields after its closing one.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow!("{path} has no command name"))?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .map(|t| t as f64)
+            .ok_or_else(|| anyhow!("{path} has no field {}", i + 3))
+    };
+    Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
 }

@@ -66,6 +66,8 @@ fn value(v: f64, unit: Unit) -> String {
         Unit::Bytes => format!("{v:.0} B"),
         Unit::Megabytes => format!("{v:.1} MB"),
         Unit::Ratio => format!("{v:.1}×"),
+        Unit::Count => format!("{v:.0}"),
+        Unit::Cores => format!("{v:.2} cores"),
     }
 }
 

@@ -11,6 +11,10 @@ pub enum Unit {
     Megabytes,
     /// A ratio (no unit).
     Ratio,
+    /// A count of things, or things per second.
+    Count,
+    /// CPU time over wall time: how many cores were busy.
+    Cores,
 }
 
 /// An upper bound the median of a row's runs should stay under.

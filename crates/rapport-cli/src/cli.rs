@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName};
+use rapport_transfer::{ColumnMap, Kind};
 
 /// Rapport: one customer record for sales, marketing and support, on every laptop, offline.
 #[derive(Debug, Parser)]
@@ -46,6 +47,11 @@ pub enum Command {
     /// The workspace: members, pipeline, document URL
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Import accounts, contacts or deals from a CSV file (HubSpot, Salesforce, Pipedrive or
+    /// Rapport headers), all rows or none
+    Import(ImportArgs),
+    /// Export the whole workspace as JSON, or its accounts, contacts or deals as CSV
+    Export(ExportArgs),
     /// Make a new replica of a relay's workspace; who you are comes from the token
     Join(JoinArgs),
     /// Sync with the relay: once, or live with --watch
@@ -58,6 +64,47 @@ pub enum Command {
     /// Start a relay and three replicas (sales, marketing, support) with sample data, and
     /// print their web UI addresses
     Demo(DemoArgs),
+}
+
+/// `rapport import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8; comma, semicolon or tab separated)
+    pub file: PathBuf,
+    /// What each row is [default: told from the headers]
+    #[arg(long)]
+    pub kind: Option<Kind>,
+    /// Columns to map or override: 'Header=field,...' with fields such as account.name,
+    /// account.domain, account.custom.NAME, contact.email, deal.amount, or ignore; repeatable
+    #[arg(long, value_name = "HEADER=FIELD,...")]
+    pub map: Vec<ColumnMap>,
+    /// Report, row by row, what would be created, merged or rejected, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `rapport export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// json: everything (accounts with contacts, deals, tasks and timeline); csv: one kind of
+    /// record per file, with headers `rapport import` reads back
+    #[arg(long)]
+    pub format: ExportFormat,
+    /// With --format csv: which records
+    #[arg(long, required_if_eq("format", "csv"))]
+    pub kind: Option<Kind>,
+    /// Write to this file instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The formats `rapport export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The whole workspace as one JSON document.
+    Json,
+    /// One kind of record as CSV.
+    Csv,
 }
 
 /// `rapport ui`.
@@ -82,11 +129,15 @@ pub struct DemoArgs {
 /// `rapport join`.
 #[derive(Debug, Args)]
 pub struct JoinArgs {
-    /// The relay's websocket URL, e.g. ws://relay.example.com:7700
+    /// The relay's websocket URL, e.g. ws://relay.example.com:7700 or wss://...
     pub url: String,
     /// Your member token, from `rapport relay invite`
     #[arg(long, env = "RAPPORT_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// For a wss:// relay whose certificate comes from a private or self-signed CA: that CA's
+    /// certificate (PEM), trusted besides the system's and kept with the replica
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Give up after this many seconds
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
@@ -109,6 +160,9 @@ pub struct SyncArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// Trust this CA certificate (PEM) for the relay's wss:// certificate from now on
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Give up a one-off sync after this many seconds
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
@@ -134,6 +188,16 @@ pub enum RelayCommand {
         /// Most connections one member token may hold open at once
         #[arg(long, default_value_t = 64)]
         max_connections_per_token: usize,
+        /// Most sockets the relay holds open at once, all members together (keep it under the
+        /// limit on open files)
+        #[arg(long, default_value_t = 8192)]
+        max_open_connections: usize,
+        /// Serve wss:// (TLS) with this certificate chain (PEM); needs --tls-key
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Add a member (creating the workspace if new) and print their token
     Invite {

@@ -53,6 +53,8 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Task(command) => task(&mut open()?, command, out),
         Command::Alerts(args) => alerts(&mut open()?, args, out),
         Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
+        Command::Import(args) => crate::transfer::import(&mut open()?, args, out),
+        Command::Export(args) => crate::transfer::export(&mut open()?, args, out),
         Command::Join(args) => network::join(data, args, out),
         Command::Sync(args) => network::sync(open()?, args, out),
         Command::Relay(command) => network::relay(data, command, out),

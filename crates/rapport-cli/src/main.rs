@@ -6,6 +6,8 @@ mod commands;
 mod demo;
 mod network;
 mod output;
+mod progress;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

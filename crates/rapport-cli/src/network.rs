@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use rapport_client::link::{self, LinkError, LinkEvent, LinkState};
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
-use rapport_relay::{Relay, RelayConfig, RelayError, admin};
+use rapport_relay::{Relay, RelayConfig, RelayError, TlsIdentity, admin};
 use rapport_store::{OpenError, Remote, Replica};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -44,11 +44,15 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
         // Said before anything goes over the network.
         return Err(OpenError::AlreadyExists { path }.into());
     }
+    let remote = Remote {
+        url: args.url,
+        token: Some(args.token),
+        ca_cert: args.ca_cert.as_deref().map(read_ca_cert).transpose()?,
+    };
     let (mut replica, report) = runtime()?
-        .block_on(link::join_with(
+        .block_on(link::join_remote(
             data,
-            &args.url,
-            &args.token,
+            remote,
             timeout,
             link::Indexing::Later,
         ))
@@ -87,12 +91,31 @@ fn joined_error(error: LinkError, data: &Path) -> anyhow::Error {
     error.into()
 }
 
+/// The CA certificate in `path`, checked, as it is kept with a replica's relay.
+fn read_ca_cert(path: &Path) -> anyhow::Result<String> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the CA certificate {}", path.display()))?;
+    link::check_ca_certificate(&pem)
+        .with_context(|| format!("cannot use {} as a CA certificate", path.display()))?;
+    Ok(pem)
+}
+
 pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Result<()> {
     init_logging(tracing::Level::WARN);
-    let other = args.relay.map(|url| Remote {
-        url,
-        token: args.token,
-    });
+    let ca_cert = args.ca_cert.as_deref().map(read_ca_cert).transpose()?;
+    // Another relay, or another CA for this one: kept once it worked, like a new relay.
+    let other = match (args.relay, ca_cert) {
+        (Some(url), ca_cert) => Some(Remote {
+            url,
+            token: args.token,
+            ca_cert,
+        }),
+        (None, Some(ca_cert)) => Some(Remote {
+            ca_cert: Some(ca_cert),
+            ..replica.remote()?.ok_or(LinkError::NoRemote)?
+        }),
+        (None, None) => None,
+    };
     let rt = runtime()?;
     if args.watch {
         // A live link has no end to wait for: the new relay is kept from the start.
@@ -171,12 +194,24 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
             ping_interval,
             max_frame_mib,
             max_connections_per_token,
+            max_open_connections,
+            tls_cert,
+            tls_key,
         } => {
             init_logging(tracing::Level::INFO);
+            // clap gives both or neither.
+            let tls = match (tls_cert, tls_key) {
+                (Some(certificate), Some(key)) => {
+                    Some(TlsIdentity::from_pem_files(&certificate, &key)?)
+                }
+                _ => None,
+            };
             let config = RelayConfig {
                 ping_interval: Duration::from_secs(ping_interval.max(1)),
                 max_frame_bytes: max_frame_mib.max(1) * 1024 * 1024,
                 max_connections_per_token: max_connections_per_token.max(1),
+                max_open_connections: max_open_connections.max(1),
+                tls,
                 ..RelayConfig::default()
             };
             serve(data, &listen, &admin, config, out)
@@ -271,6 +306,7 @@ fn serve(
     config: RelayConfig,
     out: &Output,
 ) -> anyhow::Result<()> {
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     let relay = Relay::open(data, config)?;
     runtime()?.block_on(async {
         let public = TcpListener::bind(listen)
@@ -284,9 +320,9 @@ fn serve(
         }
         let address = public.local_addr()?;
         if out.json {
-            out.print_json(&json!({ "listening": format!("ws://{address}") }))?;
+            out.print_json(&json!({ "listening": format!("{scheme}://{address}") }))?;
         } else {
-            out.print(&format!("relay listening on ws://{address}"))?;
+            out.print(&format!("relay listening on {scheme}://{address}"))?;
         }
         relay
             .serve(public, admin_listener, shutdown_signal())

@@ -22,10 +22,12 @@ use tracing::debug;
 
 mod connection;
 mod socket;
+mod trust;
 
 use connection::{INDEX_CHUNK, Link, Mode, blocking, lost, poisoned};
 pub use socket::admin;
-use socket::{connect, next_message, peer_id, send};
+use socket::{Dialer, next_message, peer_id, send};
+pub use trust::check_ca_certificate;
 
 /// Why a sync failed. Local data is untouched by a failed sync beyond the changes that were
 /// received whole and committed.
@@ -44,6 +46,23 @@ pub enum LinkError {
     Unreachable {
         /// The URL.
         url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The relay's TLS certificate does not verify against the system's roots and the CA given
+    /// for it.
+    #[error(
+        "the relay's certificate is not trusted: {reason} (relay {url}); if the relay uses a private or self-signed CA, give its certificate with --ca-cert FILE"
+    )]
+    UntrustedCertificate {
+        /// The URL.
+        url: String,
+        /// Why it does not verify.
+        reason: String,
+    },
+    /// The CA certificate given for the relay cannot be used.
+    #[error("the CA certificate given for the relay is not usable: {reason}")]
+    BadCaCertificate {
         /// Why.
         reason: String,
     },
@@ -139,7 +158,24 @@ pub async fn join_with(
     timeout: Duration,
     indexing: Indexing,
 ) -> Result<(Replica, SyncReport), LinkError> {
-    let identity = identify(url, token).await?;
+    let remote = Remote {
+        url: url.to_owned(),
+        token: Some(token.to_owned()),
+        ca_cert: None,
+    };
+    join_remote(dir, remote, timeout, indexing).await
+}
+
+/// [`join_with`] a remote that may carry an extra CA for a `wss://` relay's certificate; the
+/// remote is kept with the new replica as given.
+pub async fn join_remote(
+    dir: &Path,
+    remote: Remote,
+    timeout: Duration,
+    indexing: Indexing,
+) -> Result<(Replica, SyncReport), LinkError> {
+    let dialer = Dialer::new(&remote).await?;
+    let identity = identify_with(&dialer, &remote.url).await?;
     let bad = |reason: String| LinkError::BadIdentity { reason };
     let workspace: DocumentId = identity
         .workspace
@@ -154,10 +190,6 @@ pub async fn join_with(
         .parse()
         .map_err(|_| bad(format!("team '{}'", identity.team)))?;
     let dir = dir.to_owned();
-    let remote = Remote {
-        url: url.to_owned(),
-        token: Some(token.to_owned()),
-    };
     let replica = blocking(move || {
         let mut replica = Replica::create(&dir, workspace, user, team)?;
         replica.set_remote(&remote)?;
@@ -169,7 +201,16 @@ pub async fn join_with(
 
 /// Who the relay says `token` belongs to: a handshake, and nothing more.
 pub async fn identify(url: &str, token: &str) -> Result<MemberIdentity, LinkError> {
-    let mut socket = connect(url, Some(token)).await?;
+    let remote = Remote {
+        url: url.to_owned(),
+        token: Some(token.to_owned()),
+        ca_cert: None,
+    };
+    identify_with(&Dialer::new(&remote).await?, url).await
+}
+
+async fn identify_with(dialer: &Dialer, url: &str) -> Result<MemberIdentity, LinkError> {
+    let mut socket = dialer.connect().await?;
     let me = peer_id();
     let (mut session, join) = Session::initiate(me, PeerMetadata::default());
     send(&mut socket, &join).await?;
@@ -233,8 +274,9 @@ async fn settle(
         Some(remote) => remote.clone(),
         None => replica.remote()?.ok_or(LinkError::NoRemote)?,
     };
+    let dialer = Dialer::new(&remote).await?;
     let mut link = Link::new(Arc::new(Mutex::new(replica)), None).await?;
-    let mut socket = connect(&remote.url, remote.token.as_deref()).await?;
+    let mut socket = dialer.connect().await?;
     let mut ignore = |_: LinkEvent<'_>| {};
     let outcome = tokio::time::timeout(
         timeout,
@@ -355,10 +397,11 @@ pub async fn watch_shared(
         .await??
         .ok_or(LinkError::NoRemote)?
     };
+    let dialer = Dialer::new(&remote).await?;
     let mut link = Link::new(replica, local).await?;
     let mut backoff = Duration::from_millis(250);
     loop {
-        match connect(&remote.url, remote.token.as_deref()).await {
+        match dialer.connect().await {
             Ok(mut socket) => {
                 backoff = Duration::from_millis(250);
                 link.set_state(LinkState::Syncing, None, &mut on_event);

@@ -108,7 +108,11 @@ async fn a_link_busy_with_a_burst_of_documents_still_answers_pings_in_time() {
         }
     });
 
-    let remote = Remote { url, token: None };
+    let remote = Remote {
+        url,
+        token: None,
+        ca_cert: None,
+    };
     // The stub never settles; the link's work is what matters here, not its end.
     let synced = link::sync_once_with(replica, Some(remote), Duration::from_secs(60));
     let pong = tokio::select! {

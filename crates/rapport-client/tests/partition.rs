@@ -379,6 +379,7 @@ impl Cluster {
         let other = (stored.as_deref() != Some(url.as_str())).then(|| Remote {
             url,
             token: Some(member.token.clone()),
+            ca_cert: None,
         });
         let outcome = timeout(WAIT, link::sync_once_with(replica, other, SYNC))
             .await

@@ -250,6 +250,24 @@ pub fn move_deal<T: Transactable>(
     Ok(Touched::deal(id))
 }
 
+/// Rewrites a deal's title, amount, stage and close date (an import merging a row into a deal
+/// it already has); a close date of `None` leaves the stored one.
+pub fn update_deal<T: Transactable>(
+    tx: &mut T,
+    id: DealId,
+    deal: &NewDeal,
+) -> Result<Touched, EditError> {
+    let obj = item(tx, DEALS, "deal", &id.to_string())?;
+    tx.put(&obj, "title", deal.title.trim())?;
+    tx.put(&obj, "amount", deal.amount.minor)?;
+    tx.put(&obj, "currency", deal.amount.currency.as_str())?;
+    tx.put(&obj, "stage", deal.stage.as_str())?;
+    if let Some(close) = deal.close {
+        tx.put(&obj, "close", close.to_string())?;
+    }
+    Ok(Touched::deal(id))
+}
+
 /// Adds a task.
 pub fn add_task<T: Transactable>(
     tx: &mut T,

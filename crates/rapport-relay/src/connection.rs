@@ -7,6 +7,7 @@
 // size costs nothing on the paths that matter.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::admission::TokenSlot;
 use crate::auth::Member;
-use crate::hub::{Event, HubDocuments, WorkspaceHub};
+use crate::hub::{DocumentWatcher, Event, HubDocuments, WatchedChanges, WorkspaceHub};
 use crate::rate::Allowance;
 use crate::screen;
 use crate::server::{Admitted, RelayState};
@@ -93,6 +94,11 @@ struct Connection {
     unknown_documents: Allowance,
     /// Set while over that limit: nothing is read from the peer until then.
     resume_at: Option<Instant>,
+    /// For a peer that holds only some documents: who tells it which of them changed, what it
+    /// is told, and the documents it watches.
+    watcher: DocumentWatcher,
+    changes: WatchedChanges,
+    watched: HashSet<DocumentId>,
 }
 
 impl Connection {
@@ -116,6 +122,7 @@ impl Connection {
         };
         let session = Session::accept(state.peer_id.clone(), metadata, !member.may_write());
         let docs = HubDocuments::new(hub.clone(), member.may_write());
+        let (watcher, changes) = DocumentWatcher::new(id);
         Self {
             socket,
             hub,
@@ -127,12 +134,19 @@ impl Connection {
             last_heard: Instant::now(),
             unknown_documents: Allowance::new(Instant::now()),
             resume_at: None,
+            watcher,
+            changes,
+            watched: HashSet::new(),
         }
     }
 
     /// Runs until the connection ends; it must have joined by `join_by`.
     async fn run(&mut self, mut join_by: Option<Instant>) -> End {
-        let mut events = self.hub.subscribe();
+        // Every event until the handshake says whether the peer replicates the whole
+        // workspace; if not, revocations only from then on (and its documents' changes through
+        // its watcher). Both are subscribed now, so no revocation falls between the two.
+        let mut events = Some(self.hub.subscribe());
+        let mut control = self.hub.subscribe_control();
         if let Err(end) = self.check_token().await {
             return end;
         }
@@ -143,11 +157,14 @@ impl Connection {
             if join_by.is_some() && self.joined() {
                 join_by = None;
             }
+            if events.is_some() && self.joined() && !self.whole_workspace() {
+                events = None;
+            }
             let resume_at = self.resume_at;
             let step = tokio::select! {
                 frame = self.socket.recv(), if resume_at.is_none() => {
                     match self.on_frame(frame).await {
-                        Ok(()) => self.catch_up(&mut events).await,
+                        Ok(()) => self.catch_up(events.as_mut()).await,
                         ended => ended,
                     }
                 }
@@ -161,7 +178,9 @@ impl Connection {
                     "no join message within {} s of connecting",
                     self.state.config.handshake_timeout.as_secs_f64()
                 ))),
-                event = events.recv() => self.on_event(event).await,
+                event = next_event(events.as_mut()) => self.on_event(event).await,
+                event = control.recv(), if events.is_none() => self.on_event(event).await,
+                Some(id) = self.changes.next() => self.on_watched(id).await,
                 _ = ping.tick() => self.on_ping().await,
                 () = async { drop(shutdown.wait_for(|stop| *stop).await) } => Err(End::Shutdown),
             };
@@ -196,8 +215,15 @@ impl Connection {
                 }
             }
         }
+        self.watch_documents_of(&batch);
+        let hub = self.hub.clone();
         let outcome = self
             .with_session(move |session, docs| {
+                // The digest the `peer` answer carries is read now, once every change committed
+                // before it is in it; changes after it arrive as events once the summary is agreed.
+                if batch.iter().any(|m| matches!(m, Message::Join(_))) {
+                    session.set_summary_digest(hub.digest().0.to_vec());
+                }
                 // What comes before the handshake is refused as such, unread.
                 let mut joined = session.remote().is_some();
                 for message in &batch {
@@ -209,6 +235,7 @@ impl Connection {
                 session.receive_all(batch, docs)
             })
             .await?;
+        self.unwatch_unused();
         self.count_unknown_documents(&outcome);
         self.act(outcome).await?;
         then
@@ -217,6 +244,58 @@ impl Connection {
     /// Whether the peer has joined (the handshake is done).
     fn joined(&self) -> bool {
         self.session.as_ref().is_some_and(|s| s.remote().is_some())
+    }
+
+    /// Whether the peer replicates the whole workspace (and so hears of every change).
+    fn whole_workspace(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::summary_agreed)
+    }
+
+    /// Watches the documents `batch` syncs, before the batch is handled, so that no change
+    /// made between the answer and the watching goes unheard (a peer that replicates the whole
+    /// workspace hears every change anyway).
+    fn watch_documents_of(&mut self, batch: &[Message]) {
+        if self.whole_workspace() {
+            return;
+        }
+        for message in batch {
+            if let Message::Sync(m) | Message::Request(m) = message
+                && let Some(id) = m.document_id.parse()
+                && self.watched.insert(id)
+            {
+                self.hub.watch(id, &self.watcher);
+            }
+        }
+    }
+
+    /// Stops watching what the peer turned out not to hold, or everything once it hears every
+    /// change.
+    fn unwatch_unused(&mut self) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let whole = session.summary_agreed();
+        let unused: Vec<DocumentId> = self
+            .watched
+            .iter()
+            .filter(|id| whole || !session.syncing(id))
+            .copied()
+            .collect();
+        for id in unused {
+            self.watched.remove(&id);
+            self.hub.unwatch(id, self.id);
+        }
+    }
+
+    /// A watched document changed: offer it, and every watched one if changes were dropped.
+    async fn on_watched(&mut self, id: DocumentId) -> Result<(), End> {
+        if self.changes.take_behind() {
+            let all: Vec<DocumentId> = self.watched.iter().copied().collect();
+            for other in all.into_iter().filter(|other| *other != id) {
+                self.offer(other).await?;
+            }
+        }
+        self.offer(id).await
     }
 
     /// Charges the `doc-unavailable` answers of `outcome` to the connection's allowance; over
@@ -248,7 +327,16 @@ impl Connection {
     /// hundred documents, each an event, the connection's own included: taking them right after
     /// the batch keeps a member who pushes a whole workspace from falling behind its own
     /// changes (and being disconnected for it).
-    async fn catch_up(&mut self, events: &mut broadcast::Receiver<Event>) -> Result<(), End> {
+    async fn catch_up(
+        &mut self,
+        events: Option<&mut broadcast::Receiver<Event>>,
+    ) -> Result<(), End> {
+        while let Some(id) = self.changes.try_next() {
+            self.on_watched(id).await?;
+        }
+        let Some(events) = events else {
+            return Ok(());
+        };
         loop {
             let event = match events.try_recv() {
                 Ok(event) => Ok(event),
@@ -424,6 +512,22 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 /// Close code: the relay failed.
 const CLOSE_INTERNAL: u16 = 1011;
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        for id in self.watched.drain() {
+            self.hub.unwatch(id, self.id);
+        }
+    }
+}
+
+/// The next event of `events`, or never when there is no subscription.
+async fn next_event(events: Option<&mut broadcast::Receiver<Event>>) -> Result<Event, RecvError> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// The protocol message a frame carries; `None` for pings and pongs.
 fn read(frame: Option<Result<Frame, axum::Error>>) -> Result<Option<Message>, End> {

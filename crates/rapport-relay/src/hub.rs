@@ -1,13 +1,16 @@
 //! What the relay holds in memory: one [`WorkspaceHub`] per workspace that has a connection,
-//! with the documents in use, the workspace digest, and the channel that tells every connection
-//! of the workspace what changed.
+//! with the documents in use, the workspace digest, and how connections hear what changed:
+//! those that replicate the whole workspace (Rapport clients) through a channel every change
+//! goes to, the others (automerge-repo peers, which hold the few documents they asked for)
+//! through a [`DocumentWatcher`] told only of those documents, so a thousand such peers on a
+//! thousand documents are not each woken by every change.
 //!
 //! **Invariant:** a hub knows one workspace. Every document key, every broadcast and every
 //! digest carries that workspace's id; nothing is shared between hubs but the store.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
@@ -15,7 +18,7 @@ use rapport_store::{RelayStore, SavedBytes, StoreError, StoredDocument};
 use rapport_sync::{
     Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// How many events a slow connection may fall behind before it is told to reconnect, unless
 /// the relay is configured otherwise.
@@ -38,7 +41,72 @@ pub enum Event {
     },
 }
 
-type Slot = Arc<Mutex<Option<StoredDocument>>>;
+/// A document's place in memory: written by one connection at a time, read by many at once
+/// (a change fanned out to a thousand peers is a thousand reads).
+type Slot = Arc<RwLock<Option<StoredDocument>>>;
+
+/// How many changed documents a watcher may have waiting before it is marked behind (and then
+/// offers every document it watches again, once, instead).
+const WATCHER_BACKLOG: usize = 256;
+
+/// What a connection that holds only some documents is told: which of them changed.
+#[derive(Debug)]
+pub struct DocumentWatcher {
+    connection: u64,
+    changed: mpsc::Sender<DocumentId>,
+    behind: Arc<AtomicBool>,
+}
+
+/// The receiving end of a [`DocumentWatcher`].
+#[derive(Debug)]
+pub struct WatchedChanges {
+    changed: mpsc::Receiver<DocumentId>,
+    behind: Arc<AtomicBool>,
+}
+
+impl DocumentWatcher {
+    /// A watcher for connection `connection`, and what it receives.
+    pub fn new(connection: u64) -> (Self, WatchedChanges) {
+        let (changed, receiver) = mpsc::channel(WATCHER_BACKLOG);
+        let behind = Arc::new(AtomicBool::new(false));
+        let watcher = Self {
+            connection,
+            changed,
+            behind: behind.clone(),
+        };
+        (
+            watcher,
+            WatchedChanges {
+                changed: receiver,
+                behind,
+            },
+        )
+    }
+
+    fn tell(&self, id: DocumentId) {
+        if self.changed.try_send(id).is_err() {
+            self.behind.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl WatchedChanges {
+    /// The next document that changed; `None` once no hub holds the watcher.
+    pub async fn next(&mut self) -> Option<DocumentId> {
+        self.changed.recv().await
+    }
+
+    /// A document that changed, if one is waiting.
+    pub fn try_next(&mut self) -> Option<DocumentId> {
+        self.changed.try_recv().ok()
+    }
+
+    /// Whether changes were dropped since the last call (the channel was full): every watched
+    /// document must then be offered again.
+    pub fn take_behind(&self) -> bool {
+        self.behind.swap(false, Ordering::AcqRel)
+    }
+}
 
 /// One workspace's live state.
 pub struct WorkspaceHub {
@@ -48,6 +116,10 @@ pub struct WorkspaceHub {
     cache_limit: usize,
     digest: Mutex<Digest>,
     events: broadcast::Sender<Event>,
+    /// Revocations only, for connections that do not hear every change.
+    control: broadcast::Sender<Event>,
+    /// Who holds each document without replicating the whole workspace.
+    watchers: Mutex<HashMap<DocumentId, Vec<DocumentWatcher>>>,
     /// Where the digest is kept when the hub closes, so that reopening it does not read every
     /// document's heads again (every change goes through a hub, so it stays true).
     digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
@@ -98,6 +170,8 @@ impl WorkspaceHub {
             cache_limit,
             digest: Mutex::new(digest),
             events: broadcast::channel(event_backlog).0,
+            control: broadcast::channel(event_backlog).0,
+            watchers: Mutex::new(HashMap::new()),
             digests,
             generation,
         })
@@ -108,13 +182,55 @@ impl WorkspaceHub {
         self.id
     }
 
-    /// Listens to the workspace's events.
+    /// Listens to every event of the workspace.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
-    /// Tells every connection of the workspace.
+    /// Listens to the workspace's revocations only.
+    pub fn subscribe_control(&self) -> broadcast::Receiver<Event> {
+        self.control.subscribe()
+    }
+
+    /// Tells `watcher` of every later change to document `id`.
+    pub fn watch(&self, id: DocumentId, watcher: &DocumentWatcher) {
+        let mut watchers = lock(&self.watchers);
+        let list = watchers.entry(id).or_default();
+        if !list.iter().any(|w| w.connection == watcher.connection) {
+            list.push(DocumentWatcher {
+                connection: watcher.connection,
+                changed: watcher.changed.clone(),
+                behind: watcher.behind.clone(),
+            });
+        }
+    }
+
+    /// Stops telling connection `connection` about document `id`.
+    pub fn unwatch(&self, id: DocumentId, connection: u64) {
+        let mut watchers = lock(&self.watchers);
+        if let Some(list) = watchers.get_mut(&id) {
+            list.retain(|w| w.connection != connection);
+            if list.is_empty() {
+                watchers.remove(&id);
+            }
+        }
+    }
+
+    /// Tells every connection of the workspace that hears it: a change goes to those that hear
+    /// every change and to the watchers of its document (not its origin), a revocation to all.
     pub fn announce(&self, event: Event) {
+        match &event {
+            Event::Changed { id, origin } => {
+                if let Some(list) = lock(&self.watchers).get(id) {
+                    for watcher in list.iter().filter(|w| w.connection != *origin) {
+                        watcher.tell(*id);
+                    }
+                }
+            }
+            Event::Revoked { .. } => {
+                let _ = self.control.send(event.clone());
+            }
+        }
         // No receivers is fine: nobody is connected to hear it.
         let _ = self.events.send(event);
     }
@@ -161,7 +277,7 @@ impl WorkspaceHub {
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<Option<R>, StoreError> {
         let slot = self.slot(id);
-        let mut guard = lock(&slot);
+        let mut guard = write(&slot);
         if guard.is_none() {
             *guard = self.store.load(self.id, id)?;
         }
@@ -173,7 +289,22 @@ impl WorkspaceHub {
         }
         let document = guard.get_or_insert_with(StoredDocument::new);
         let before = document.doc.get_heads();
-        let result = f(&mut document.doc);
+        // What the digest holds for it: a damaged document's stored heads, not its empty self.
+        let stored_before = document
+            .damaged_heads()
+            .map_or_else(|| before.clone(), <[ChangeHash]>::to_vec);
+        // A panic inside Automerge may leave the document half changed: forget it (the next use
+        // reloads what is durable) before the panic goes on to end the connection's task, so
+        // that the lock is not poisoned with it.
+        let result =
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut document.doc))) {
+                Ok(result) => result,
+                Err(panic) => {
+                    *guard = None;
+                    drop(guard);
+                    std::panic::resume_unwind(panic)
+                }
+            };
         let after = document.doc.get_heads();
         if after == before {
             if created {
@@ -189,7 +320,7 @@ impl WorkspaceHub {
             return Err(error);
         }
         let mut digest = lock(&self.digest);
-        digest.toggle(&document_digest(id, &before));
+        digest.toggle(&document_digest(id, &stored_before));
         digest.toggle(&document_digest(id, &after));
         Ok(Some(result))
     }
@@ -208,8 +339,8 @@ impl WorkspaceHub {
         let mut seen = HashSet::new();
         order.retain(|&i| seen.insert(incoming[i].0));
         let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
-        let guards: Vec<MutexGuard<'_, Option<StoredDocument>>> =
-            slots.iter().map(|s| lock(s)).collect();
+        let guards: Vec<RwLockWriteGuard<'_, Option<StoredDocument>>> =
+            slots.iter().map(|s| write(s)).collect();
         let mut fresh = Vec::new();
         for (&i, guard) in order.iter().zip(&guards) {
             let (id, doc, bytes) = &incoming[i];
@@ -239,7 +370,15 @@ impl WorkspaceHub {
         f: impl FnOnce(&Automerge) -> R,
     ) -> Result<Option<R>, StoreError> {
         let slot = self.slot(id);
-        let mut guard = lock(&slot);
+        {
+            let guard = read(&slot);
+            if let Some(document) = guard.as_ref() {
+                return Ok(Some(f(&document.doc)));
+            }
+        }
+        // Not loaded: load it under the write lock (unless someone did meanwhile), and read it
+        // there, once.
+        let mut guard = write(&slot);
         if guard.is_none() {
             *guard = self.store.load(self.id, id)?;
         }
@@ -258,7 +397,7 @@ impl WorkspaceHub {
         // Lock order: the map, then a slot (no one takes the map while holding a slot).
         let mut documents = lock(&self.documents);
         // The map's reference and this one: no one else can be about to fill it.
-        if Arc::strong_count(&slot) == 2 && lock(&slot).is_none() {
+        if Arc::strong_count(&slot) == 2 && read(&slot).is_none() {
             documents.remove(&id);
         }
     }
@@ -268,7 +407,7 @@ impl WorkspaceHub {
     pub fn heads(&self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
         let slot = lock(&self.documents).get(&id).cloned();
         if let Some(slot) = slot
-            && let Some(document) = lock(&slot).as_ref()
+            && let Some(document) = read(&slot).as_ref()
         {
             return Ok(Some(document.doc.get_heads()));
         }
@@ -438,6 +577,15 @@ impl Documents for HubDocuments {
 
 /// Locks a mutex; a panic elsewhere while it was held does not make its data unusable here
 /// (every critical section in the relay leaves its data consistent, or forgets the document).
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()

@@ -11,7 +11,8 @@
 //!   ([`auth::Token`]).
 //! - [`RelayConfig`] holds the limits that keep one hostile client from hurting the others:
 //!   frame size, handshake deadline, failed logins per source ([`RateLimit`]), connections per
-//!   token, asks for unknown documents per connection.
+//!   token, asks for unknown documents per connection; and, optionally, the [`TlsIdentity`]
+//!   (certificate and key, loaded from PEM files) the public listener serves `wss://` with.
 //!
 //! **Guarantees:** a change is committed to redb before it is forwarded or acknowledged; a
 //! connection sees only its own workspace; a viewer's changes are never applied; a peer that
@@ -27,6 +28,8 @@ pub mod hub;
 mod rate;
 mod screen;
 mod server;
+mod tls;
 
 pub use rate::RateLimit;
 pub use server::{Relay, RelayConfig, RelayError, RelayState};
+pub use tls::{TlsError, TlsIdentity};

@@ -29,6 +29,7 @@ use crate::connection;
 use crate::handshake::{Handshake, HandshakeListener};
 use crate::hub::Hubs;
 use crate::rate::RateLimit;
+use crate::tls::TlsIdentity;
 
 /// The relay's limits and timings.
 #[derive(Clone, Debug)]
@@ -55,10 +56,17 @@ pub struct RelayConfig {
     /// How many connections one token may hold open at once; one more gets
     /// `429 Too Many Requests`.
     pub max_connections_per_token: usize,
+    /// How many sockets the public listener holds open at once, whatever their stage (TLS,
+    /// HTTP, websocket); past it a new one is closed as soon as it is accepted. Keep it under
+    /// the process's file descriptor limit.
+    pub max_open_connections: usize,
     /// How often a connection may ask for documents its workspace does not have (each
     /// answered `doc-unavailable`); past it, the relay reads nothing more from that connection
     /// until it is within the limit again.
     pub unknown_documents_per_connection: RateLimit,
+    /// The certificate and key the public listener serves TLS with (`wss://`); `None`: plain
+    /// `ws://`. The admin endpoint, on loopback, stays plain either way.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for RelayConfig {
@@ -78,12 +86,15 @@ impl Default for RelayConfig {
             },
             // A member's devices and windows; the sync of one replica needs one.
             max_connections_per_token: 64,
+            // Well under the usual limits on open files, with room for redb and the admin end.
+            max_open_connections: 8192,
             // An automerge-repo peer asking for a few hundred ids it holds from elsewhere goes
             // through at once; a flood is answered a hundred a second.
             unknown_documents_per_connection: RateLimit {
                 burst: 1024,
                 refill_every: Duration::from_millis(10),
             },
+            tls: None,
         }
     }
 }
@@ -138,7 +149,18 @@ pub struct Relay {
 impl Relay {
     /// Opens (or creates) the relay store in `dir`.
     pub fn open(dir: &Path, config: RelayConfig) -> Result<Self, RelayError> {
-        let store = Arc::new(RelayStore::open(dir)?);
+        Ok(Self::with_store(RelayStore::open(dir)?, config))
+    }
+
+    /// A relay over a store already open (one on a test's failing disk, say); its data
+    /// directory is the store's.
+    pub fn with_store(store: RelayStore, config: RelayConfig) -> Self {
+        let dir = store
+            .path()
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_default();
+        let store = Arc::new(store);
         let (stop, shutdown) = watch::channel(false);
         let peer_id = PeerId::new(format!(
             "rapport-relay-{}",
@@ -146,7 +168,7 @@ impl Relay {
         ))
         .unwrap_or_else(|| unreachable!("a fixed-shape id is valid"));
         let cache = config.cache_documents;
-        Ok(Self {
+        Self {
             state: RelayState {
                 hubs: Arc::new(Hubs::new(store, cache).with_event_backlog(config.event_backlog)),
                 failed_logins: Arc::new(FailedLogins::new(config.failed_logins_per_source)),
@@ -157,8 +179,8 @@ impl Relay {
                 connections: Arc::new(AtomicUsize::new(0)),
             },
             stop,
-            dir: dir.to_owned(),
-        })
+            dir,
+        }
     }
 
     /// The workspaces and their members' tokens (to invite or revoke in-process).
@@ -208,8 +230,15 @@ impl Relay {
         let until_stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        info!(address = %public.local_addr()?, "relay listening");
-        let public = HandshakeListener::new(public, self.state.config.handshake_timeout);
+        let config = &self.state.config;
+        let tls = config.tls.is_some();
+        info!(address = %public.local_addr()?, tls, "relay listening");
+        let public = HandshakeListener::new(
+            public,
+            config.handshake_timeout,
+            config.tls.as_ref(),
+            config.max_open_connections,
+        );
         let public_server = axum::serve(
             public,
             self.app()

@@ -59,7 +59,7 @@ impl Replica {
     /// Refuses when this replica's user is a viewer: the relay would refuse the change, and
     /// it would stay unsynced for good. A user the member list does not name yet (a replica
     /// not synced since it was made) may write; the relay decides in the end.
-    fn check_writable(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn check_writable(&mut self) -> Result<(), StoreError> {
         let id = self.workspace;
         let members = workspace::members(self.document(id)?)
             .map_err(|source| StoreError::Shape { id, source })?;

@@ -13,6 +13,10 @@ use crate::replica::Replica;
 use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED, UNSYNCED};
 
+mod batch;
+
+pub use batch::AccountBatch;
+
 /// How many documents stay loaded; the least recently used beyond this are dropped (never one
 /// holding changes not committed yet).
 const CACHE_DOCUMENTS: usize = 64;

@@ -144,13 +144,43 @@ pub enum StoreError {
         reason: String,
     },
     /// redb failed.
-    #[error("replica storage failed while {doing}: {source}")]
+    #[error("storage failed while {doing}: {source}")]
     Storage {
         /// What the store was doing.
         doing: &'static str,
         /// redb's error.
         source: redb::Error,
     },
+    /// The transaction a change was written in, with other documents' changes, failed; the
+    /// caller that wrote it has the error itself.
+    #[error("storage failed while committing a batch of changes: {reason}")]
+    CommitFailed {
+        /// Why the batch failed.
+        reason: String,
+    },
+    /// A disk error closed the store's file and it could not be opened again yet; nothing is
+    /// written until it can.
+    #[error("the store {path} is closed after a disk error and cannot be reopened yet: {reason}")]
+    Unavailable {
+        /// The store's file.
+        path: PathBuf,
+        /// Why it did not reopen.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Whether this is the disk failing (a full disk, a failed write or sync), not the data.
+    pub fn is_disk_error(&self) -> bool {
+        match self {
+            StoreError::Storage { source, .. } => matches!(
+                source,
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+            ),
+            StoreError::Unavailable { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// Attaches what the store was doing to a redb error.

@@ -3,7 +3,7 @@
 //! Only the items a change touched are reread: appending one note to a timeline of 20,000
 //! entries reindexes one entry.
 
-use automerge::{Automerge, LoadOptions, OnPartialLoad};
+use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
 use rapport_model::{DocumentId, Team, Touched, UserName};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -150,30 +150,30 @@ impl Replica {
         let txn = self.db.begin_write().doing(DOING)?;
         let mut derived = Derived::open(&txn)?;
         let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
-        for (key, saved) in waiting {
+        let (docs, workspace) = (&mut self.docs, self.workspace);
+        load_each(waiting, |key, loaded| {
             unindexed.remove(key.as_str()).doing(DOING)?;
-            let (Some(id), Some(saved)) = (key.parse::<DocumentId>().ok(), saved) else {
-                continue;
+            let Some((id, heads, loaded)) = loaded else {
+                return Ok(());
             };
-            let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-            let doc = match Automerge::load_with_options(&saved.data, options) {
+            let doc = match loaded {
                 Ok(doc) => doc,
                 Err(error) => {
                     tracing::warn!(document = %id, %error, "dropping a document from the relay that does not load; the next sync fetches it again");
                     rows::remove(&txn, &key)?;
-                    self.docs.forget(&id);
-                    continue;
+                    docs.forget(&id);
+                    return Ok(());
                 }
             };
-            let heads = doc.get_heads();
-            if heads != saved.heads {
+            if doc.get_heads() != heads {
                 tracing::warn!(document = %id, "a document from the relay holds other heads than it said");
-                rows::put_heads(&txn, &key, &heads)?;
+                rows::put_heads(&txn, &key, &doc.get_heads())?;
             }
-            if id != self.workspace {
+            if id != workspace {
                 index_or_leave_out(&mut derived, &doc, id, &everything, &reader)?;
             }
-        }
+            Ok(())
+        })?;
         drop((derived, unindexed));
         txn.commit().doing(DOING)?;
         self.unindexed()
@@ -260,5 +260,70 @@ pub(crate) fn decode_alert(bytes: &[u8]) -> Result<AlertRecord, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::DamagedIndex {
         table: "alerts",
         reason: e.to_string(),
+    })
+}
+
+/// A document fetched whole: its id, the heads it was said to hold, and how loading it went.
+type Loaded = (
+    DocumentId,
+    Vec<ChangeHash>,
+    Result<Automerge, automerge::AutomergeError>,
+);
+
+/// Below this many documents they are loaded on the calling thread alone.
+const LOADS_PER_THREAD: usize = 16;
+/// How many loaded documents may wait for the calling thread.
+const LOADED_AHEAD: usize = 32;
+
+/// Loads each of `waiting` (keys and their stored bytes) and hands it to `handle`, on the
+/// calling thread, which can keep a write transaction open: loading (most of what indexing a
+/// fetched workspace costs) runs on the other cores meanwhile, a few documents ahead. `None`
+/// for a key whose id does not parse or that has no rows.
+fn load_each(
+    waiting: Vec<(String, Option<SavedBytes>)>,
+    mut handle: impl FnMut(String, Option<Loaded>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let load = |saved: Option<SavedBytes>, key: &str| -> Option<Loaded> {
+        let (id, saved) = (key.parse::<DocumentId>().ok()?, saved?);
+        let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
+        Some((
+            id,
+            saved.heads,
+            Automerge::load_with_options(&saved.data, options),
+        ))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let loaders = (cores - 1).min(waiting.len() / LOADS_PER_THREAD);
+    if loaders == 0 {
+        for (key, saved) in waiting {
+            let loaded = load(saved, &key);
+            handle(key, loaded)?;
+        }
+        return Ok(());
+    }
+    let queue = std::sync::Mutex::new(waiting.into_iter());
+    let (ready, loaded) = std::sync::mpsc::sync_channel(LOADED_AHEAD);
+    std::thread::scope(|scope| {
+        for _ in 0..loaders {
+            let (queue, ready) = (&queue, ready.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                    let Some((key, saved)) = next else { return };
+                    let done = load(saved, &key);
+                    if ready.send((key, done)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(ready);
+        // Owned here, so that on an error it is dropped before the loaders are joined: they
+        // stop at their next send.
+        let loaded = loaded;
+        for (key, done) in loaded.iter() {
+            handle(key, done)?;
+        }
+        Ok(())
     })
 }

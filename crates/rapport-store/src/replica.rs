@@ -217,13 +217,19 @@ impl Replica {
     }
 }
 
-/// The relay a replica syncs with, and the member token it presents.
+/// The relay a replica syncs with, the member token it presents, and the extra certificate
+/// authority its `wss://` certificate may come from.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Remote {
     /// `ws://` or `wss://` URL, as given to `rapport join`.
     pub url: String,
     /// The member token (absent for a relay that asks for none).
     pub token: Option<String>,
+    /// PEM certificates of a CA trusted for this relay besides the system's roots (a company
+    /// or self-signed CA), kept here rather than as a path so the replica does not depend on
+    /// the file staying where it was. Absent from remotes saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -231,6 +237,7 @@ impl std::fmt::Debug for Remote {
         f.debug_struct("Remote")
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("ca_cert", &self.ca_cert.as_ref().map(|_| "PEM"))
             .finish()
     }
 }
@@ -380,4 +387,18 @@ fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error>
     }
     txn.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_remote_saved_before_the_ca_field_reads_and_is_written_back_the_same() {
+        let saved = r#"{"url":"ws://relay:7700","token":"rpt_a_b"}"#;
+        let remote: Remote = serde_json::from_str(saved).unwrap();
+        assert_eq!(remote.ca_cert, None);
+        assert_eq!(serde_json::to_string(&remote).unwrap(), saved);
+    }
 }

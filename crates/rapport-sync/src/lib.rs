@@ -15,6 +15,7 @@
 //!   [`Session::settled`] tells when both sides hold the same.
 
 mod documents;
+pub mod inflation;
 mod session;
 mod summary;
 

@@ -169,6 +169,16 @@ impl Session {
         }
     }
 
+    /// Replaces the digest of this side's workspace summary that the accepting side answers the
+    /// `join` with. An accepting side sets it right before it handles the `join`: a digest taken
+    /// earlier would miss what changed in between, and the two sides would agree on a summary
+    /// one of them no longer holds. No effect once the handshake is done.
+    pub fn set_summary_digest(&mut self, digest: Vec<u8>) {
+        if self.phase == Phase::AwaitingJoin {
+            self.metadata.summary_digest = Some(digest);
+        }
+    }
+
     /// This side's peer id.
     pub fn me(&self) -> &PeerId {
         &self.me
@@ -353,6 +363,8 @@ impl Session {
             reason,
         };
         let incoming = sync::Message::decode(&m.data).map_err(|e| invalid(e.to_string()))?;
+        let changes: Vec<&[u8]> = incoming.changes.iter().collect();
+        crate::inflation::check_all(&changes).map_err(|e| invalid(e.to_string()))?;
         let read_only = self.remote_read_only;
         let local_read_only = self.local_read_only;
         let state = self

@@ -41,6 +41,12 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("rust-embed", &["rapport-node"]),
     // The bench's light peers speak the protocol on raw sockets, as a browser tab would.
     ("tokio-tungstenite", &["rapport-client", "rapport-bench"]),
+    // TLS where connections are made: the relay's listener and the client's link.
+    ("rustls", &["rapport-relay", "rapport-client"]),
+    ("rustls-native-certs", &["rapport-client"]),
+    ("tokio-rustls", &["rapport-relay"]),
+    // Import and export files are read and written in one place.
+    ("csv", &["rapport-transfer"]),
     ("anyhow", &["rapport-cli", "rapport-bench", "xtask"]),
     ("clap", &["rapport-cli", "rapport-bench"]),
 ];
@@ -69,6 +75,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("rapport-store", &["rapport-model"]),
+    ("rapport-transfer", &["rapport-model"]),
     (
         "rapport-node",
         &["rapport-client", "rapport-model", "rapport-store"],
@@ -82,6 +89,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rapport-proto",
             "rapport-relay",
             "rapport-store",
+            "rapport-transfer",
         ],
     ),
     // The harness composes everything it measures, like the CLI, plus the sync session for its
@@ -95,6 +103,19 @@ const LAYERS: &[(&str, &[&str])] = &[
             "rapport-relay",
             "rapport-store",
             "rapport-sync",
+        ],
+    ),
+    // The fuzz targets feed peers' bytes (and files to import) to the crates that read them (a
+    // workspace of its own, whose [workspace.dependencies] and lints its manifest holds).
+    (
+        "rapport-fuzz",
+        &[
+            "rapport-model",
+            "rapport-proto",
+            "rapport-relay",
+            "rapport-store",
+            "rapport-sync",
+            "rapport-transfer",
         ],
     ),
     ("xtask", &[]),

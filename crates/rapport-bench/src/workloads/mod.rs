@@ -4,6 +4,7 @@ mod cold_join;
 mod fanout;
 mod floor;
 mod live;
+mod load;
 mod local;
 mod offline;
 mod peers;
@@ -42,6 +43,8 @@ pub enum Workload {
     Fanout,
     /// Operations on the local replica.
     Local,
+    /// A thousand clients adding notes for a minute; then the relay is killed and restarted.
+    Load,
     /// Raw Automerge sync of every account in memory.
     Floor,
     /// automerge-repo sync servers (JavaScript, samod), side by side with ours.
@@ -60,6 +63,7 @@ impl Workload {
             Workload::Memory => "memory",
             Workload::Fanout => "fanout",
             Workload::Local => "local",
+            Workload::Load => "load",
             Workload::Floor => "floor",
             Workload::Peers => "peers",
         }
@@ -98,6 +102,7 @@ pub fn run(workload: Workload, lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
         Workload::Memory => live::run(lab, false),
         Workload::Fanout => fanout::run(lab),
         Workload::Local => local::run(lab),
+        Workload::Load => load::run(lab),
         Workload::Floor => floor::run(lab),
         Workload::Peers => peers::run(lab),
     }

@@ -230,6 +230,7 @@ fn our_client(lab: &mut Lab, url: &str, export: &Export) -> anyhow::Result<(f64,
     let remote = Remote {
         url: url.to_owned(),
         token: None,
+        ca_cert: None,
     };
     let started = Instant::now();
     let limit = Duration::from_secs(LIMIT_SECONDS);

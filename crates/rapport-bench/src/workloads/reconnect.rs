@@ -59,6 +59,7 @@ fn measure(lab: &mut Lab, replica: Replica, url: &str) -> anyhow::Result<(Replic
     let through = Remote {
         url: proxy.url.clone(),
         token,
+        ca_cert: None,
     };
     let mut replica = Some(replica);
     let mut times = Vec::new();
@@ -89,6 +90,7 @@ fn measure(lab: &mut Lab, replica: Replica, url: &str) -> anyhow::Result<(Replic
     replica.set_remote(&Remote {
         url: url.to_owned(),
         token: through.token,
+        ca_cert: None,
     })?;
     Ok((replica, Measured { times, traffic }))
 }

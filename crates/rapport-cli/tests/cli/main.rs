@@ -10,8 +10,10 @@
 mod accounts;
 mod alerts;
 mod browser;
+mod chaos;
 mod deals_tasks;
 mod errors;
+mod import;
 mod interop;
 mod processes;
 mod relay;
@@ -19,3 +21,4 @@ mod replica_errors;
 mod support;
 mod sync;
 mod timeline;
+mod tls;

@@ -150,6 +150,13 @@ impl Spawned {
         assert!(status.success(), "kill -{signal} {} failed", self.pid());
     }
 
+    /// Sends SIGKILL at once (from this process, with no `kill(1)` to start first), so that
+    /// the kill lands when the caller means it to. A process that has already exited but is
+    /// not reaped yet is left as it ended: [`Spawned::finish`] then reports its exit code.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+    }
+
     /// Waits for the process to exit (at most `within`) and returns how it ended, with the
     /// stdout lines not read yet and all of stderr.
     #[track_caller]
@@ -203,6 +210,32 @@ impl RelayServer {
     /// [`RelayServer::start_on`] with more arguments for `relay serve` (its limits).
     #[track_caller]
     pub fn start_with(data: &Data, address: &str, more: &[&str]) -> Self {
+        let process = Self::spawn(data, address, more);
+        let first = process.next_line(PATIENCE);
+        Self::listening(process, &first)
+    }
+
+    /// [`RelayServer::start_on`] for a relay that listened on `address` before: while the port
+    /// is taken for a moment (a connection made meanwhile may have got it as its local port),
+    /// it tries again, for at most [`PATIENCE`].
+    #[track_caller]
+    pub fn restart_on(data: &Data, address: &str) -> Self {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let process = Self::spawn(data, address, &[]);
+            if let Ok(first) = process.lines.recv_timeout(PATIENCE) {
+                return Self::listening(process, &first);
+            }
+            let run = process.finish(PATIENCE);
+            assert!(
+                run.stderr.contains("cannot listen on") && Instant::now() < deadline,
+                "the relay did not start again on {address}: {run:?}"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn spawn(data: &Data, address: &str, more: &[&str]) -> Spawned {
         let args = [
             OsStr::new("--data"),
             data.dir.as_os_str(),
@@ -211,8 +244,12 @@ impl RelayServer {
             OsStr::new("--listen"),
             OsStr::new(address),
         ];
-        let process = Spawned::start(args.into_iter().chain(more.iter().map(OsStr::new)));
-        let first = process.next_line(PATIENCE);
+        Spawned::start(args.into_iter().chain(more.iter().map(OsStr::new)))
+    }
+
+    /// The relay whose first line was `first`, which gives its address.
+    #[track_caller]
+    fn listening(process: Spawned, first: &str) -> Self {
         let url = first
             .strip_prefix("relay listening on ")
             .unwrap_or_else(|| panic!("the relay's first line should give its address: {first}"))
@@ -341,6 +378,17 @@ impl Data {
             "--timeout",
             SYNC_TIMEOUT,
         ])
+    }
+
+    /// Starts `rapport --data DIR ARGS...` as a process of its own, to kill it mid-way.
+    pub fn spawn<I, S>(&self, args: I) -> Spawned
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> = vec!["--data".into(), self.dir.clone().into()];
+        all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        Spawned::start(all)
     }
 
     /// Starts `rapport sync` with `extra` arguments as a process of its own.

@@ -4,6 +4,9 @@
 //! killed).
 
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -477,4 +480,133 @@ fn a_member_over_the_relays_connection_limit_is_told_why() {
     desktop
         .run(["sync"])
         .fails_with(&["429", "already has 1 connections open"]);
+}
+
+#[test]
+fn a_relay_refuses_to_start_on_a_data_directory_it_cannot_use_and_changes_nothing() {
+    let tmp = tmp();
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let inside_file = file.join("relay");
+    crate::support::run_with_env(
+        [
+            "relay".as_ref(),
+            "serve".as_ref(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--data".as_ref(),
+            inside_file.as_os_str(),
+        ],
+        &[],
+    )
+    .fails_with(&["cannot use data directory", &inside_file.to_string_lossy()]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+
+    let damaged = tmp.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    let store = damaged.join(rapport_store::RELAY_FILE);
+    std::fs::write(&store, b"redb? no: half a page of something else").unwrap();
+    crate::support::run_with_env(
+        [
+            "relay".as_ref(),
+            "serve".as_ref(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--data".as_ref(),
+            damaged.as_os_str(),
+        ],
+        &[],
+    )
+    .fails_with(&["not a rapport", "left untouched"]);
+    assert_eq!(
+        std::fs::read(&store).unwrap(),
+        b"redb? no: half a page of something else"
+    );
+}
+
+/// A loopback proxy to `target` that passes a client's HTTP upgrade at once and holds what it
+/// sends after (its `join`) until `release` is set; `holding` says when it holds. Returns its
+/// address.
+fn join_holding_proxy(
+    target: String,
+    release: Arc<AtomicBool>,
+    holding: Arc<AtomicBool>,
+) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut server = std::net::TcpStream::connect(&target).unwrap();
+            let (mut from_server, mut to_client) =
+                (server.try_clone().unwrap(), client.try_clone().unwrap());
+            thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut to_client);
+                let _ = to_client.shutdown(std::net::Shutdown::Both);
+            });
+            let (release, holding) = (release.clone(), holding.clone());
+            thread::spawn(move || {
+                let (mut seen, mut buffer, mut upgraded) = (Vec::new(), [0u8; 65536], false);
+                loop {
+                    let read = match client.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => read,
+                    };
+                    if upgraded {
+                        holding.store(true, Ordering::SeqCst);
+                        while !release.load(Ordering::SeqCst) {
+                            thread::sleep(Duration::from_millis(10));
+                        }
+                    } else {
+                        seen.extend_from_slice(&buffer[..read]);
+                        upgraded = seen.windows(4).any(|w| w == b"\r\n\r\n");
+                    }
+                    if server.write_all(&buffer[..read]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn a_note_committed_between_a_watchers_upgrade_and_its_join_reaches_it_live() {
+    // The relay answers a `join` with its workspace digest; one read at the upgrade instead
+    // would miss this note, and the watcher would settle without it until its next reconnect.
+    let tmp = tmp();
+    let (_store, relay, [sam, mia]) = relay_with(
+        &tmp,
+        [("sam", "sales", "member"), ("mia", "marketing", "member")],
+    );
+    let account = sam.data.add_account("Globex", &[]);
+    sam.data.sync().ok();
+    mia.data.sync().ok();
+
+    let (release, holding) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let proxy = join_holding_proxy(relay.address().to_owned(), release.clone(), holding.clone());
+    let proxy_url = format!("ws://{proxy}");
+    let watch = mia
+        .data
+        .spawn_sync(&["--watch", "--relay", &proxy_url, "--token", &mia.token]);
+    crate::processes::wait_until("the proxy holds mia's join", PATIENCE, || {
+        holding.load(Ordering::SeqCst)
+    });
+    let text = "Written while mia joins";
+    let note = sam
+        .data
+        .id_of(["note", "add", &account, text, "--alert", "marketing"]);
+    sam.data.sync().ok();
+    release.store(true, Ordering::SeqCst);
+    assert_eq!(
+        watch.next_line(PATIENCE),
+        format!("alert {note}: sam (sales) on {account}: {text}"),
+    );
+    watch.signal("TERM");
+    watch.finish(PATIENCE).ok();
 }

@@ -1,27 +1,67 @@
-//! The websocket itself: connecting with a token, framing protocol messages, and the admin
-//! endpoint's one-shot exchange.
+//! The websocket itself: connecting with a token (over TLS for `wss://`), framing protocol
+//! messages, and the admin endpoint's one-shot exchange.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use rapport_proto::{Message, PeerId, decode, encode};
+use rapport_store::Remote;
+use rustls::ClientConfig;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message as Frame};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::warn;
 
-use super::LinkError;
+use super::{LinkError, connection, trust};
 
 /// The largest websocket message accepted from the relay.
 const MAX_FRAME_BYTES: usize = 256 * 1024 * 1024;
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens a websocket to `url`, presenting `token` as a bearer token.
-pub(super) async fn connect(url: &str, token: Option<&str>) -> Result<Socket, LinkError> {
+/// How a link reaches its relay: the URL, the token to present, and for a `wss://` URL the TLS
+/// settings, made once and used by every reconnection.
+pub(super) struct Dialer {
+    url: String,
+    token: Option<String>,
+    tls: Option<Arc<ClientConfig>>,
+}
+
+impl Dialer {
+    /// Reads the system's root certificates for a `wss://` remote; fails on a CA certificate
+    /// that cannot be used.
+    pub(super) async fn new(remote: &Remote) -> Result<Self, LinkError> {
+        let tls = if remote.url.starts_with("wss://") {
+            let extra_ca = remote.ca_cert.clone();
+            let config = connection::blocking(move || trust::client_config(extra_ca.as_deref()));
+            Some(config.await??)
+        } else {
+            None
+        };
+        Ok(Self {
+            url: remote.url.clone(),
+            token: remote.token.clone(),
+            tls,
+        })
+    }
+
+    /// Opens a websocket to the relay.
+    pub(super) async fn connect(&self) -> Result<Socket, LinkError> {
+        connect(&self.url, self.token.as_deref(), self.tls.clone()).await
+    }
+}
+
+/// Opens a websocket to `url`, presenting `token` as a bearer token, over TLS with `tls` for a
+/// `wss://` URL.
+async fn connect(
+    url: &str,
+    token: Option<&str>,
+    tls: Option<Arc<ClientConfig>>,
+) -> Result<Socket, LinkError> {
     let bad_url = |reason: String| LinkError::BadUrl {
         url: url.to_owned(),
         reason,
@@ -40,7 +80,10 @@ pub(super) async fn connect(url: &str, token: Option<&str>) -> Result<Socket, Li
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
-    match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+    let connector = tls.map(Connector::Rustls);
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
+    match connecting.await {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) if response.status() == 401 => {
             Err(LinkError::Refused {
@@ -52,6 +95,7 @@ pub(super) async fn connect(url: &str, token: Option<&str>) -> Result<Socket, Li
             reason: refusal(response.status(), response.body().as_deref()),
         }),
         Err(tungstenite::Error::Url(error)) => Err(bad_url(error.to_string())),
+        Err(tungstenite::Error::Io(error)) => Err(trust::connect_failure(url, error)),
         Err(error) => Err(LinkError::Unreachable {
             url: url.to_owned(),
             reason: error.to_string(),
@@ -197,7 +241,8 @@ pub async fn admin(
     endpoint: &rapport_proto::AdminEndpoint,
     request: &rapport_proto::AdminRequest,
 ) -> Result<rapport_proto::AdminResponse, LinkError> {
-    let mut socket = connect(&endpoint.url, Some(&endpoint.secret)).await?;
+    // On loopback, plain: the relay's TLS is for its public listener only.
+    let mut socket = connect(&endpoint.url, Some(&endpoint.secret), None).await?;
     let json = serde_json::to_string(request).map_err(|e| LinkError::Protocol {
         reason: e.to_string(),
     })?;

@@ -198,6 +198,7 @@ async fn a_replica_pointed_at_another_workspaces_token_exchanges_nothing_and_kee
     let wrong = rapport_store::Remote {
         url: relay.url.clone(),
         token: Some(bob_token.clone()),
+        ca_cert: None,
     };
     let refused = timeout(WAIT, link::sync_once_with(ana, Some(wrong), SYNC))
         .await

@@ -93,6 +93,39 @@ const HUGE_CHANGE_COUNT: [u8; 13] = [
     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40, // 2^62 as LEB128
 ];
 
+/// Sync data carrying a thousand changes, each compressed from a mebibyte of zeros to about a
+/// kilobyte: Automerge inflates a compressed change before it can tell whether it is one, so a
+/// megabyte sent costs a mebibyte per change parsed.
+fn compressed_zeros() -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 1 << 20]).unwrap();
+    let deflated = encoder.finish().unwrap();
+    // A compressed-change chunk: magic bytes, a checksum (checked only after inflating), type 2.
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    leb128(&mut chunk, deflated.len() as u64);
+    chunk.extend(&deflated);
+    let mut data = vec![0x42, 0, 0, 0]; // version, no heads, no needs, no filters
+    leb128(&mut data, 1000);
+    for _ in 0..1000 {
+        leb128(&mut data, chunk.len() as u64);
+        data.extend(&chunk);
+    }
+    data
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// What a hostile peer sends, and what the relay must say before closing on it.
 pub(crate) struct Hostile {
     pub(crate) send: HostileFrame,
@@ -133,6 +166,10 @@ pub(crate) fn hostile_messages(target: DocumentId, nesting: usize) -> Vec<Hostil
             // Entries, but no bits to probe: a division by zero.
             send: HostileFrame::Sync(target, sync_with_filter(&[1, 0, 7])),
             error: "no bits",
+        },
+        Hostile {
+            send: HostileFrame::Sync(target, compressed_zeros()),
+            error: "inflates to more than",
         },
         Hostile {
             send: HostileFrame::Raw(frame_header_claiming(1 << 40)),

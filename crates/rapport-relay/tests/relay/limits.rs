@@ -151,6 +151,53 @@ async fn a_token_over_its_connection_limit_is_refused_and_other_tokens_are_not()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_over_the_relays_limit_are_closed_at_once_and_places_come_back() {
+    const DEADLINE: Duration = Duration::from_millis(500);
+    let dir = TempDir::new().unwrap();
+    let config = RelayConfig {
+        max_open_connections: 4,
+        handshake_timeout: DEADLINE,
+        ..RelayConfig::default()
+    };
+    let relay = RunningRelay::start(dir.path(), config).await;
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    // A member holds one place; three sockets that say nothing take the rest.
+    let mut member = connect_raw(&relay, &sam_token).await;
+    handshake(&mut member, &PeerId::new("sam-laptop").unwrap()).await;
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(tcp_from(LOCALHOST, &relay).await);
+    }
+    let mut extra = tcp_from(LOCALHOST, &relay).await;
+    let started = Instant::now();
+    let closed_in = closed_after(&mut extra, started).await;
+    assert!(
+        closed_in < DEADLINE,
+        "closed at once, not at the deadline: {closed_in:?}"
+    );
+
+    // The member's connection goes on meanwhile.
+    let request = doc_message(
+        &PeerId::new("sam-laptop").unwrap(),
+        &PeerId::new("relay").unwrap(),
+        DocumentId::random(),
+        &empty_document_sync(),
+    );
+    send(&mut member, &Message::Request(request)).await;
+    assert!(matches!(
+        receive(&mut member).await,
+        Some(Message::DocUnavailable(_))
+    ));
+
+    // Once the silent ones are closed at their deadline, their places are free again.
+    for mut socket in silent {
+        closed_after(&mut socket, started).await;
+    }
+    let mut again = connect_raw(&relay, &sam_token).await;
+    handshake(&mut again, &PeerId::new("sam-phone").unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_do_not_upgrade_and_join_in_time_are_closed_and_joined_ones_stay() {
     const DEADLINE: Duration = Duration::from_millis(500);
     let dir = TempDir::new().unwrap();

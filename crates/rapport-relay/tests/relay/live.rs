@@ -1,9 +1,14 @@
 //! Changes reaching members: live, in bulk, and across a relay restart.
 
-use rapport_model::{Role, Team};
+use automerge::Automerge;
+use automerge::sync::{self as automerge_sync, SyncDoc};
+use rapport_model::{DocumentId, Role, Team, account};
+use rapport_proto::{Message, PeerId};
 use rapport_relay::RelayConfig;
 use tempfile::TempDir;
+use tokio::time::timeout;
 
+use crate::raw::{Socket, connect_raw, doc_message, empty_document_sync, handshake, receive, send};
 use crate::{LIVE, RunningRelay, WAIT, Watcher, add_account, add_note, join, sync, timeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,4 +125,75 @@ async fn a_watcher_reconnects_when_the_relay_comes_back_and_hears_what_was_writt
     assert_eq!(watcher.next_alert(WAIT).await, "while the relay was down");
     drop(watcher);
     relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_holding_one_document_hears_its_changes_however_fast_the_rest_changes() {
+    // An automerge-repo peer that asked for one document is told of that document's changes
+    // only: a workspace changing far faster than the event backlog leaves it connected.
+    let dir = TempDir::new().unwrap();
+    let config = RelayConfig {
+        event_backlog: 8,
+        ..RelayConfig::default()
+    };
+    let relay = RunningRelay::start(dir.path(), config).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let bo_token = relay.invite("Acme", "bo", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    let mut ana = sync(ana).await;
+
+    let mut peer = connect_raw(&relay, &bo_token).await;
+    let me = PeerId::new("bo-browser-tab").unwrap();
+    let relay_id = handshake(&mut peer, &me).await;
+    let mut doc = Automerge::new();
+    let mut state = automerge_sync::State::new();
+    let request = doc_message(&me, &relay_id, globex, &empty_document_sync());
+    send(&mut peer, &Message::Request(request)).await;
+    let mut heads = ana.heads(globex).unwrap();
+    heads.sort();
+    hear_until(&mut peer, &me, &relay_id, &mut doc, &mut state, |doc| {
+        doc.get_heads() == heads
+    })
+    .await;
+
+    for i in 0..60 {
+        add_account(&mut ana, &format!("Account {i}"));
+    }
+    add_note(&mut ana, globex, "heard by the tab", &[]);
+    let _ana = sync(ana).await;
+    timeout(
+        LIVE,
+        hear_until(&mut peer, &me, &relay_id, &mut doc, &mut state, |doc| {
+            account::view(doc, globex)
+                .is_ok_and(|view| view.timeline.iter().any(|e| e.text == "heard by the tab"))
+        }),
+    )
+    .await
+    .expect("the note reaches the tab live");
+    relay.stop().await;
+}
+
+/// Answers the relay's sync messages for the one document the peer holds until `done`.
+async fn hear_until(
+    peer: &mut Socket,
+    me: &PeerId,
+    relay_id: &PeerId,
+    doc: &mut Automerge,
+    state: &mut automerge_sync::State,
+    done: impl Fn(&Automerge) -> bool,
+) {
+    while !done(doc) {
+        let message = match receive(peer).await {
+            Some(Message::Sync(message)) => message,
+            other => panic!("expected the document's sync messages, got {other:?}"),
+        };
+        let incoming = automerge_sync::Message::decode(&message.data).unwrap();
+        doc.receive_sync_message(state, incoming).unwrap();
+        if let Some(reply) = doc.generate_sync_message(state) {
+            let id: DocumentId = message.document_id.parse().unwrap();
+            let reply = doc_message(me, relay_id, id, &reply.encode());
+            send(peer, &Message::Sync(reply)).await;
+        }
+    }
 }

@@ -5,11 +5,13 @@
 
 mod access;
 mod attacks;
+mod disk;
 mod hostile;
 mod limits;
 mod live;
 mod protocol;
 mod raw;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -53,7 +55,11 @@ impl RunningRelay {
 
     /// [`RunningRelay::start`] on a given address (to come back where clients look for it).
     pub(crate) async fn start_on(dir: &Path, config: RelayConfig, address: &str) -> Self {
-        let relay = Relay::open(dir, config).unwrap();
+        Self::serve(Relay::open(dir, config).unwrap(), address).await
+    }
+
+    /// Serves `relay` on `address`.
+    pub(crate) async fn serve(relay: Relay, address: &str) -> Self {
         let hubs = relay.hubs().clone();
         let public = TcpListener::bind(address).await.unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -341,6 +341,54 @@ fn check_unverified_documents(index: impl FnOnce(&mut Replica)) {
 }
 
 #[test]
+fn a_large_batch_of_unverified_documents_is_checked_on_every_core_and_bad_ones_dropped() {
+    // Enough documents that they load on threads beside the indexing one; a damaged one every
+    // ten, wherever its loader is.
+    let (a_dir, b_dir) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let mut support = workspace(&a_dir, "ana", Team::Support);
+    let ids: Vec<_> = (0..60)
+        .map(|i| {
+            let id = new_account(&mut support, &format!("Account {i}"));
+            note(&mut support, id, &format!("first call number {i}"), &[]);
+            id
+        })
+        .collect();
+    let mut sales = member(&b_dir, &support, "bo", Team::Sales);
+    let incoming: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut saved = support.saved_document(*id).unwrap().unwrap();
+            if i % 10 == 3 {
+                let middle = saved.data.len() / 2;
+                saved.data[middle] ^= 0xff;
+            }
+            (*id, saved.data, saved.heads)
+        })
+        .collect();
+    sales.store_unverified(incoming).unwrap();
+    assert_eq!(sales.index_pending(1000).unwrap(), 0);
+    let mut names: Vec<String> = sales
+        .accounts()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..60)
+        .filter(|i| i % 10 != 3)
+        .map(|i| format!("Account {i}"))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    for (i, id) in ids.iter().enumerate() {
+        let kept = sales.saved_document(*id).unwrap().is_some();
+        assert_eq!(kept, i % 10 != 3, "account {i}");
+    }
+    assert_eq!(sales.search("call").unwrap().len(), 54);
+}
+
+#[test]
 fn changes_held_back_commit_together_before_any_other_write_and_are_durable_once_released() {
     let (dir_a, dir_b) = (TempDir::new().unwrap(), TempDir::new().unwrap());
     let mut ana = workspace(&dir_a, "ana", Team::Support);

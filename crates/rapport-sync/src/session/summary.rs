@@ -167,13 +167,14 @@ impl Session {
                 answer_to.push((id, m, claimed, true));
                 continue;
             }
+            let invalid = |reason: String| ProtocolError::InvalidDocument {
+                document: id.to_string(),
+                reason,
+            };
+            crate::inflation::check(&data).map_err(|e| invalid(e.to_string()))?;
             let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-            let theirs = Automerge::load_with_options(&data, options).map_err(|e| {
-                ProtocolError::InvalidDocument {
-                    document: id.to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
+            let theirs =
+                Automerge::load_with_options(&data, options).map_err(|e| invalid(e.to_string()))?;
             let heads = theirs.get_heads();
             known.push((id, theirs, data));
             answer_to.push((id, m, heads, false));

@@ -1,0 +1,208 @@
+//! Group commit: the relay's changes from many connections share durable transactions. Each
+//! caller queues its change and waits; whoever finds no batch being written writes everything
+//! queued so far in one transaction (one fsync) and wakes the others. A lone change is written
+//! at once, as before; under load, the changes that arrive while one batch is written make up
+//! the next, so commits per second follow the disk's fsyncs, not the number of connections.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use automerge::ChangeHash;
+
+use crate::rows::Stored;
+
+/// How many failed batches are remembered for their waiters (a waiter wakes long before this
+/// many more batches fail).
+const FAILURES_KEPT: usize = 64;
+
+/// One document's change, waiting for its batch.
+#[derive(Debug)]
+pub(super) struct Queued {
+    pub(super) key: String,
+    pub(super) stored: Stored,
+    pub(super) chunk: Vec<u8>,
+    pub(super) heads: Vec<ChangeHash>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct CommitQueue {
+    state: Mutex<QueueState>,
+    written: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    /// Changes for the batch being gathered.
+    queued: Vec<Queued>,
+    /// The number of the batch being gathered; every batch before it is written or failed.
+    gathering: u64,
+    /// Whether some caller is writing a batch now.
+    writing: bool,
+    /// Recent failed batches, with why.
+    failed: VecDeque<(u64, String)>,
+    /// Batches written, and the changes they held, for the relay's figures.
+    batches: u64,
+    changes: u64,
+}
+
+/// How a caller's change ended.
+pub(super) enum Committed {
+    /// In a batch written by this caller or another.
+    Written,
+    /// Its batch failed, for this reason (the caller who wrote it has the error itself).
+    Failed(String),
+}
+
+impl CommitQueue {
+    /// Queues `change` and returns once its batch is written or has failed. `write` writes
+    /// one batch in one transaction; it runs on whichever caller leads that batch.
+    pub(super) fn commit<E: std::fmt::Display>(
+        &self,
+        change: Queued,
+        write: impl Fn(&[Queued]) -> Result<(), E>,
+    ) -> Result<Committed, E> {
+        let mut state = self.lock();
+        let ticket = state.gathering;
+        state.queued.push(change);
+        loop {
+            if ticket < state.gathering && !(state.writing && ticket + 1 == state.gathering) {
+                return Ok(outcome(&state, ticket));
+            }
+            if state.writing {
+                state = self
+                    .written
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            // Lead: write everything gathered so far, without holding the queue's lock.
+            let batch = std::mem::take(&mut state.queued);
+            let number = state.gathering;
+            state.gathering += 1;
+            state.writing = true;
+            drop(state);
+            let result = write(&batch);
+            state = self.lock();
+            state.writing = false;
+            match &result {
+                Ok(()) => {
+                    state.batches += 1;
+                    state.changes += batch.len() as u64;
+                }
+                Err(error) => {
+                    state.failed.push_back((number, error.to_string()));
+                    if state.failed.len() > FAILURES_KEPT {
+                        state.failed.pop_front();
+                    }
+                }
+            }
+            self.written.notify_all();
+            // A caller leads only the batch it is in: it is not finished, and no one writes.
+            debug_assert_eq!(number, ticket);
+            return result.map(|()| Committed::Written);
+        }
+    }
+
+    /// Batches written so far, and the changes they held.
+    pub(super) fn written(&self) -> (u64, u64) {
+        let state = self.lock();
+        (state.batches, state.changes)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How batch `ticket`, no longer gathering nor being written, ended.
+fn outcome(state: &QueueState, ticket: u64) -> Committed {
+    match state.failed.iter().find(|(number, _)| *number == ticket) {
+        Some((_, reason)) => Committed::Failed(reason.clone()),
+        None => Committed::Written,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::mpsc;
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use super::*;
+
+    fn change(key: &str) -> Queued {
+        Queued {
+            key: key.into(),
+            stored: Stored::default(),
+            chunk: vec![1, 2, 3],
+            heads: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn changes_queued_while_a_batch_is_written_are_written_together_next() {
+        let queue = Arc::new(CommitQueue::default());
+        let (writing, started) = mpsc::channel();
+        let release = Arc::new(Barrier::new(2));
+        let first = std::thread::spawn({
+            let (queue, release) = (queue.clone(), release.clone());
+            move || {
+                queue.commit(change("first"), |batch| {
+                    assert_eq!(batch.len(), 1);
+                    writing.send(()).unwrap();
+                    release.wait();
+                    Ok::<_, String>(())
+                })
+            }
+        });
+        started.recv().unwrap();
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let others: Vec<_> = (0..7)
+            .map(|i| {
+                let (queue, written) = (queue.clone(), written.clone());
+                std::thread::spawn(move || {
+                    queue.commit(change(&format!("other {i}")), |batch| {
+                        written.lock().unwrap().push(batch.len());
+                        Ok::<_, String>(())
+                    })
+                })
+            })
+            .collect();
+        // Let all seven queue behind the first batch, then let it finish.
+        while queue.lock().queued.len() < 7 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        release.wait();
+        assert!(matches!(first.join().unwrap(), Ok(Committed::Written)));
+        for other in others {
+            assert!(matches!(other.join().unwrap(), Ok(Committed::Written)));
+        }
+        assert_eq!(*written.lock().unwrap(), vec![7], "one batch for the seven");
+        assert_eq!(queue.written(), (2, 8));
+    }
+
+    #[test]
+    fn a_failed_batch_fails_every_change_in_it_and_the_next_batch_goes_on() {
+        let queue = CommitQueue::default();
+        let failed = queue.commit(change("a"), |_| Err("disk full".to_string()));
+        assert_eq!(failed.err().as_deref(), Some("disk full"));
+        let state = queue.lock();
+        assert_eq!(outcome(&state, 0).failed(), Some("disk full"));
+        drop(state);
+        let next = queue.commit(change("b"), |_| Ok::<_, String>(()));
+        assert!(matches!(next, Ok(Committed::Written)));
+        assert_eq!(queue.written(), (1, 1));
+    }
+
+    impl Committed {
+        fn failed(&self) -> Option<&str> {
+            match self {
+                Committed::Failed(reason) => Some(reason),
+                Committed::Written => None,
+            }
+        }
+    }
+}

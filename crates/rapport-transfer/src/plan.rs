@@ -1,0 +1,909 @@
+//! What importing a parsed file would do, row by row (created, merged or rejected), and the
+//! changes per account that carry it out. Deciding needs only the workspace's accounts (names
+//! and domains) and, for the accounts the file names, their views.
+
+use std::collections::HashMap;
+
+use automerge::transaction::Transactable;
+use rapport_model::account::{self, AccountView, NewAccount, NewContact, NewDeal};
+use rapport_model::{
+    AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
+    DocumentId, Edit, EditError, PipelineStage, Touched,
+};
+use serde::Serialize;
+
+use crate::error::MappingError;
+use crate::mapping::{ColumnMap, Kind, Mapping, map_columns};
+use crate::record::{AccountRecord, ContactRecord, DealRecord, Item, Record, Reject, read_record};
+use crate::table::read_table;
+
+/// A file read and mapped: each row a record or the reason it is rejected.
+#[derive(Clone, Debug)]
+pub struct ParsedFile {
+    /// What each column feeds.
+    pub mapping: Mapping,
+    /// The rows, in file order.
+    pub rows: Vec<ParsedRow>,
+}
+
+/// One row of a parsed file.
+#[derive(Clone, Debug)]
+pub struct ParsedRow {
+    /// The line it starts on.
+    pub line: u64,
+    /// Its record, or why it cannot be imported.
+    pub record: Result<Record, Reject>,
+}
+
+/// Reads, maps and checks a file's bytes: the pure entry point of an import (a fuzz target's
+/// too). `kind` forces the kind of record; otherwise the headers tell it.
+pub fn parse_file(
+    bytes: &[u8],
+    kind: Option<Kind>,
+    overrides: &ColumnMap,
+) -> Result<ParsedFile, MappingError> {
+    let table = read_table(bytes)?;
+    let mapping = map_columns(&table.headers, kind, overrides)?;
+    let rows = table
+        .rows
+        .iter()
+        .map(|row| ParsedRow {
+            line: row.line,
+            record: read_record(&mapping, &row.cells),
+        })
+        .collect();
+    Ok(ParsedFile { mapping, rows })
+}
+
+/// The workspace as an import sees it: every account's name and domain, the views of those a
+/// file names (for their contacts and deals), and the deal pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Existing {
+    accounts: Vec<Known>,
+    pipeline: Vec<PipelineStage>,
+}
+
+#[derive(Clone, Debug)]
+struct Known {
+    id: DocumentId,
+    name: String,
+    domain: Option<String>,
+    view: Option<AccountView>,
+}
+
+impl Existing {
+    /// A workspace with this deal pipeline and no accounts yet.
+    pub fn new(pipeline: Vec<PipelineStage>) -> Self {
+        Self {
+            accounts: Vec::new(),
+            pipeline,
+        }
+    }
+
+    /// Adds an account by its name and domain.
+    pub fn add_account(&mut self, id: DocumentId, name: &str, domain: Option<&str>) {
+        self.accounts.push(Known {
+            id,
+            name: name.to_owned(),
+            domain: domain.and_then(crate::record::domain_of),
+            view: None,
+        });
+    }
+
+    /// Adds the view of an account added before, so that its contacts and deals can be merged.
+    pub fn add_view(&mut self, view: AccountView) {
+        if let Some(known) = self.accounts.iter_mut().find(|k| k.id == view.id) {
+            known.view = Some(view);
+        }
+    }
+
+    /// The existing accounts the rows of `file` could match: the ones whose views
+    /// [`plan`] needs.
+    pub fn referenced(&self, file: &ParsedFile) -> Vec<DocumentId> {
+        let lookup = Lookup::new(self);
+        let mut ids: Vec<DocumentId> = file
+            .rows
+            .iter()
+            .filter_map(|row| row.record.as_ref().ok())
+            .flat_map(|record| lookup.candidates(&record.account))
+            .map(|index| self.accounts[index].id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Existing accounts by domain and by lowercased name.
+struct Lookup {
+    by_domain: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Lookup {
+    fn new(existing: &Existing) -> Self {
+        let mut lookup = Lookup {
+            by_domain: HashMap::new(),
+            by_name: HashMap::new(),
+        };
+        for (index, known) in existing.accounts.iter().enumerate() {
+            if let Some(domain) = &known.domain {
+                lookup
+                    .by_domain
+                    .entry(domain.clone())
+                    .or_default()
+                    .push(index);
+            }
+            let name = known.name.to_lowercase();
+            lookup.by_name.entry(name).or_default().push(index);
+        }
+        lookup
+    }
+
+    fn candidates(&self, account: &AccountRecord) -> Vec<usize> {
+        let by_domain = account.domain.as_ref().and_then(|d| self.by_domain.get(d));
+        let by_name = account
+            .name
+            .as_ref()
+            .and_then(|n| self.by_name.get(&n.to_lowercase()));
+        by_domain
+            .into_iter()
+            .chain(by_name)
+            .flatten()
+            .copied()
+            .collect()
+    }
+}
+
+/// What happens to a row, or to the account a row belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// A new record.
+    Created,
+    /// Folded into a record that exists (or that an earlier row of the file creates).
+    Merged,
+    /// Not imported; see the reason.
+    Rejected,
+}
+
+impl Outcome {
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Merged => "merged",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// One row's fate, as the dry run reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RowPlan {
+    /// The line the row starts on.
+    pub line: u64,
+    /// Created, merged or rejected.
+    pub outcome: Outcome,
+    /// What the row is: account, contact or deal.
+    pub record: &'static str,
+    /// Its name or title, when it has one.
+    pub name: Option<String>,
+    /// For a contact or deal: the account it goes to, and whether that is created.
+    pub account: Option<AccountRef>,
+    /// Why it is rejected.
+    pub reason: Option<String>,
+}
+
+/// The account a contact or deal row goes to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AccountRef {
+    /// Its name.
+    pub name: String,
+    /// Created by this import, or an existing one (merged into).
+    pub outcome: Outcome,
+}
+
+/// Whether a change makes a new account or changes one that exists.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// An account of the workspace.
+    Existing(DocumentId),
+    /// A new account, created with these values.
+    New(NewAccount),
+}
+
+/// Everything an import does to one account, written as one change.
+#[derive(Clone, Debug)]
+pub struct AccountChange {
+    /// The account.
+    pub target: Target,
+    /// Fields to set.
+    pub assignments: Vec<AccountAssignment>,
+    /// Contacts to add.
+    pub contacts: Vec<NewContact>,
+    /// Existing contacts to update.
+    pub contact_updates: Vec<(ContactId, Vec<ContactAssignment>)>,
+    /// Deals to add.
+    pub deals: Vec<NewDeal>,
+    /// Existing deals to rewrite.
+    pub deal_updates: Vec<(DealId, NewDeal)>,
+}
+
+impl AccountChange {
+    fn new(target: Target) -> Self {
+        Self {
+            target,
+            assignments: Vec::new(),
+            contacts: Vec::new(),
+            contact_updates: Vec::new(),
+            deals: Vec::new(),
+            deal_updates: Vec::new(),
+        }
+    }
+
+    /// Whether the change writes nothing (every row merged into identical values).
+    pub fn is_empty(&self) -> bool {
+        matches!(self.target, Target::Existing(_))
+            && self.assignments.is_empty()
+            && self.contacts.is_empty()
+            && self.contact_updates.is_empty()
+            && self.deals.is_empty()
+            && self.deal_updates.is_empty()
+    }
+
+    /// Writes the change into an open transaction on the account's document (after
+    /// `account::create` for a new one).
+    pub fn write<T: Transactable>(&self, tx: &mut T, edit: &Edit) -> Result<Touched, EditError> {
+        let mut touched = Touched::default();
+        if !self.assignments.is_empty() {
+            touched.merge(account::set(tx, &self.assignments)?);
+        }
+        for contact in &self.contacts {
+            touched.merge(account::add_contact(tx, edit, ContactId::new(), contact)?);
+        }
+        for (id, assignments) in &self.contact_updates {
+            touched.merge(account::set_contact(tx, *id, assignments)?);
+        }
+        for deal in &self.deals {
+            touched.merge(account::add_deal(tx, edit, DealId::new(), deal)?);
+        }
+        for (id, deal) in &self.deal_updates {
+            touched.merge(account::update_deal(tx, *id, deal)?);
+        }
+        Ok(touched)
+    }
+}
+
+/// What an import would do: each row's fate and the changes, one per account.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The kind of record the file holds.
+    pub kind: Kind,
+    /// Each row's fate, in file order.
+    pub rows: Vec<RowPlan>,
+    /// The changes to make, one per account, in the order the file first names them.
+    pub changes: Vec<AccountChange>,
+}
+
+impl Plan {
+    /// The rows rejected.
+    pub fn rejected(&self) -> impl Iterator<Item = &RowPlan> {
+        self.rows.iter().filter(|r| r.outcome == Outcome::Rejected)
+    }
+
+    /// How many rows have `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.rows.iter().filter(|r| r.outcome == outcome).count()
+    }
+}
+
+/// Decides what importing `file` into `existing` does, row by row.
+pub fn plan(file: &ParsedFile, existing: &Existing) -> Plan {
+    let mut planner = Planner {
+        existing,
+        lookup: Lookup::new(existing),
+        changes: Vec::new(),
+        of_existing: HashMap::new(),
+        new_by_domain: HashMap::new(),
+        new_by_name: HashMap::new(),
+        seen: HashMap::new(),
+    };
+    let rows = file
+        .rows
+        .iter()
+        .map(|row| {
+            let result = match &row.record {
+                Ok(record) => planner.row(row.line, record),
+                Err(reject) => Err(reject.clone()),
+            };
+            result.unwrap_or_else(|reject| RowPlan {
+                line: row.line,
+                outcome: Outcome::Rejected,
+                record: file.mapping.kind.record(),
+                name: row.record.as_ref().ok().and_then(record_name),
+                account: None,
+                reason: Some(reject.to_string()),
+            })
+        })
+        .collect();
+    Plan {
+        kind: file.mapping.kind,
+        rows,
+        changes: planner.changes,
+    }
+}
+
+fn record_name(record: &Record) -> Option<String> {
+    match &record.item {
+        Item::None => record.account.name.clone(),
+        Item::Contact(contact) => Some(contact.name.clone()),
+        Item::Deal(deal) => Some(deal.title.clone()),
+    }
+}
+
+/// Where a row's account is: an existing account (its index) or one this import creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Place {
+    Existing(usize),
+    New(usize),
+}
+
+struct Planner<'e> {
+    existing: &'e Existing,
+    lookup: Lookup,
+    changes: Vec<AccountChange>,
+    /// The change of each existing account touched so far.
+    of_existing: HashMap<usize, usize>,
+    new_by_domain: HashMap<String, usize>,
+    new_by_name: HashMap<String, usize>,
+    /// What earlier rows imported, per change, and on which line: the account itself (key ""),
+    /// `contact:EMAIL-OR-NAME`, `deal:TITLE`.
+    seen: HashMap<(usize, String), u64>,
+}
+
+impl<'e> Planner<'e> {
+    fn row(&mut self, line: u64, record: &Record) -> Result<RowPlan, Reject> {
+        // Checked before anything is planned, so that a rejected deal creates no account.
+        if let Item::Deal(deal) = &record.item {
+            pipeline_stage(deal.stage.as_deref(), &self.existing.pipeline)?;
+        }
+        let place = self.find(&record.account)?;
+        let created = place.is_none();
+        let (index, account_name) = match place {
+            Some(place) => (self.change_of(place), self.name_of(place)),
+            None => self.create(&record.account)?,
+        };
+        let account_outcome = if created {
+            Outcome::Created
+        } else {
+            Outcome::Merged
+        };
+        let (outcome, name, what) = match &record.item {
+            Item::None => {
+                self.once(index, String::new(), "account", line)?;
+                if !created {
+                    self.merge_account(index, place, &record.account);
+                }
+                (account_outcome, account_name.clone(), "account")
+            }
+            Item::Contact(contact) => {
+                let key = contact
+                    .email
+                    .as_ref()
+                    .unwrap_or(&contact.name)
+                    .to_lowercase();
+                self.once(index, format!("contact:{key}"), "contact", line)?;
+                let outcome = self.contact(index, place, contact);
+                (outcome, contact.name.clone(), "contact")
+            }
+            Item::Deal(deal) => {
+                self.once(
+                    index,
+                    format!("deal:{}", deal.title.to_lowercase()),
+                    "deal",
+                    line,
+                )?;
+                let outcome = self.deal(index, place, deal)?;
+                (outcome, deal.title.clone(), "deal")
+            }
+        };
+        let account = (what != "account").then_some(AccountRef {
+            name: account_name,
+            outcome: account_outcome,
+        });
+        Ok(RowPlan {
+            line,
+            outcome,
+            record: what,
+            name: Some(name),
+            account,
+            reason: None,
+        })
+    }
+
+    /// The account a row names: by domain, then by exact name (any case) among accounts
+    /// without another domain; existing accounts first, then those this import creates.
+    fn find(&self, account: &AccountRecord) -> Result<Option<Place>, Reject> {
+        if let Some(domain) = &account.domain {
+            if let Some(index) = self.lookup.by_domain.get(domain).and_then(|v| v.first()) {
+                return Ok(Some(Place::Existing(*index)));
+            }
+            if let Some(index) = self.new_by_domain.get(domain) {
+                return Ok(Some(Place::New(*index)));
+            }
+        }
+        let Some(name) = &account.name else {
+            return Ok(None);
+        };
+        let lower = name.to_lowercase();
+        // With a domain given, an account named alike but with a domain of its own is another.
+        let fits = |domain: Option<&String>| account.domain.is_none() || domain.is_none();
+        let named: Vec<usize> = self
+            .lookup
+            .by_name
+            .get(&lower)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|i| fits(self.existing.accounts[*i].domain.as_ref()))
+            .collect();
+        match named.as_slice() {
+            [one] => return Ok(Some(Place::Existing(*one))),
+            [] => {}
+            many => {
+                return Err(Reject::Ambiguous {
+                    name: name.clone(),
+                    count: many.len(),
+                });
+            }
+        }
+        Ok(self
+            .new_by_name
+            .get(&lower)
+            .filter(|i| fits(new_domain(&self.changes[**i])))
+            .map(|i| Place::New(*i)))
+    }
+
+    fn change_of(&mut self, place: Place) -> usize {
+        match place {
+            Place::New(index) => index,
+            Place::Existing(known) => *self.of_existing.entry(known).or_insert_with(|| {
+                let id = self.existing.accounts[known].id;
+                self.changes.push(AccountChange::new(Target::Existing(id)));
+                self.changes.len() - 1
+            }),
+        }
+    }
+
+    fn name_of(&self, place: Place) -> String {
+        match place {
+            Place::Existing(known) => self.existing.accounts[known].name.clone(),
+            Place::New(index) => match &self.changes[index].target {
+                Target::New(new) => new.name.clone(),
+                Target::Existing(_) => String::new(),
+            },
+        }
+    }
+
+    /// A new account from a row's account values; returns its change and name.
+    fn create(&mut self, account: &AccountRecord) -> Result<(usize, String), Reject> {
+        let name = account.name.clone().ok_or(Reject::Missing {
+            what: "account name",
+        })?;
+        let new = NewAccount {
+            name: name.clone(),
+            domain: account.domain.clone(),
+            tier: account.tier.clone(),
+            stage: account.stage,
+            owner: account.owner.clone(),
+        };
+        let mut change = AccountChange::new(Target::New(new));
+        change.assignments = account_assignments(account, None);
+        self.changes.push(change);
+        let index = self.changes.len() - 1;
+        if let Some(domain) = &account.domain {
+            self.new_by_domain.entry(domain.clone()).or_insert(index);
+        }
+        self.new_by_name.entry(name.to_lowercase()).or_insert(index);
+        Ok((index, name))
+    }
+
+    /// Refuses a second row for the same record.
+    fn once(
+        &mut self,
+        change: usize,
+        key: String,
+        what: &'static str,
+        line: u64,
+    ) -> Result<(), Reject> {
+        match self.seen.get(&(change, key.clone())) {
+            Some(first) => Err(Reject::Duplicate { what, line: *first }),
+            None => {
+                self.seen.insert((change, key), line);
+                Ok(())
+            }
+        }
+    }
+
+    fn view(&self, place: Option<Place>) -> Option<&'e AccountView> {
+        let existing: &'e Existing = self.existing;
+        match place {
+            Some(Place::Existing(known)) => existing.accounts[known].view.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// An accounts row for an account that exists: its given fields are set where they differ.
+    fn merge_account(&mut self, change: usize, place: Option<Place>, account: &AccountRecord) {
+        let assignments = account_assignments(account, self.view(place));
+        self.changes[change].assignments.extend(assignments);
+    }
+
+    fn contact(&mut self, change: usize, place: Option<Place>, contact: &ContactRecord) -> Outcome {
+        let existing = self.view(place).and_then(|view| {
+            view.contacts
+                .iter()
+                .find(|c| match (&contact.email, &c.email) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    (None, _) => c.name.eq_ignore_ascii_case(&contact.name),
+                    (Some(_), None) => false,
+                })
+        });
+        let Some(found) = existing else {
+            self.changes[change].contacts.push(NewContact {
+                name: contact.name.clone(),
+                email: contact.email.clone(),
+                phone: contact.phone.clone(),
+                title: contact.title.clone(),
+            });
+            return Outcome::Created;
+        };
+        let wanted = [
+            (ContactField::Name, Some(&contact.name), Some(&found.name)),
+            (
+                ContactField::Phone,
+                contact.phone.as_ref(),
+                found.phone.as_ref(),
+            ),
+            (
+                ContactField::Title,
+                contact.title.as_ref(),
+                found.title.as_ref(),
+            ),
+        ];
+        let assignments: Vec<ContactAssignment> = wanted
+            .into_iter()
+            .filter_map(|(field, given, has)| match given {
+                Some(value) if Some(value) != has => Some(ContactAssignment {
+                    field,
+                    value: Some(value.clone()),
+                }),
+                _ => None,
+            })
+            .collect();
+        if !assignments.is_empty() {
+            let id = found.id;
+            self.changes[change].contact_updates.push((id, assignments));
+        }
+        Outcome::Merged
+    }
+
+    fn deal(
+        &mut self,
+        change: usize,
+        place: Option<Place>,
+        deal: &DealRecord,
+    ) -> Result<Outcome, Reject> {
+        let stage = pipeline_stage(deal.stage.as_deref(), &self.existing.pipeline)?;
+        let existing = self.view(place).and_then(|view| {
+            view.deals
+                .iter()
+                .find(|d| d.title.eq_ignore_ascii_case(&deal.title))
+        });
+        let Some(found) = existing else {
+            let stage = match stage.or_else(|| self.existing.pipeline.first().cloned()) {
+                Some(stage) => stage,
+                None => {
+                    return Err(Reject::UnknownStage {
+                        stage: String::new(),
+                        pipeline: "no stages".to_owned(),
+                    });
+                }
+            };
+            self.changes[change].deals.push(NewDeal {
+                title: deal.title.clone(),
+                amount: deal.amount,
+                stage,
+                close: deal.close,
+            });
+            return Ok(Outcome::Created);
+        };
+        let kept_stage = found.stage.parse::<PipelineStage>().ok();
+        let Some(stage) = stage.or(kept_stage) else {
+            return Err(Reject::UnknownStage {
+                stage: found.stage.clone(),
+                pipeline: pipeline_words(&self.existing.pipeline),
+            });
+        };
+        let same = found.title == deal.title
+            && found.amount == deal.amount.minor
+            && found.currency == deal.amount.currency
+            && found.stage == stage.as_str()
+            && (deal.close.is_none() || found.close == deal.close.map(|d| d.to_string()));
+        if !same {
+            let update = NewDeal {
+                title: deal.title.clone(),
+                amount: deal.amount,
+                stage,
+                close: deal.close,
+            };
+            self.changes[change].deal_updates.push((found.id, update));
+        }
+        Ok(Outcome::Merged)
+    }
+}
+
+fn new_domain(change: &AccountChange) -> Option<&String> {
+    match &change.target {
+        Target::New(new) => new.domain.as_ref(),
+        Target::Existing(_) => None,
+    }
+}
+
+/// The assignments that bring an account to a row's values: every value given for a new
+/// account (beyond what `NewAccount` holds), only those that differ for an existing one. The
+/// name of an existing account is kept; its domain is set only where it has none.
+fn account_assignments(
+    account: &AccountRecord,
+    view: Option<&AccountView>,
+) -> Vec<AccountAssignment> {
+    let mut out = Vec::new();
+    let mut put = |field: AccountField, given: Option<String>, has: Option<String>| {
+        if let Some(value) = given
+            && Some(&value) != has.as_ref()
+        {
+            out.push(AccountAssignment {
+                field,
+                value: Some(value),
+            });
+        }
+    };
+    if let Some(view) = view {
+        if view.domain.is_none() {
+            put(AccountField::Domain, account.domain.clone(), None);
+        }
+        put(AccountField::Tier, account.tier.clone(), view.tier.clone());
+        let stage = view.stage.map(|s| s.as_str().to_owned());
+        put(
+            AccountField::Stage,
+            account.stage.map(|s| s.as_str().to_owned()),
+            stage,
+        );
+        put(
+            AccountField::Owner,
+            account.owner.as_ref().map(|o| o.to_string()),
+            view.owner.clone(),
+        );
+    }
+    let has = |f: fn(&AccountView) -> Option<String>| view.and_then(f);
+    put(
+        AccountField::Website,
+        account.website.clone(),
+        has(|v| v.website.clone()),
+    );
+    put(
+        AccountField::Industry,
+        account.industry.clone(),
+        has(|v| v.industry.clone()),
+    );
+    put(
+        AccountField::Phone,
+        account.phone.clone(),
+        has(|v| v.phone.clone()),
+    );
+    let tags = account.tags.as_ref().map(|t| t.join(","));
+    let had_tags = view.map(|v| v.tags.join(","));
+    put(AccountField::Tags, tags, had_tags);
+    for (name, value) in &account.custom {
+        let had = view.and_then(|v| v.custom.get(name).cloned());
+        put(AccountField::Custom(name.clone()), Some(value.clone()), had);
+    }
+    out
+}
+
+/// A deal stage as exports write it ("Closed Won", "Proposal/Price Quote", "negotiation"),
+/// matched to the pipeline's words: the whole text, without "closed", then its first word.
+fn pipeline_stage(
+    text: Option<&str>,
+    pipeline: &[PipelineStage],
+) -> Result<Option<PipelineStage>, Reject> {
+    let Some(text) = text else { return Ok(None) };
+    let lower = text.trim().to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut candidates = vec![words.join("-"), words.concat()];
+    let unclosed: Vec<&str> = words.iter().copied().filter(|w| *w != "closed").collect();
+    candidates.push(unclosed.join("-"));
+    if let Some(rest) = lower.strip_prefix("closed") {
+        candidates.push(rest.to_owned());
+    }
+    candidates.extend(words.first().map(|w| (*w).to_owned()));
+    for candidate in candidates {
+        if let Some(stage) = pipeline.iter().find(|s| s.as_str() == candidate) {
+            return Ok(Some(stage.clone()));
+        }
+    }
+    Err(Reject::UnknownStage {
+        stage: text.to_owned(),
+        pipeline: pipeline_words(pipeline),
+    })
+}
+
+fn pipeline_words(pipeline: &[PipelineStage]) -> String {
+    pipeline
+        .iter()
+        .map(PipelineStage::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline() -> Vec<PipelineStage> {
+        rapport_model::workspace::DEFAULT_PIPELINE
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect()
+    }
+
+    fn planned(csv: &str, existing: &Existing) -> Result<Plan, MappingError> {
+        let file = parse_file(csv.as_bytes(), None, &ColumnMap::default())?;
+        Ok(plan(&file, existing))
+    }
+
+    fn outcomes(plan: &Plan) -> Vec<(&str, Option<&str>)> {
+        plan.rows
+            .iter()
+            .map(|r| {
+                (
+                    r.outcome.as_str(),
+                    r.account.as_ref().map(|a| a.outcome.as_str()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn accounts_merge_by_domain_then_name_and_duplicates_are_rejected() -> Result<(), MappingError>
+    {
+        let mut existing = Existing::new(pipeline());
+        existing.add_account(DocumentId::random(), "Globex", Some("globex.com"));
+        existing.add_account(DocumentId::random(), "Initech", None);
+        let plan = planned(
+            "Company name,Company Domain Name\n\
+             Globex Corp,globex.com\n\
+             INITECH,\n\
+             Hooli,hooli.com\n\
+             hooli,\n\
+             ,x.com\n",
+            &existing,
+        )?;
+        assert_eq!(
+            outcomes(&plan),
+            [
+                ("merged", None),
+                ("merged", None),
+                ("created", None),
+                ("rejected", None),
+                ("rejected", None)
+            ]
+        );
+        assert!(
+            plan.rows[3]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("line 4"))
+        );
+        assert_eq!(plan.rows[4].reason.as_deref(), Some("missing account name"));
+        assert_eq!(plan.changes.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn contacts_create_their_account_once() -> Result<(), MappingError> {
+        let plan = planned(
+            "First Name,Last Name,Email,Associated Company\n\
+             Hank,Scorpio,hank@globex.com,Globex\n\
+             Frank,Grimes,frank@globex.com,globex\n\
+             Hank,S,HANK@globex.com,Globex\n",
+            &Existing::new(pipeline()),
+        )?;
+        assert_eq!(
+            outcomes(&plan),
+            [
+                ("created", Some("created")),
+                ("created", Some("merged")),
+                ("rejected", None)
+            ]
+        );
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].contacts.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn deal_stages_are_matched_to_the_pipeline() -> Result<(), MappingError> {
+        let plan = planned(
+            "Opportunity Name,Account Name,Stage,Amount\n\
+             A,Globex,Closed Won,10\n\
+             B,Globex,Proposal/Price Quote,10\n\
+             C,Globex,appointmentscheduled,10\n\
+             D,Globex,,10\n",
+            &Existing::new(pipeline()),
+        )?;
+        let stages: Vec<&str> = plan.changes[0]
+            .deals
+            .iter()
+            .map(|d| d.stage.as_str())
+            .collect();
+        assert_eq!(stages, ["won", "proposal", "qualification"]);
+        assert!(
+            plan.rows[2]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("unknown deal stage"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_name_shared_by_two_accounts_needs_a_domain() -> Result<(), MappingError> {
+        let mut existing = Existing::new(pipeline());
+        existing.add_account(DocumentId::random(), "Acme", Some("acme.com"));
+        existing.add_account(DocumentId::random(), "Acme", Some("acme.de"));
+        let plan = planned("Account Name,Amount,Deal Name\nAcme,5,X\n", &existing)?;
+        assert!(
+            plan.rows[0]
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains("ambiguous"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_planned_change_writes_its_account_contacts_and_deals()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let plan = planned(
+            "account.name,account.domain,account.tags,account.custom.region,deal.title,deal.amount,deal.currency,deal.stage\n\
+             Globex,globex.com,\"vip,renewal\",EMEA,Upgrade,24000.50,USD,negotiation\n",
+            &Existing::new(pipeline()),
+        )?;
+        let change = &plan.changes[0];
+        let Target::New(new) = &change.target else {
+            return Err("a new account was expected".into());
+        };
+        let edit = Edit::now("ana".parse()?, rapport_model::Team::Sales);
+        let mut doc = automerge::Automerge::new();
+        doc.transact_with(
+            |_| edit.commit_options(),
+            |tx| {
+                account::create(tx, &edit, new)?;
+                change.write(tx, &edit)
+            },
+        )
+        .map_err(|failure| failure.error)?;
+        let view = account::view(&doc, DocumentId::random())?;
+        assert_eq!(view.domain.as_deref(), Some("globex.com"));
+        assert_eq!(view.tags, ["renewal", "vip"]);
+        assert_eq!(view.custom.get("region").map(String::as_str), Some("EMEA"));
+        assert_eq!(view.deals[0].amount, 2_400_050);
+        assert_eq!(view.deals[0].stage, "negotiation");
+        Ok(())
+    }
+}
