@@ -3,16 +3,13 @@
 //! as it would a browser tab). They stand in for the hundreds of connections a workload needs
 //! where a replica in a temporary directory each would measure the harness, not the relay.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use automerge::{Automerge, PatchLog};
 use futures_util::{SinkExt, StreamExt};
 use rapport_model::DocumentId;
 use rapport_proto::{Message, PeerId, PeerMetadata, decode, encode};
-use rapport_sync::{Documents, Open, Saved, Session, Summary};
+use rapport_sync::{MemoryDocuments, Session};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -27,64 +24,6 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const CONNECT_AT_ONCE: usize = 64;
 /// How long one connection and handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Documents held in memory only: all a light peer needs.
-#[derive(Default)]
-pub(crate) struct MemoryDocuments {
-    docs: HashMap<DocumentId, Automerge>,
-}
-
-impl MemoryDocuments {
-    /// Document `id`, if held.
-    pub(crate) fn get(&self, id: &DocumentId) -> Option<&Automerge> {
-        self.docs.get(id)
-    }
-
-    /// Document `id` to edit, if held.
-    pub(crate) fn get_mut(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
-        self.docs.get_mut(id)
-    }
-}
-
-impl Documents for MemoryDocuments {
-    type Error = Infallible;
-
-    fn update<R>(
-        &mut self,
-        id: DocumentId,
-        open: Open,
-        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
-    ) -> Result<Option<R>, Infallible> {
-        if open == Open::Existing && !self.docs.contains_key(&id) {
-            return Ok(None);
-        }
-        let doc = self.docs.entry(id).or_default();
-        Ok(Some(f(doc, &mut PatchLog::inactive())))
-    }
-
-    fn read<R>(
-        &mut self,
-        id: DocumentId,
-        f: impl FnOnce(&Automerge) -> R,
-    ) -> Result<Option<R>, Infallible> {
-        Ok(self.docs.get(&id).map(f))
-    }
-
-    fn summary(&mut self) -> Result<Summary, Infallible> {
-        Ok(self
-            .docs
-            .iter()
-            .map(|(id, doc)| (*id, doc.get_heads()))
-            .collect())
-    }
-
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, Infallible> {
-        Ok(self.docs.get(&id).map(|doc| Saved {
-            data: doc.save(),
-            heads: doc.get_heads(),
-        }))
-    }
-}
 
 /// What a peer reports to the workload.
 #[derive(Debug)]

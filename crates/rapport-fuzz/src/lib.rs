@@ -21,12 +21,11 @@ pub mod fixtures;
 pub mod frames;
 mod import;
 mod load;
-mod memory;
 mod relay;
 mod scratch;
 mod shape;
 
 pub use import::import_plan;
 pub use load::LoadHarness;
-pub use memory::MemoryDocuments;
+pub use rapport_sync::MemoryDocuments;
 pub use relay::{Connection, Ended, RelayHarness};

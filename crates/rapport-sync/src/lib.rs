@@ -16,9 +16,11 @@
 
 mod documents;
 pub mod inflation;
+mod memory;
 mod session;
 mod summary;
 
 pub use documents::{Documents, Merged, Open, Saved, merge_one_at_a_time};
+pub use memory::MemoryDocuments;
 pub use session::{Outcome, ProtocolError, Session, SessionError};
 pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

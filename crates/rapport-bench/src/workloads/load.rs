@@ -18,7 +18,7 @@ use futures_util::SinkExt;
 use rapport_model::account::{self, NewEntry};
 use rapport_model::{DocumentId, Edit, EntryId, EntryKind};
 use rapport_proto::{Message, encode};
-use rapport_sync::Session;
+use rapport_sync::{MemoryDocuments, Session};
 use tokio::sync::{Barrier, Notify};
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::Message as Frame;
 use crate::corpus::user;
 use crate::fixture::MEMBERS;
 use crate::lab::Lab;
-use crate::peer::{MemoryDocuments, Socket, handshake, next_message};
+use crate::peer::{Socket, handshake, next_message};
 use crate::relay_process::{RelayProcess, cpu_seconds};
 use crate::stats::{Row, Unit, median, percentile};
 
@@ -296,7 +296,7 @@ async fn load_peer(
     let mut docs = MemoryDocuments::default();
     let fetch = session.sync_document(plan.account, &mut docs)?;
     send_all(&mut socket, &fetch).await?;
-    while !session.settled() || docs.get(&plan.account).is_none() {
+    while !session.settled() || !docs.docs.contains_key(&plan.account) {
         let message = next_message(&mut socket).await?;
         receive(&mut socket, &mut session, &mut docs, message).await?;
     }
@@ -340,6 +340,7 @@ async fn load_peer(
         }
     }
     let heads = docs
+        .docs
         .get(&peer.plan.account)
         .map(Automerge::get_heads)
         .unwrap_or_default();
@@ -373,6 +374,7 @@ impl LoadPeer {
     ) -> anyhow::Result<Vec<Message>> {
         let account = self.plan.account;
         let doc = docs
+            .docs
             .get_mut(&account)
             .ok_or_else(|| anyhow!("peer {} lost its account", self.plan.index))?;
         let note = NewEntry {
@@ -407,7 +409,7 @@ impl LoadPeer {
         if self.partner_done {
             return;
         }
-        let Some(doc) = docs.get(&self.plan.account) else {
+        let Some(doc) = docs.docs.get(&self.plan.account) else {
             return;
         };
         // Read before the notes: every note the partner made is in the ledger by then.
@@ -468,7 +470,7 @@ async fn check_every_note_kept(
         let fetch = session.sync_document(*account, &mut docs)?;
         send_all(&mut socket, &fetch).await?;
         let fetched = async {
-            while !session.settled() || docs.get(account).is_none() {
+            while !session.settled() || !docs.docs.contains_key(account) {
                 let message = next_message(&mut socket).await?;
                 receive(&mut socket, &mut session, &mut docs, message).await?;
             }
@@ -478,6 +480,7 @@ async fn check_every_note_kept(
             .await
             .map_err(|_| anyhow!("fetching account {account} from the restarted relay"))??;
         let doc = docs
+            .docs
             .get(account)
             .ok_or_else(|| anyhow!("the restarted relay has no account {account}"))?;
         let pair = &results[pair * 2..pair * 2 + 2];

@@ -1,12 +1,12 @@
-//! A peer's documents in memory, for the client side of the sessions that write the seed
-//! corpus (the relay side is always the real hub and store).
+//! Documents held in memory only: a peer that keeps nothing between runs, as the benchmark's
+//! light peers (a browser tab, in effect) and the fuzz harness's clients are.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
+use crate::{Documents, Open, Saved, Summary};
 use automerge::{Automerge, PatchLog};
 use rapport_model::DocumentId;
-use rapport_sync::{Documents, Open, Saved, Summary};
 
 /// Documents held in memory; nothing fails.
 #[derive(Debug, Default)]
