@@ -28,13 +28,7 @@ pub(super) fn client_config(extra_ca: Option<&str>) -> Result<Arc<ClientConfig>,
     let (added, ignored) = roots.add_parsable_certificates(native.certs);
     debug!(added, ignored, "system root certificates");
     if let Some(pem) = extra_ca {
-        for certificate in ca_certificates(pem)? {
-            roots
-                .add(certificate)
-                .map_err(|e| LinkError::BadCaCertificate {
-                    reason: e.to_string(),
-                })?;
-        }
+        add_ca_certificates(&mut roots, pem)?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -50,7 +44,11 @@ pub(super) fn client_config(extra_ca: Option<&str>) -> Result<Arc<ClientConfig>,
 /// Checks that `pem` holds at least one certificate that can serve as a trust anchor, before it
 /// is kept with a replica's relay.
 pub fn check_ca_certificate(pem: &str) -> Result<(), LinkError> {
-    let mut roots = RootCertStore::empty();
+    add_ca_certificates(&mut RootCertStore::empty(), pem)
+}
+
+/// Adds every certificate of `pem` to `roots` as a trust anchor.
+fn add_ca_certificates(roots: &mut RootCertStore, pem: &str) -> Result<(), LinkError> {
     for certificate in ca_certificates(pem)? {
         roots
             .add(certificate)
