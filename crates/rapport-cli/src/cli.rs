@@ -166,6 +166,10 @@ pub struct SyncArgs {
     /// Give up a one-off sync after this many seconds
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// With --watch: also print, on stderr, the id of each document that changes here as
+    /// another replica's changes arrive
+    #[arg(long, short, requires = "watch")]
+    pub verbose: bool,
 }
 
 /// `rapport relay ...`; the relay keeps its store in `--data DIR`.

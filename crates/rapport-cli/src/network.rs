@@ -117,6 +117,7 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
         (None, None) => None,
     };
     let rt = runtime()?;
+    let verbose = args.verbose;
     if args.watch {
         // A live link has no end to wait for: the new relay is kept from the start.
         if let Some(remote) = &other {
@@ -138,6 +139,11 @@ pub fn sync(mut replica: Replica, args: SyncArgs, out: &Output) -> anyhow::Resul
                 (LinkState::Offline, Some(reason)) => eprintln!("{}: {reason}", remote.url),
                 (state, _) => eprintln!("{}: connected, {}", remote.url, state.as_str()),
             },
+            LinkEvent::Changed(ids) if verbose => {
+                for id in ids {
+                    eprintln!("changed here: {id}");
+                }
+            }
             LinkEvent::Changed(_) | LinkEvent::Indexed { .. } => {}
         };
         rt.block_on(async {

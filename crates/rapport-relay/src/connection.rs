@@ -408,15 +408,16 @@ impl Connection {
     }
 
     async fn act(&mut self, outcome: Outcome) -> Result<(), End> {
-        for message in &outcome.send {
-            self.send(message).await?;
-        }
-        // Durable already (the session's storage commits before it answers): forward.
-        for id in outcome.changed {
+        // Durable already (the session's storage commits before it answers): forward first,
+        // so that a peer gone before its answer (killed, reset) keeps nothing from the others.
+        for id in &outcome.changed {
             self.hub.announce(Event::Changed {
-                id,
+                id: *id,
                 origin: self.id,
             });
+        }
+        for message in &outcome.send {
+            self.send(message).await?;
         }
         // A few dozen at a time: one blocking task each, never the whole workspace in memory.
         for ids in outcome.serve.chunks(SERVE_CHUNK) {

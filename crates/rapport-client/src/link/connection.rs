@@ -259,6 +259,14 @@ impl Link {
                 session.receive_all(messages, docs)
             })
             .await?;
+        // Committed already: reported before the answers, which a dropped connection would
+        // cut short, so that the owner hears of every change and alert that is here.
+        if !outcome.changed.is_empty() {
+            self.report.changed += outcome.changed.len();
+            on_event(LinkEvent::Changed(&outcome.changed));
+            self.unindexed = self.with_replica(|replica| replica.unindexed()).await??;
+            self.announce_alerts(on_event).await?;
+        }
         for message in &outcome.send {
             send(socket, message).await?;
         }
@@ -275,10 +283,6 @@ impl Link {
             }
         }
         if !outcome.changed.is_empty() {
-            self.report.changed += outcome.changed.len();
-            on_event(LinkEvent::Changed(&outcome.changed));
-            self.unindexed = self.with_replica(|replica| replica.unindexed()).await??;
-            self.announce_alerts(on_event).await?;
             let summary = self.session.as_ref().is_some_and(Session::summary_agreed);
             if !summary && outcome.changed.contains(&self.workspace) {
                 self.request_workspace(socket).await?;

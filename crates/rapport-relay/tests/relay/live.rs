@@ -7,8 +7,11 @@ use rapport_proto::{Message, PeerId};
 use rapport_relay::RelayConfig;
 use tempfile::TempDir;
 use tokio::time::timeout;
+use tokio_tungstenite::MaybeTlsStream;
 
-use crate::raw::{Socket, connect_raw, doc_message, empty_document_sync, handshake, receive, send};
+use crate::raw::{
+    Socket, connect_raw, doc_message, empty_document_sync, handshake, pushed_alert, receive, send,
+};
 use crate::{LIVE, RunningRelay, WAIT, Watcher, add_account, add_note, join, sync, timeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,6 +47,55 @@ async fn a_support_note_alerting_sales_reaches_every_watching_sales_member_live(
         assert_eq!(alert, "customer asked about the enterprise plan");
         watcher.assert_connected_throughout();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_author_vanished_before_the_relay_answered_still_reaches_the_others_live() {
+    // The relay commits a change, then answers its author, then tells the others. An author
+    // gone by the answer (its process killed, its socket reset) once kept the change from
+    // everyone online until they reconnected.
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    let mut ana = sync(ana).await;
+    let (_sam_dir, sam) = join(&relay, &sam_token).await;
+    let mut watcher = Watcher::start(sam);
+    add_note(&mut ana, globex, "the watcher is caught up", &["sales"]);
+    let ana = sync(ana).await;
+    assert_eq!(watcher.next_alert(WAIT).await, "the watcher is caught up");
+
+    let saved = ana.saved_document(globex).unwrap().unwrap().data;
+    let pushed = pushed_alert(
+        &saved,
+        "written just before the crash",
+        "ana",
+        Team::Support,
+        &["sales"],
+    );
+    let mut peer = connect_raw(&relay, &ana_token).await;
+    let me = PeerId::new("ana-about-to-crash").unwrap();
+    let relay_id = handshake(&mut peer, &me).await;
+    send(
+        &mut peer,
+        &Message::Sync(doc_message(&me, &relay_id, globex, &pushed)),
+    )
+    .await;
+    // Gone at once, as a killed process is: the socket is reset, so the relay's answer fails.
+    if let MaybeTlsStream::Plain(tcp) = peer.get_ref() {
+        tcp.set_zero_linger().unwrap();
+    }
+    drop(peer);
+
+    assert_eq!(
+        watcher.next_alert(LIVE).await,
+        "written just before the crash"
+    );
+    watcher.assert_connected_throughout();
+    drop(watcher);
+    relay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

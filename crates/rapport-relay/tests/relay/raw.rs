@@ -176,10 +176,21 @@ pub(crate) fn empty_document_sync() -> Vec<u8> {
 /// An Automerge sync message that carries a new note on the account `saved` holds, pushed
 /// without waiting to be asked, as only a client ignoring the relay's read-only flag would.
 pub(crate) fn pushed_note(saved: &[u8], text: &str, author: &str, team: Team) -> Vec<u8> {
+    pushed_alert(saved, text, author, team, &[])
+}
+
+/// [`pushed_note`] with the note alerting `alert` (team names or `@user`).
+pub(crate) fn pushed_alert(
+    saved: &[u8],
+    text: &str,
+    author: &str,
+    team: Team,
+    alert: &[&str],
+) -> Vec<u8> {
     let mut doc = Automerge::load(saved).unwrap();
     let before = doc.get_heads();
     let edit = Edit::now(author.parse().unwrap(), team);
-    let entry = note(text, &[]);
+    let entry = note(text, alert);
     doc.transact_with(
         |_| edit.commit_options(),
         |tx| account::add_entry(tx, &edit, EntryId::new(), &entry),
