@@ -73,8 +73,12 @@ export const getStatus = () => get('api/status');
 
 export const listAccounts = (params, signal) => get(`api/accounts${query(params)}`, signal);
 export const getAccount = (account, signal) => get(`api/accounts/${id(account)}`, signal);
+export const getHistory = (account, limit, signal) =>
+  get(`api/accounts/${id(account)}/history${query({ limit })}`, signal);
 export const createAccount = (fields) => post('api/accounts', fields);
 export const setFields = (account, fields) => post(`api/accounts/${id(account)}/fields`, { fields });
+export const getDuplicates = (signal) => get('api/duplicates', signal);
+export const mergeAccount = (account, into) => post(`api/accounts/${id(account)}/merge`, { into });
 
 export const addContact = (account, contact) => post(`api/accounts/${id(account)}/contacts`, contact);
 export const addEntry = (account, entry) => post(`api/accounts/${id(account)}/entries`, entry);
@@ -90,3 +94,5 @@ export const ackAllAlerts = () => post('api/alerts/ack');
 
 export const getPipeline = (signal) => get('api/pipeline', signal);
 export const getDashboard = (signal) => get('api/dashboard', signal);
+/** One report (`pipeline`, `win-rate`, `interactions`, `attention`), over `days` when given. */
+export const getReport = (report, days, signal) => get(`api/reports/${id(report)}${query({ days })}`, signal);

@@ -15,14 +15,18 @@ import * as accountsView from './views/accounts.js';
 import * as accountView from './views/account.js';
 import * as alertsView from './views/alerts.js';
 import * as dashboardView from './views/dashboard.js';
+import * as duplicatesView from './views/duplicates.js';
 import * as pipelineView from './views/pipeline.js';
+import * as reportsView from './views/reports.js';
 
 const ROUTES = [
   { path: /^\/accounts\/?$/, nav: 'accounts', view: accountsView },
   { path: /^\/accounts\/([^/]+)$/, nav: 'accounts', view: accountView },
   { path: /^\/pipeline\/?$/, nav: 'pipeline', view: pipelineView },
   { path: /^\/dashboard\/?$/, nav: 'dashboard', view: dashboardView },
+  { path: /^\/reports\/?$/, nav: 'reports', view: reportsView },
   { path: /^\/alerts\/?$/, nav: 'alerts', view: alertsView },
+  { path: /^\/duplicates\/?$/, nav: 'duplicates', view: duplicatesView },
 ];
 
 const STATUS_TEXT = {

@@ -6,18 +6,19 @@ import { h, svg } from './dom.js';
 
 /**
  * Horizontal bars, one per item: `[{ label, value, className }]`.
- * `title` names the chart for assistive tech; every value is also written next to its bar.
+ * `title` names the chart for assistive tech; every value is also written next to its bar,
+ * as `format(value)` gives it (default: the number).
  */
-export function barChart(items, { width, title }) {
+export function barChart(items, { width, title, format = (value) => value.toLocaleString() }) {
   const row = 30;
   const top = 4;
   const labelWidth = Math.min(150, Math.round(width * 0.34));
-  const valueWidth = 56;
+  const valueWidth = Math.max(56, ...items.map((item) => format(item.value).length * 7.5 + 8));
   const plot = Math.max(40, width - labelWidth - valueWidth - 8);
   const height = top * 2 + Math.max(items.length, 1) * row;
   const max = Math.max(1, ...items.map((item) => item.value));
 
-  const chart = frame(width, height, title, items.map((item) => `${item.label}: ${item.value}`).join(', '));
+  const chart = frame(width, height, title, items.map((item) => `${item.label}: ${format(item.value)}`).join(', '));
   if (items.length === 0) {
     chart.append(svg('text', { x: width / 2, y: height / 2, class: 'chart-empty', 'text-anchor': 'middle', 'dominant-baseline': 'middle' }, 'No data yet'));
     return chart;
@@ -26,11 +27,11 @@ export function barChart(items, { width, title }) {
     const y = top + index * row;
     const length = Math.max(item.value > 0 ? 2 : 0, (item.value / max) * plot);
     chart.append(svg('g', { class: 'bar-row' },
-      svg('title', {}, `${item.label}: ${item.value.toLocaleString()}`),
+      svg('title', {}, `${item.label}: ${format(item.value)}`),
       svg('text', { x: labelWidth - 10, y: y + row / 2, class: 'chart-label', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, shorten(item.label, Math.floor(labelWidth / 8))),
       svg('rect', { x: labelWidth, y: y + 5, width: plot, height: row - 10, rx: 4, class: 'track' }),
       svg('rect', { x: labelWidth, y: y + 5, width: length, height: row - 10, rx: 4, class: `bar ${item.className ?? ''}` }),
-      svg('text', { x: width - 4, y: y + row / 2, class: 'chart-value', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, item.value.toLocaleString())));
+      svg('text', { x: width - 4, y: y + row / 2, class: 'chart-value', 'text-anchor': 'end', 'dominant-baseline': 'middle' }, format(item.value))));
   });
   return chart;
 }

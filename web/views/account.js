@@ -1,5 +1,5 @@
 // `#/accounts/ID`: one account, 360°: header, conflicts, timeline, details, contacts, deals,
-// tasks.
+// tasks, and the history of who changed what.
 //
 // The page is built once per visit. Each part is an object `{ element, update(account) }`:
 // a refresh (after a write here, or a `changed` event naming this account) fetches the account
@@ -12,6 +12,7 @@ import { capitalize, stageBadge } from '../format.js';
 import { notifyError } from '../toasts.js';
 import { detailsPart } from './account-details.js';
 import { contactsPart, dealsPart, tasksPart } from './account-items.js';
+import { historyPart } from './account-history.js';
 import { timelinePart } from './account-timeline.js';
 
 export function mount(root, [accountId], context) {
@@ -44,15 +45,15 @@ export function mount(root, [accountId], context) {
   const head = headPart();
   const conflicts = conflictsPart(shared);
   const parts = [head, conflicts, timelinePart(shared), detailsPart(shared),
-    contactsPart(shared), dealsPart(shared), tasksPart(shared)];
-  const [, , timeline, details, contacts, deals, tasks] = parts;
+    contactsPart(shared), dealsPart(shared), tasksPart(shared), historyPart(shared)];
+  const [, , timeline, details, contacts, deals, tasks, history] = parts;
 
   page.append(
     h('a', { class: 'back-link', href: '#/accounts' }, '← All accounts'),
     head.element,
     conflicts.element,
     h('div', { class: 'account-grid' },
-      h('div', { class: 'account-main' }, timeline.element),
+      h('div', { class: 'account-main' }, timeline.element, history.element),
       h('div', { class: 'account-side' }, details.element, contacts.element, deals.element, tasks.element)));
 
   async function load() {

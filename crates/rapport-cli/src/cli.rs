@@ -36,6 +36,9 @@ pub enum Command {
     Note(NoteCommand),
     /// Log an interaction (call, email, meeting, ticket, campaign) on an account's timeline
     Log(LogArgs),
+    /// Who changed what on an account, when, and from which value, oldest first: read from the
+    /// account document's own changes
+    History(HistoryArgs),
     /// Deals of an account
     #[command(subcommand)]
     Deal(DealCommand),
@@ -44,11 +47,17 @@ pub enum Command {
     Task(TaskCommand),
     /// Alerts for me or my team not yet acknowledged
     Alerts(AlertsArgs),
+    /// Likely duplicate accounts (same domain, same or similar name) and contacts (same email,
+    /// or same name within an account), each pair with its reasons
+    Duplicates,
+    /// Reports: open pipeline by stage and owner, win rate, interactions per team, accounts
+    /// needing attention
+    Report(ReportArgs),
     /// The workspace: members, pipeline, document URL
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
     /// Import accounts, contacts or deals from a CSV file (HubSpot, Salesforce, Pipedrive or
-    /// Rapport headers), all rows or none
+    /// Rapport headers), or a whole JSON export, all rows or none
     Import(ImportArgs),
     /// Export the whole workspace as JSON, or its accounts, contacts or deals as CSV
     Export(ExportArgs),
@@ -69,16 +78,18 @@ pub enum Command {
 /// `rapport import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The CSV file (UTF-8; comma, semicolon or tab separated)
+    /// The CSV file (UTF-8; comma, semicolon or tab separated), or a JSON export of
+    /// `rapport export --format json` (told by a .json extension or its content)
     pub file: PathBuf,
-    /// What each row is [default: told from the headers]
+    /// What each row of a CSV file is [default: told from the headers]
     #[arg(long)]
     pub kind: Option<Kind>,
     /// Columns to map or override: 'Header=field,...' with fields such as account.name,
     /// account.domain, account.custom.NAME, contact.email, deal.amount, or ignore; repeatable
     #[arg(long, value_name = "HEADER=FIELD,...")]
     pub map: Vec<ColumnMap>,
-    /// Report, row by row, what would be created, merged or rejected, and write nothing
+    /// Report, row by row (account by account for JSON), what would be created, merged or
+    /// rejected, and write nothing
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -202,6 +213,9 @@ pub enum RelayCommand {
         /// The private key (PEM) of --tls-cert
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Trust this CA certificate (PEM) for https:// webhooks, besides the system's roots
+        #[arg(long, value_name = "FILE")]
+        webhook_ca_cert: Option<PathBuf>,
     },
     /// Add a member (creating the workspace if new) and print their token
     Invite {
@@ -226,6 +240,40 @@ pub enum RelayCommand {
         /// User name
         #[arg(long)]
         user: UserName,
+    },
+    /// A workspace's webhook: the relay posts every alert that lands to it, signed
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `rapport relay webhook ...`.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Post the workspace's alerts to URL, signed with the secret in --secret-file (replaces
+    /// the webhook set before)
+    Set {
+        /// Workspace name
+        #[arg(long)]
+        workspace: String,
+        /// Where to post: http:// or https://
+        #[arg(long)]
+        url: String,
+        /// A file holding the signing secret (16 or more printable characters; a final newline
+        /// is ignored)
+        #[arg(long, value_name = "FILE")]
+        secret_file: PathBuf,
+    },
+    /// Show the workspace's webhook: its URL, a fingerprint of its secret, events waiting
+    Show {
+        /// Workspace name
+        #[arg(long)]
+        workspace: String,
+    },
+    /// Stop posting the workspace's alerts, dropping those not delivered yet
+    Clear {
+        /// Workspace name
+        #[arg(long)]
+        workspace: String,
     },
 }
 
@@ -281,6 +329,15 @@ pub enum AccountCommand {
         /// FIELD=VALUE (an empty VALUE clears the field)
         #[arg(required = true, value_name = "FIELD=VALUE")]
         assignments: Vec<String>,
+    },
+    /// Merge an account into another: its contacts, deals, tasks, timeline and the fields the
+    /// kept account lacks move over; the merged account then shows as the kept one
+    Merge {
+        /// The account to merge away: id, unique id prefix, or exact name
+        other: String,
+        /// The account to keep
+        #[arg(long, value_name = "KEEP")]
+        into: String,
     },
 }
 
@@ -342,6 +399,16 @@ pub struct LogArgs {
     /// Alert a team or a user (@name); repeatable
     #[arg(long, value_name = "TEAM|@USER")]
     pub alert: Vec<AlertTarget>,
+}
+
+/// `rapport history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Account id, unique id prefix, or exact name
+    pub account: String,
+    /// Only the latest N changes
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 /// `rapport deal ...`.
@@ -421,6 +488,32 @@ pub enum AlertsCommand {
         #[arg(long)]
         all: bool,
     },
+}
+
+/// `rapport report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which report
+    pub report: ReportKind,
+    /// The window in days: for win-rate, deals whose close date is in the last N days [default:
+    /// every closed deal]; for interactions and attention [default: 30]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(rapport_store::MAX_REPORT_DAYS)))]
+    pub days: Option<u32>,
+}
+
+/// The reports `rapport report` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportKind {
+    /// Open deals (not won or lost) per pipeline stage and per account owner, with their value
+    /// per currency
+    Pipeline,
+    /// Deals won / (won + lost), overall and per account owner
+    WinRate,
+    /// Timeline entries per author team and kind in the last N days
+    Interactions,
+    /// Accounts without a timeline entry in the last N days, and accounts with an open ticket
+    /// (no support entry since) and an open deal
+    Attention,
 }
 
 /// `rapport workspace ...`.

@@ -49,9 +49,12 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
             };
             entry(&mut open()?, &args.account, logged, out)
         }
+        Command::History(args) => history(&mut open()?, args, out),
         Command::Deal(command) => deal(&mut open()?, command, out),
         Command::Task(command) => task(&mut open()?, command, out),
         Command::Alerts(args) => alerts(&mut open()?, args, out),
+        Command::Report(args) => crate::reports::run(&mut open()?, args, out),
+        Command::Duplicates => out.duplicates(&open()?.duplicates()?),
         Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
         Command::Import(args) => crate::transfer::import(&mut open()?, args, out),
         Command::Export(args) => crate::transfer::export(&mut open()?, args, out),
@@ -122,8 +125,22 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             out.accounts(&accounts)
         }
         AccountCommand::Show { account } => {
-            let id = replica.resolve_account(&account)?;
+            let named = replica.resolve_named_account(&account)?;
+            let id = replica.survivor_of(named)?;
+            if named != id {
+                eprintln!("account {named} was merged into {id}");
+            }
             out.account(&replica.account(id)?)
+        }
+        AccountCommand::Merge { other, into } => {
+            let other = replica.resolve_named_account(&other)?;
+            let keep = replica.resolve_named_account(&into)?;
+            let edit = replica.edit_now();
+            let (other, keep, copied) = replica.merge_accounts(&edit, other, keep)?;
+            out.done(
+                &format!("merged account {other} into {keep} ({copied} items copied)"),
+                json!({ "merged": other, "into": keep, "copied": copied }),
+            )
         }
         AccountCommand::Set {
             account,
@@ -198,6 +215,15 @@ fn entry(replica: &mut Replica, account: &str, new: NewEntry, out: &Output) -> a
         &entry.to_string(),
         json!({ "id": entry, "account": id, "kind": new.kind }),
     )
+}
+
+fn history(
+    replica: &mut Replica,
+    args: crate::cli::HistoryArgs,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let id = replica.resolve_account(&args.account)?;
+    out.history(&replica.history(id, args.limit)?)
 }
 
 fn deal(replica: &mut Replica, command: DealCommand, out: &Output) -> anyhow::Result<()> {

@@ -7,7 +7,9 @@ mod demo;
 mod network;
 mod output;
 mod progress;
+mod reports;
 mod transfer;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

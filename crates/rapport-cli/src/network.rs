@@ -203,8 +203,10 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
             max_open_connections,
             tls_cert,
             tls_key,
+            webhook_ca_cert,
         } => {
             init_logging(tracing::Level::INFO);
+            let webhooks = crate::webhook::config(webhook_ca_cert.as_deref())?;
             // clap gives both or neither.
             let tls = match (tls_cert, tls_key) {
                 (Some(certificate), Some(key)) => {
@@ -218,6 +220,7 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
                 max_connections_per_token: max_connections_per_token.max(1),
                 max_open_connections: max_open_connections.max(1),
                 tls,
+                webhooks,
                 ..RelayConfig::default()
             };
             serve(data, &listen, &admin, config, out)
@@ -256,6 +259,7 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
                 other => unexpected(other),
             }
         }
+        RelayCommand::Webhook(command) => crate::webhook::run(data, command, out),
         RelayCommand::Revoke { workspace, user } => {
             let request = AdminRequest::Revoke {
                 workspace,
@@ -274,7 +278,7 @@ pub fn relay(data: &Path, command: RelayCommand, out: &Output) -> anyhow::Result
     }
 }
 
-fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
+pub(crate) fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
     match response {
         AdminResponse::Failed { error } => bail!("{error}"),
         other => bail!("unexpected answer from the relay: {other:?}"),
@@ -283,7 +287,7 @@ fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
 
 /// Runs an admin request on the relay's store directly, or through the running relay's admin
 /// endpoint when the relay holds the store.
-fn administer(data: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
+pub(crate) fn administer(data: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
     match Relay::open(data, RelayConfig::default()) {
         Ok(relay) => Ok(admin::handle(relay.hubs(), request)),
         Err(RelayError::Open(OpenError::InUse { .. })) => {

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use rapport_model::DocumentId;
 use rapport_model::account::{AccountSummary, AccountView};
+use rapport_model::duplicates::Reason;
 use rapport_model::workspace::WorkspaceView;
-use rapport_store::AlertRecord;
+use rapport_store::{AlertRecord, Duplicates};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -43,12 +44,59 @@ impl Output {
         }
     }
 
+    /// Likely duplicates, each pair with why.
+    pub fn duplicates(&self, found: &Duplicates) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(found);
+        }
+        if found.accounts.is_empty() && found.contacts.is_empty() {
+            return self.print("no likely duplicates");
+        }
+        let mut text = String::new();
+        for pair in &found.accounts {
+            text.push_str(&format!(
+                "accounts  {} ({})  ~  {} ({})  {}\n",
+                pair.a.name,
+                pair.a.id,
+                pair.b.name,
+                pair.b.id,
+                reasons(&pair.reasons)
+            ));
+        }
+        for pair in &found.contacts {
+            text.push_str(&format!(
+                "contacts  {} ({} in {})  ~  {} ({} in {})  {}\n",
+                pair.a.name,
+                pair.a.id,
+                pair.a.account,
+                pair.b.name,
+                pair.b.id,
+                pair.b.account,
+                reasons(&pair.reasons)
+            ));
+        }
+        self.print(text.trim_end())
+    }
+
     /// An action that completed.
     pub fn done(&self, message: &str, details: Value) -> anyhow::Result<()> {
         if self.json {
             self.print_json(&details)
         } else {
             self.print(message)
+        }
+    }
+
+    /// A report: its JSON, or the text `text` makes of it.
+    pub fn report<T: Serialize>(
+        &self,
+        report: &T,
+        text: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            self.print_json(report)
+        } else {
+            self.print(&text())
         }
     }
 
@@ -128,6 +176,32 @@ impl Output {
         } else {
             self.print(&format!("updated {} ({})", account.name, account.id))
         }
+    }
+
+    /// An account's changes, oldest first: when, who, and one line per part changed.
+    pub fn history(&self, history: &rapport_model::account::AccountHistory) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(history);
+        }
+        let mut text = String::new();
+        for change in &history.changes {
+            let at = change
+                .at
+                .map_or_else(|| "(no time)".to_owned(), |at| at.to_string());
+            let author = change.author.as_ref().map_or("(unknown)", |a| a.as_str());
+            text.push_str(&format!("{at}  {author}\n"));
+            for edit in &change.edits {
+                text.push_str(&format!("    {edit}\n"));
+            }
+            if change.edits.is_empty() {
+                text.push_str("    (no value changed)\n");
+            }
+        }
+        text.push_str(&format!("{} change(s)", history.total));
+        if history.changes.len() < history.total {
+            text.push_str(&format!(", the latest {} shown", history.changes.len()));
+        }
+        self.print(&text)
     }
 
     pub fn alerts(
@@ -286,4 +360,18 @@ fn section(text: &mut String, title: &str, lines: impl Iterator<Item = String>) 
     for line in lines {
         text.push_str(&format!("    {line}\n"));
     }
+}
+
+/// Why a pair looks like one record, for people.
+fn reasons(reasons: &[Reason]) -> String {
+    let words: Vec<String> = reasons
+        .iter()
+        .map(|reason| match reason {
+            Reason::SameDomain { domain } => format!("same domain {domain}"),
+            Reason::SameName { name } => format!("same name \"{name}\""),
+            Reason::SimilarName { similarity } => format!("similar names ({similarity:.2})"),
+            Reason::SameEmail { email } => format!("same email {email}"),
+        })
+        .collect();
+    words.join(", ")
 }

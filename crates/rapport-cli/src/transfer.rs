@@ -1,5 +1,8 @@
 //! `rapport import` and `rapport export`: the file is read and written here; what it means is
-//! decided by `rapport-transfer`, and the store writes an import in one batch.
+//! decided by `rapport-transfer`, and the store writes an import in one batch. A JSON export
+//! is imported by `json.rs`.
+
+mod json;
 
 use std::path::Path;
 
@@ -17,6 +20,9 @@ const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
 pub fn import(replica: &mut Replica, args: ImportArgs, out: &Output) -> anyhow::Result<()> {
     let bytes = read_file(&args.file)?;
+    if is_json(&args.file, &bytes) {
+        return json::import(replica, &args, &bytes, out);
+    }
     let mut overrides = ColumnMap::default();
     for map in args.map {
         overrides.extend(map);
@@ -50,6 +56,13 @@ pub fn import(replica: &mut Replica, args: ImportArgs, out: &Output) -> anyhow::
     }
     apply(replica, &plan)?;
     report(&plan, out, "imported")
+}
+
+/// A JSON export is told by its extension, or by an object where a CSV header would be.
+fn is_json(path: &Path, bytes: &[u8]) -> bool {
+    let extension = path.extension().and_then(|e| e.to_str());
+    extension.is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || rapport_transfer::looks_like_json(bytes)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -43,11 +43,18 @@ impl Drop for LoadHarness {
 
 impl LoadHarness {
     /// Loads `data` as the store and the sync session load a document from a peer (a partial
-    /// load is an error), or builds a document of a foreign shape from it ([`crate::shape`])
-    /// when it is not a saved document; then reads and edits it as an account and as a
-    /// workspace, and merges it into the replica as a document from a peer.
+    /// load is an error, and so is a change timed where Automerge panics), or builds a
+    /// document of a foreign shape from it ([`crate::shape`]) when it is not a saved document;
+    /// then reads and edits it as an account and as a workspace, and merges it into the replica
+    /// as a document from a peer.
     pub fn run(&mut self, data: &[u8]) {
         let (doc, bytes) = if data.first() == Some(&AUTOMERGE_MAGIC) {
+            if rapport_model::change_times::check(data).is_err() {
+                // Refused before loading, where peers' bytes enter; the replica must refuse
+                // it too, not load it.
+                self.merge_into_replica(data, false);
+                return;
+            }
             let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
             let Ok(doc) = Automerge::load_with_options(data, options) else {
                 return;
@@ -121,11 +128,13 @@ fn users() -> Vec<(UserName, Team)> {
         .collect()
 }
 
-/// Every read of an account: `account show`, the list's summary, and what indexing an account
-/// from scratch reads (search terms, items, alerts and acknowledgements, the pipeline board).
+/// Every read of an account: `account show`, `history`, the list's summary, and what indexing
+/// an account from scratch reads (search terms, items, alerts and acknowledgements, the
+/// pipeline board).
 fn read_account(doc: &Automerge, id: DocumentId) {
     let _ = black_box(account::check_kind(doc));
     let _ = black_box(account::view(doc, id));
+    let _ = black_box(account::history(doc, id, None));
     if let Ok(summary) = account::summary(doc, id) {
         terms(&summary.name);
     }

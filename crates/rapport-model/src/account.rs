@@ -6,8 +6,13 @@
 //! write is a targeted put on one entry: appending to a timeline of 20,000 entries costs the same
 //! as appending to an empty one.
 
+mod added;
+mod history;
+pub mod merge;
 mod view;
 
+pub use added::{account_name, entries_added};
+pub use history::{AccountHistory, FieldEdit, HistoryChange, history};
 pub use view::{
     AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead, Section,
     TaskView, each_contact, each_deal, each_entry, field_texts, has_item, is_acknowledged,

@@ -5,8 +5,12 @@
 //!   timeline, acknowledgements); [`account::AccountView`] is the merged 360° record, with its
 //!   [`account::Conflict`]s.
 //! - [`workspace`] writes and reads the workspace document (name, members, pipeline, account ids).
+//! - [`duplicates`] finds accounts and contacts that look like the same one, and
+//!   [`account::merge`] merges one account into another.
 //! - [`Edit`] says who edits and when; it becomes the Automerge change's message and time.
 //! - [`Touched`] turns patches into the parts of an account that changed, for derived indexes.
+//! - [`change_times`] refuses Automerge bytes holding a change whose time Automerge's column
+//!   code cannot add up without panicking (checked before any peer's or stored bytes load).
 //! - Ids ([`DocumentId`], [`EntryId`], ...) and words ([`Team`], [`Stage`], ...) are parsed at
 //!   the edge and valid once built; a document of an unexpected shape reads as a [`ShapeError`].
 //!
@@ -31,6 +35,8 @@
 
 pub mod account;
 pub mod alert;
+pub mod change_times;
+pub mod duplicates;
 mod edit;
 mod error;
 mod fields;

@@ -10,8 +10,13 @@
 //!   deals:    { <DealId>: { title: Str, amount: Int (minor units), currency: Str, stage: Str, close: "YYYY-MM-DD" } }
 //!   tasks:    { <TaskId>: { title, assignee, due: Str, done: Bool } }
 //!   timeline: { <EntryId>: { kind, team, author: Str, at: Timestamp, text: Text, alert: [Str] } }
-//!   acks:     { "<user>:<EntryId>": Timestamp } }
+//!   acks:     { "<user>:<EntryId>": Timestamp }
+//!   merged_into: Str (optional: the DocumentId of the account this one was merged into) }
 //! ```
+//! An account with `merged_into` stays a document of the workspace (replicas keep syncing it),
+//! but lists, search and alerts show the account it was merged into, which holds copies of all
+//! its items under the same keys; merges are followed to the end of a chain, and a loop ends at
+//! its smallest id.
 //! Workspace document (one per workspace):
 //! ```text
 //! { type: "workspace", schema: 1, name: Str,
@@ -37,6 +42,7 @@ pub(crate) const DEALS: &str = "deals";
 pub(crate) const TASKS: &str = "tasks";
 pub(crate) const TIMELINE: &str = "timeline";
 pub(crate) const ACKS: &str = "acks";
+pub(crate) const MERGED_INTO: &str = "merged_into";
 /// The account's collections, created with the document.
 pub(crate) const ACCOUNT_COLLECTIONS: [&str; 7] =
     [TAGS, CUSTOM, CONTACTS, DEALS, TASKS, TIMELINE, ACKS];

@@ -35,7 +35,10 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/events", get(events))
         .route("/accounts", get(accounts).post(create_account))
         .route("/accounts/{account}", get(account_view))
+        .route("/accounts/{account}/history", get(account_history))
         .route("/accounts/{account}/fields", post(set_fields))
+        .route("/accounts/{account}/merge", post(merge_account))
+        .route("/duplicates", get(duplicates))
         .route("/accounts/{account}/contacts", post(add_contact))
         .route("/accounts/{account}/entries", post(add_entry))
         .route("/accounts/{account}/deals", post(add_deal))
@@ -47,6 +50,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/alerts/{alert}/ack", post(acknowledge))
         .route("/pipeline", get(pipeline))
         .route("/dashboard", get(dashboard))
+        .route("/reports/{report}", get(report))
         .fallback(|| async { ApiError::NotFound("no such API path".into()) })
 }
 
@@ -85,6 +89,7 @@ impl From<StoreError> for ApiError {
             | StoreError::UnknownItem { .. } => ApiError::NotFound(message),
             StoreError::AmbiguousAccount { .. }
             | StoreError::AmbiguousItem { .. }
+            | StoreError::CannotMerge { .. }
             | StoreError::Edit { .. } => ApiError::BadInput(message),
             StoreError::Shape { .. } => ApiError::Conflict(message),
             StoreError::ReadOnly { .. } => ApiError::Forbidden(message),
@@ -246,7 +251,29 @@ async fn accounts(State(node): Shared, Query(query): Query<ListQuery>) -> ApiRes
 
 async fn account_view(State(node): Shared, Path(account): Path<String>) -> ApiResult<Json<Value>> {
     let id = document_id(&account)?;
-    with_replica(&node, move |replica| Ok(Json(json!(replica.account(id)?)))).await
+    with_replica(&node, move |replica| {
+        // A merged account shows as the account that stands for it.
+        let id = replica.survivor_of(id)?;
+        Ok(Json(json!(replica.account(id)?)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    limit: Option<usize>,
+}
+
+async fn account_history(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let id = document_id(&account)?;
+    with_replica(&node, move |replica| {
+        Ok(Json(json!(replica.history(id, query.limit)?)))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -641,6 +668,22 @@ async fn pipeline(State(node): Shared) -> ApiResult<Json<Value>> {
     .await
 }
 
+#[derive(Deserialize)]
+struct ReportQuery {
+    days: Option<String>,
+}
+
+async fn report(
+    State(node): Shared,
+    Path(report): Path<String>,
+    Query(query): Query<ReportQuery>,
+) -> ApiResult<Json<Value>> {
+    with_replica(&node, move |replica| {
+        crate::reports::report(replica, &report, query.days.as_deref()).map(Json)
+    })
+    .await
+}
+
 async fn dashboard(State(node): Shared) -> ApiResult<Json<Value>> {
     with_replica(&node, |replica| {
         let accounts = replica.accounts()?;
@@ -653,4 +696,36 @@ async fn dashboard(State(node): Shared) -> ApiResult<Json<Value>> {
         )))
     })
     .await
+}
+
+async fn duplicates(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| Ok(Json(json!(replica.duplicates()?)))).await
+}
+
+#[derive(Deserialize)]
+struct MergeBody {
+    into: String,
+}
+
+/// Merges the account of the path into the account `into`.
+async fn merge_account(
+    State(node): Shared,
+    Path(account): Path<String>,
+    Json(body): Json<MergeBody>,
+) -> ApiResult<Json<Value>> {
+    let other = document_id(&account)?;
+    let keep = document_id(body.into.trim())?;
+    let (other, keep, copied) = with_replica(&node, move |replica| {
+        for id in [other, keep] {
+            // Only accounts this replica lists or has merged: not the workspace, not a guess.
+            replica.resolve_named_account(&id.to_string())?;
+        }
+        let edit = replica.edit_now();
+        Ok(replica.merge_accounts(&edit, other, keep)?)
+    })
+    .await?;
+    written(&node, &[other, keep]);
+    Ok(Json(
+        json!({ "merged": other, "into": keep, "copied": copied }),
+    ))
 }

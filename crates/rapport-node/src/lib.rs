@@ -13,6 +13,7 @@ mod api;
 mod assets;
 mod boards;
 mod events;
+mod reports;
 
 use std::future::Future;
 use std::net::SocketAddr;

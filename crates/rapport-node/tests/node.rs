@@ -279,6 +279,115 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_refuses_bad_accounts_and_then_both_ids_serve_the_kept_account() {
+    let setup = setup().await;
+    let mut ids = Vec::new();
+    for (name, domain) in [("Acme", "acme.com"), ("Acme Holdings", "www.acme.com")] {
+        let body = json!({ "name": name, "domain": domain });
+        let created = json_of(setup.sales, "POST", "/api/accounts", Some(body)).await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let [keep, other] = [ids[0].clone(), ids[1].clone()];
+    let note = json!({ "kind": "note", "text": "Asked for a quote" });
+    let path = format!("/api/accounts/{other}/entries");
+    json_of(setup.sales, "POST", &path, Some(note)).await;
+    let found = json_of(setup.sales, "GET", "/api/duplicates", None).await;
+    assert_eq!(found["accounts"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(
+        found["accounts"][0]["reasons"],
+        json!([{ "kind": "same_domain", "domain": "acme.com" }])
+    );
+
+    let me = json_of(setup.sales, "GET", "/api/me", None).await;
+    let workspace = me["workspace"]["id"].as_str().unwrap().to_owned();
+    let merge = format!("/api/accounts/{other}/merge");
+    let cases = [
+        (merge.clone(), json!({ "into": other }), 400),
+        (
+            merge.clone(),
+            json!({ "into": "4NMZ3UwAdgZzPUGH5LYMv9Uqn4VB" }),
+            404,
+        ),
+        (merge.clone(), json!({ "into": workspace }), 404),
+        (merge.clone(), json!({ "into": "not an id" }), 404),
+        (merge.clone(), json!({}), 422),
+    ];
+    for (path, body, expected) in cases {
+        let (status, text) = request(setup.sales, "POST", &path, Some(body.clone())).await;
+        assert_eq!(status, expected, "{path} {body}: {text}");
+    }
+    let listed = json_of(setup.sales, "GET", "/api/accounts", None).await;
+    assert_eq!(listed["total"], 2, "nothing changed");
+
+    let merged = json_of(setup.sales, "POST", &merge, Some(json!({ "into": keep }))).await;
+    assert_eq!(
+        merged,
+        json!({ "merged": other, "into": keep, "copied": 1 })
+    );
+    let kept = json_of(setup.sales, "GET", &format!("/api/accounts/{keep}"), None).await;
+    assert_eq!(kept["timeline"][0]["text"], "Asked for a quote");
+    let shown = json_of(setup.sales, "GET", &format!("/api/accounts/{other}"), None).await;
+    assert_eq!(shown, kept);
+    let listed = json_of(setup.sales, "GET", "/api/accounts", None).await;
+    assert_eq!(listed["total"], 1);
+    let found = json_of(setup.sales, "GET", "/api/duplicates", None).await;
+    assert_eq!(found, json!({ "accounts": [], "contacts": [] }));
+    let (status, text) = request(setup.sales, "POST", &merge, Some(json!({ "into": keep }))).await;
+    assert_eq!(status, 400, "merged already: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_says_who_changed_what_and_an_unknown_account_is_404() {
+    let setup = setup().await;
+    let created = json_of(
+        setup.sales,
+        "POST",
+        "/api/accounts",
+        Some(json!({ "name": "Initech", "stage": "lead" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let fields = json!({ "fields": { "stage": "prospect", "tags": "vip" } });
+    let path = format!("/api/accounts/{id}/fields");
+    let (status, text) = request(setup.sales, "POST", &path, Some(fields)).await;
+    assert_eq!(status, 204, "{text}");
+
+    let history = json_of(
+        setup.sales,
+        "GET",
+        &format!("/api/accounts/{id}/history"),
+        None,
+    )
+    .await;
+    assert_eq!(history["account"], id.as_str());
+    assert_eq!(history["total"], 2);
+    let latest = &history["changes"][1];
+    assert_eq!(latest["author"], "sam");
+    assert_eq!(
+        latest["edits"],
+        json!([
+            { "kind": "field", "field": "stage", "from": "lead", "to": "prospect" },
+            { "kind": "tag_added", "tag": "vip" },
+        ])
+    );
+    let limited = format!("/api/accounts/{id}/history?limit=1");
+    let limited = json_of(setup.sales, "GET", &limited, None).await;
+    assert_eq!(
+        (&limited["total"], &limited["changes"][0]),
+        (&json!(2), latest)
+    );
+
+    for (path, expected) in [
+        ("/api/accounts/4NMZ3UwAdgZzPUGH5LYMv9Uqn4VB/history", 404),
+        ("/api/accounts/nope/history", 404),
+        (&*format!("/api/accounts/{id}/history?limit=some"), 400),
+    ] {
+        let (status, text) = request(setup.sales, "GET", path, None).await;
+        assert_eq!(status, expected, "GET {path}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_sees_the_workspace_and_every_write_is_refused_with_403() {
     let setup = setup().await;
     let me = json_of(setup.viewer, "GET", "/api/me", None).await;

@@ -31,7 +31,10 @@ mod error;
 mod handshake;
 mod message;
 
-pub use admin::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
+pub use admin::{
+    ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse, WebhookInfo, WebhookSecret, WebhookUrl,
+    url_origin,
+};
 pub use codec::{decode, encode};
 pub use error::DecodeError;
 pub use handshake::{HandshakeError, answer_join, check_peer};

@@ -1,15 +1,16 @@
 //! Membership: inviting members (creating a workspace on its first invitation) and revoking
-//! their tokens. The same operations run in-process on a stopped relay's store and, through the
-//! loopback admin endpoint, inside a running relay.
+//! their tokens; and each workspace's webhook. The same operations run in-process on a stopped
+//! relay's store and, through the loopback admin endpoint, inside a running relay.
 
 use automerge::Automerge;
 use rapport_model::workspace::{self, Member as WorkspaceMember};
 use rapport_model::{DocumentId, Edit, EditError, Role, Team, UserName};
-use rapport_proto::{AdminRequest, AdminResponse};
-use rapport_store::StoreError;
+use rapport_proto::{AdminRequest, AdminResponse, WebhookInfo, WebhookUrl};
+use rapport_store::{StoreError, WebhookRecord};
 
 use crate::auth::Token;
 use crate::hub::{Event, Hubs};
+use crate::webhooks::{self, WebhookError};
 
 /// The longest workspace name.
 const MAX_WORKSPACE_NAME: usize = 100;
@@ -40,6 +41,9 @@ pub enum AdminError {
     /// The workspace document does not take the edit.
     #[error("workspace document: {0}")]
     Edit(#[from] EditError),
+    /// A webhook setting is refused.
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -126,6 +130,68 @@ pub fn revoke(hubs: &Hubs, name: &str, user: &UserName) -> Result<usize, AdminEr
     Ok(count)
 }
 
+/// Gives workspace `name` a webhook at `url` signed with `secret` (replacing the one it had),
+/// after checking both; returns it as [`show_webhook`] does.
+pub fn set_webhook(
+    hubs: &Hubs,
+    name: &str,
+    url: &str,
+    secret: &str,
+) -> Result<WebhookInfo, AdminError> {
+    webhooks::check_url(url)?;
+    webhooks::check_secret(secret)?;
+    let workspace = workspace_id(hubs, name)?;
+    let record = WebhookRecord {
+        workspace_name: name.to_owned(),
+        url: url.to_owned(),
+        secret: secret.to_owned(),
+    };
+    hubs.store().set_webhook(workspace, &record)?;
+    // After the store: a hub opened meanwhile read the new setting, one open before is told.
+    if let Some(hub) = hubs.live(workspace) {
+        hub.alerts().set(Some(name.to_owned()));
+    }
+    tracing::info!(
+        workspace = name,
+        endpoint = rapport_proto::url_origin(url),
+        "webhook set"
+    );
+    show_webhook(hubs, name)?.ok_or_else(|| AdminError::UnknownWorkspace { name: name.into() })
+}
+
+/// Removes the webhook of workspace `name` and its undelivered events; `None` when it had
+/// none, else how many events were dropped.
+pub fn clear_webhook(hubs: &Hubs, name: &str) -> Result<Option<usize>, AdminError> {
+    let workspace = workspace_id(hubs, name)?;
+    let cleared = hubs.store().clear_webhook(workspace)?;
+    if let Some(hub) = hubs.live(workspace) {
+        hub.alerts().set(None);
+    }
+    if cleared.is_some() {
+        tracing::info!(workspace = name, "webhook cleared");
+    }
+    Ok(cleared)
+}
+
+/// The webhook of workspace `name`, without its secret (a fingerprint of it instead).
+pub fn show_webhook(hubs: &Hubs, name: &str) -> Result<Option<WebhookInfo>, AdminError> {
+    let workspace = workspace_id(hubs, name)?;
+    let Some(record) = hubs.store().webhook(workspace)? else {
+        return Ok(None);
+    };
+    Ok(Some(WebhookInfo {
+        secret_sha256: webhooks::secret_fingerprint(&record.secret),
+        url: WebhookUrl(record.url),
+        pending: hubs.store().outbox_len(workspace)?,
+    }))
+}
+
+fn workspace_id(hubs: &Hubs, name: &str) -> Result<DocumentId, AdminError> {
+    hubs.store()
+        .workspace_named(name)?
+        .ok_or_else(|| AdminError::UnknownWorkspace { name: name.into() })
+}
+
 /// Carries out one admin request.
 pub fn handle(hubs: &Hubs, request: AdminRequest) -> AdminResponse {
     let result = match request {
@@ -144,6 +210,24 @@ pub fn handle(hubs: &Hubs, request: AdminRequest) -> AdminResponse {
         AdminRequest::Revoke { workspace, user } => parse_user(&user)
             .and_then(|user| revoke(hubs, &workspace, &user))
             .map(|tokens| AdminResponse::Revoked { tokens }),
+        AdminRequest::SetWebhook {
+            workspace,
+            url,
+            secret,
+        } => {
+            set_webhook(hubs, &workspace, &url.0, &secret.0).map(|webhook| AdminResponse::Webhook {
+                workspace,
+                webhook: Some(webhook),
+            })
+        }
+        AdminRequest::ClearWebhook { workspace } => {
+            clear_webhook(hubs, &workspace).map(|cleared| AdminResponse::WebhookCleared {
+                had_webhook: cleared.is_some(),
+                dropped_events: cleared.unwrap_or(0),
+            })
+        }
+        AdminRequest::ShowWebhook { workspace } => show_webhook(hubs, &workspace)
+            .map(|webhook| AdminResponse::Webhook { workspace, webhook }),
     };
     result.unwrap_or_else(|error| AdminResponse::Failed {
         error: error.to_string(),

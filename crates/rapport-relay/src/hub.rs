@@ -6,7 +6,8 @@
 //! thousand documents are not each woken by every change.
 //!
 //! **Invariant:** a hub knows one workspace. Every document key, every broadcast and every
-//! digest carries that workspace's id; nothing is shared between hubs but the store.
+//! digest carries that workspace's id; nothing is shared between hubs but the store (and the
+//! signal that wakes the webhook delivery task, which carries nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +19,9 @@ use rapport_store::{RelayStore, SavedBytes, StoreError, StoredDocument};
 use rapport_sync::{
     Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
 };
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use crate::webhooks::AlertHook;
 
 /// How many events a slow connection may fall behind before it is told to reconnect, unless
 /// the relay is configured otherwise.
@@ -126,6 +129,8 @@ pub struct WorkspaceHub {
     /// Which opening of this workspace's hub this is: a hub that closes late never overwrites
     /// the digest of one opened after it.
     generation: u64,
+    /// Webhook events for what commits here (`webhooks.rs`).
+    alerts: AlertHook,
 }
 
 impl Drop for WorkspaceHub {
@@ -157,7 +162,9 @@ impl WorkspaceHub {
         event_backlog: usize,
         digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
         generation: u64,
+        wake: Arc<Notify>,
     ) -> Result<Self, StoreError> {
+        let webhook = store.webhook(id)?.map(|webhook| webhook.workspace_name);
         let kept = lock(&digests).remove(&id);
         let digest = match kept {
             Some((digest, _)) => digest,
@@ -174,6 +181,7 @@ impl WorkspaceHub {
             watchers: Mutex::new(HashMap::new()),
             digests,
             generation,
+            alerts: AlertHook::new(webhook, wake),
         })
     }
 
@@ -238,6 +246,11 @@ impl WorkspaceHub {
     /// The digest of the workspace's summary, kept up to date with every commit.
     pub fn digest(&self) -> Digest {
         *lock(&self.digest)
+    }
+
+    /// Webhook events for what commits here.
+    pub(crate) fn alerts(&self) -> &AlertHook {
+        &self.alerts
     }
 
     /// How many documents are loaded.
@@ -314,10 +327,23 @@ impl WorkspaceHub {
             }
             return Ok(Some(result));
         }
-        if let Err(error) = self.store.commit(self.id, id, document, &before) {
+        // Webhook hook: the alerts this change adds are recorded in its own transaction. A
+        // restored damaged document announces nothing (its entries were announced before).
+        let events = match document.damaged_heads() {
+            Some(_) => Vec::new(),
+            None => self.alerts.events(self.id, id, &document.doc, &before),
+        };
+        let announces = !events.is_empty();
+        if let Err(error) = self
+            .store
+            .commit_with_events(self.id, id, document, &before, events)
+        {
             // Memory is ahead of disk: forget it, so the next use reloads what is durable.
             *guard = None;
             return Err(error);
+        }
+        if announces {
+            self.alerts.wake();
         }
         let mut digest = lock(&self.digest);
         digest.toggle(&document_digest(id, &stored_before));
@@ -352,7 +378,15 @@ impl WorkspaceHub {
             .iter()
             .map(|(_, id, bytes, heads)| (*id, *bytes, heads.clone()))
             .collect();
-        self.store.import(self.id, &rows)?;
+        // Webhook hook: the alerts the new documents hold, recorded with them.
+        let events: Vec<_> = fresh
+            .iter()
+            .flat_map(|&(i, id, _, _)| self.alerts.events(self.id, id, &incoming[i].1, &[]))
+            .collect();
+        self.store.import_with_events(self.id, &rows, &events)?;
+        if !events.is_empty() {
+            self.alerts.wake();
+        }
         let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
         let mut digest = lock(&self.digest);
         for (i, id, _, heads) in fresh {
@@ -436,6 +470,8 @@ pub struct Hubs {
     event_backlog: usize,
     next_connection: AtomicU64,
     next_generation: AtomicU64,
+    /// Wakes the webhook delivery task when a hub records events.
+    webhook_wake: Arc<Notify>,
 }
 
 impl Hubs {
@@ -449,6 +485,7 @@ impl Hubs {
             event_backlog: EVENT_BACKLOG,
             next_connection: AtomicU64::new(1),
             next_generation: AtomicU64::new(1),
+            webhook_wake: Arc::new(Notify::new()),
         }
     }
 
@@ -478,6 +515,7 @@ impl Hubs {
             self.event_backlog,
             self.digests.clone(),
             self.next_generation.fetch_add(1, Ordering::Relaxed),
+            self.webhook_wake.clone(),
         )?);
         hubs.insert(id, Arc::downgrade(&hub));
         Ok(hub)
@@ -486,6 +524,11 @@ impl Hubs {
     /// The hub of workspace `id` if a connection holds it.
     pub fn live(&self, id: DocumentId) -> Option<Arc<WorkspaceHub>> {
         lock(&self.hubs).get(&id).and_then(Weak::upgrade)
+    }
+
+    /// What wakes the webhook delivery task.
+    pub(crate) fn webhook_wake(&self) -> Arc<Notify> {
+        self.webhook_wake.clone()
     }
 
     /// A number for a new connection, unique in this process (0 is the relay itself).

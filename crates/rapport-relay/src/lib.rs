@@ -8,7 +8,8 @@
 //! - [`hub::WorkspaceHub`] holds one workspace's documents in use, its summary digest, and the
 //!   channel that forwards each committed change to the workspace's other connections.
 //! - [`admin::invite`] and [`admin::revoke`] manage members and their hashed tokens
-//!   ([`auth::Token`]).
+//!   ([`auth::Token`]); [`admin::set_webhook`] gives a workspace a [`webhooks`] endpoint, to
+//!   which the relay posts every alert that lands, signed, from a durable outbox.
 //! - [`RelayConfig`] holds the limits that keep one hostile client from hurting the others:
 //!   frame size, handshake deadline, failed logins per source ([`RateLimit`]), connections per
 //!   token, asks for unknown documents per connection; and, optionally, the [`TlsIdentity`]
@@ -29,6 +30,7 @@ mod rate;
 mod screen;
 mod server;
 mod tls;
+pub mod webhooks;
 
 pub use rate::RateLimit;
 pub use server::{Relay, RelayConfig, RelayError, RelayState};

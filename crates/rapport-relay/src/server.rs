@@ -30,6 +30,7 @@ use crate::handshake::{Handshake, HandshakeListener};
 use crate::hub::Hubs;
 use crate::rate::RateLimit;
 use crate::tls::TlsIdentity;
+use crate::webhooks::{self, WebhookConfig};
 
 /// The relay's limits and timings.
 #[derive(Clone, Debug)]
@@ -67,6 +68,8 @@ pub struct RelayConfig {
     /// The certificate and key the public listener serves TLS with (`wss://`); `None`: plain
     /// `ws://`. The admin endpoint, on loopback, stays plain either way.
     pub tls: Option<TlsIdentity>,
+    /// How webhook deliveries are bounded, retried and trusted.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for RelayConfig {
@@ -95,6 +98,7 @@ impl Default for RelayConfig {
                 refill_every: Duration::from_millis(10),
             },
             tls: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -160,7 +164,7 @@ impl Relay {
             .parent()
             .map(Path::to_owned)
             .unwrap_or_default();
-        let store = Arc::new(store);
+        let store = Arc::new(store.with_outbox_limit(config.webhooks.outbox_per_workspace));
         let (stop, shutdown) = watch::channel(false);
         let peer_id = PeerId::new(format!(
             "rapport-relay-{}",
@@ -247,6 +251,12 @@ impl Relay {
         .with_graceful_shutdown(until_stopped(self.state.shutdown.clone()));
         let admin_server = axum::serve(admin, admin_app)
             .with_graceful_shutdown(until_stopped(self.state.shutdown.clone()));
+        let webhooks = tokio::spawn(webhooks::run(
+            self.state.hubs.store().clone(),
+            self.state.hubs.webhook_wake(),
+            config.webhooks.clone(),
+            self.state.shutdown.clone(),
+        ));
         let served = tokio::try_join!(
             async { public_server.await },
             async { admin_server.await },
@@ -257,6 +267,10 @@ impl Relay {
             }
         );
         let _ = std::fs::remove_file(&admin_file);
+        // It holds the store: once it is done, the store closes with the relay (stopped here
+        // too when a server failed before a shutdown signal).
+        let _ = self.stop.send(true);
+        let _ = webhooks.await;
         served?;
         info!("relay stopped");
         Ok(())

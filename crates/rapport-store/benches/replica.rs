@@ -1,19 +1,23 @@
 //! Local replica benchmarks: the operations a person waits on, at the sizes of a real workspace.
 //!
 //! `cargo bench -p rapport-store --bench replica`. Sizes: 10,000 accounts (each with a name, a
-//! domain and one note); one account with 10,000 timeline entries. Every write is a durable redb
-//! commit. `RAPPORT_BENCH_ACCOUNTS` overrides the account count for a quick run.
+//! domain and one note); one account with 10,000 timeline entries; one account of 600 changes
+//! (notes, fields, contacts) whose history is read. Every write is a durable redb commit. `RAPPORT_BENCH_ACCOUNTS` overrides the account count for a quick run.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::OnceLock;
 
 use divan::Bencher;
-use rapport_model::account::{self, NewAccount, NewEntry};
-use rapport_model::{DocumentId, EntryId, EntryKind, Team, Touched};
+use rapport_model::account::{self, NewAccount, NewContact, NewEntry};
+use rapport_model::{
+    AccountAssignment, ContactAssignment, ContactId, DocumentId, EntryId, EntryKind, Team, Touched,
+};
 use rapport_store::Replica;
 use tempfile::TempDir;
 
 const ENTRIES: usize = 10_000;
+/// The changes of the account whose history is read.
+const HISTORY_CHANGES: usize = 600;
 const WORDS: [&str; 8] = [
     "renewal",
     "pricing",
@@ -109,6 +113,77 @@ fn long_timeline() -> &'static (TempDir, DocumentId) {
     })
 }
 
+/// A replica with one account edited by `HISTORY_CHANGES` changes of every kind, one at a time.
+fn long_history() -> &'static (TempDir, DocumentId) {
+    static DIR: OnceLock<(TempDir, DocumentId)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = TempDir::new().unwrap();
+        let mut replica =
+            Replica::create_workspace(dir.path(), "Bench", "ana".parse().unwrap(), Team::Sales)
+                .unwrap();
+        let edit = replica.edit_now();
+        let new = NewAccount {
+            name: "Initech".into(),
+            ..Default::default()
+        };
+        let id = replica.create_account(&edit, &new).unwrap();
+        for i in 0..HISTORY_CHANGES / 6 {
+            let contact = ContactId::new();
+            let person = NewContact {
+                name: format!("Person {i}"),
+                ..Default::default()
+            };
+            let stage = ["lead", "prospect", "customer"][i % 3];
+            let fields = [
+                format!("stage={stage}"),
+                format!("tier=t{i}"),
+                format!("custom.region=r{i}"),
+            ]
+            .map(|a| AccountAssignment::parse(&a).unwrap());
+            let title = ContactAssignment::parse(&format!("title=role {i}")).unwrap();
+            let entry = note(i);
+            replica
+                .change_account(id, &edit, |tx| {
+                    account::add_entry(tx, &edit, EntryId::new(), &entry)
+                })
+                .unwrap();
+            for assignment in &fields {
+                let one = std::slice::from_ref(assignment);
+                replica
+                    .change_account(id, &edit, |tx| account::set(tx, one))
+                    .unwrap();
+            }
+            replica
+                .change_account(id, &edit, |tx| {
+                    account::add_contact(tx, &edit, contact, &person)
+                })
+                .unwrap();
+            replica
+                .change_account(id, &edit, |tx| {
+                    account::set_contact(tx, contact, std::slice::from_ref(&title))
+                })
+                .unwrap();
+        }
+        (dir, id)
+    })
+}
+
+#[divan::bench(sample_count = 20)]
+fn history_of_account_with_600_changes(bencher: Bencher) {
+    let (dir, id) = long_history();
+    let mut replica = Replica::open(dir.path()).unwrap();
+    replica.account(*id).unwrap();
+    bencher.bench_local(|| replica.history(*id, None).unwrap().changes.len());
+}
+
+#[divan::bench(sample_count = 50)]
+fn latest_50_changes_of_account_with_600_changes(bencher: Bencher) {
+    let (dir, id) = long_history();
+    let mut replica = Replica::open(dir.path()).unwrap();
+    replica.account(*id).unwrap();
+    bencher.bench_local(|| replica.history(*id, Some(50)).unwrap().changes.len());
+}
+
 #[divan::bench(sample_count = 200)]
 fn add_note_to_account_with_10000_entries(bencher: Bencher) {
     let (dir, id) = long_timeline();
@@ -135,6 +210,26 @@ fn list_10000_accounts(bencher: Bencher) {
 fn search_10000_accounts_by_note_word(bencher: Bencher) {
     let replica = Replica::open(many_accounts().path()).unwrap();
     bencher.bench_local(|| replica.search("escal").unwrap().len());
+}
+
+/// Every report, as the Reports page asks for them on each change (the fixture's accounts have
+/// no deals: the pipeline and win rate read every account's owner all the same).
+#[divan::bench(sample_count = 50)]
+fn all_four_reports_of_10000_accounts(bencher: Bencher) {
+    let mut replica = Replica::open(many_accounts().path()).unwrap();
+    let now = jiff::Timestamp::now();
+    bencher.bench_local(|| {
+        let pipeline = replica.pipeline_report().unwrap();
+        let win_rate = replica.win_rate_report(Some(90), now).unwrap();
+        let interactions = replica.interactions_report(30, now).unwrap();
+        let attention = replica.attention_report(30, now).unwrap();
+        (
+            pipeline,
+            win_rate,
+            interactions.entries,
+            attention.untouched.len(),
+        )
+    });
 }
 
 #[divan::bench(sample_count = 50)]

@@ -173,8 +173,14 @@ impl Replica {
         Ok(out)
     }
 
-    /// Finds an account by id, unique id prefix, or exact name (case-insensitive when unique).
+    /// Finds an account by id, unique id prefix, or exact name (case-insensitive when unique);
+    /// an account merged into another resolves to the account that stands for it.
     pub fn resolve_account(&self, query: &str) -> Result<DocumentId, StoreError> {
+        self.survivor_of(self.resolve_named_account(query)?)
+    }
+
+    /// [`Replica::resolve_account`] without following merges: the account named, merged or not.
+    pub fn resolve_named_account(&self, query: &str) -> Result<DocumentId, StoreError> {
         let unknown = || StoreError::UnknownAccount {
             query: query.to_owned(),
         };
@@ -193,6 +199,10 @@ impl Replica {
             }
             by_prefix.push(key.value().to_owned());
         }
+        // The survivor of merges that formed a loop is merged and listed both.
+        by_prefix.extend(self.merged_with_prefix(bare)?);
+        by_prefix.sort_unstable();
+        by_prefix.dedup();
         let ids: Vec<String> = match by_prefix.len() {
             0 => self
                 .accounts_named(query)?

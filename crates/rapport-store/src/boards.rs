@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{StorageContext, StoreError};
 use crate::index::{Derived, Reader, index_or_leave_out};
 use crate::replica::Replica;
-use crate::tables::{ACTIVITY, BOARDS_KEPT_KEY, DEALS, META, UNINDEXED};
+use crate::tables::{ACTIVITY, BOARDS_KEPT_KEY, DEALS, META, REPORTS_KEPT_KEY, UNINDEXED};
 
 const READING: &str = "reading the boards";
 const WRITING: &str = "updating the boards";
@@ -141,15 +141,17 @@ impl Replica {
         Ok(out)
     }
 
-    /// Fills `deals` and `activity` once in a replica written before they existed, by
-    /// reindexing every indexed account whole. Documents still waiting in `unindexed` get their
+    /// Fills `deals` and `activity` (and the reports' `entry_times` and `touches`) once in a
+    /// replica written before they existed, by reindexing every indexed account whole. Documents still waiting in `unindexed` get their
     /// rows when [`Replica::index_pending`] indexes them; one that no longer loads is skipped,
     /// with a warning, rather than keeping the replica from opening.
     pub(crate) fn backfill_boards_once(&mut self) -> Result<(), StoreError> {
         {
             let txn = self.db.begin_read().doing(BACKFILLING)?;
             let meta = txn.open_table(META).doing(BACKFILLING)?;
-            if meta.get(BOARDS_KEPT_KEY).doing(BACKFILLING)?.is_some() {
+            let boards = meta.get(BOARDS_KEPT_KEY).doing(BACKFILLING)?.is_some();
+            let reports = meta.get(REPORTS_KEPT_KEY).doing(BACKFILLING)?.is_some();
+            if boards && reports {
                 return Ok(());
             }
         }
@@ -177,6 +179,7 @@ impl Replica {
         }
         drop(derived);
         mark_boards_kept(&txn)?;
+        crate::reports::touches::mark_reports_kept(&txn)?;
         txn.commit().doing(BACKFILLING)?;
         Ok(())
     }

@@ -80,7 +80,7 @@ impl DocumentCache {
     }
 
     /// Keeps a document loaded until [`DocumentCache::unpin`], whatever else is loaded.
-    fn pin(&mut self, id: &DocumentId) {
+    pub(crate) fn pin(&mut self, id: &DocumentId) {
         if let Some(cached) = self.entries.get_mut(id) {
             cached.pinned = true;
         }
@@ -140,6 +140,25 @@ impl Replica {
     /// Saves a compact copy of document `id`, as any automerge peer can load it.
     pub fn document_bytes(&mut self, id: DocumentId) -> Result<Vec<u8>, StoreError> {
         Ok(self.document(id)?.save())
+    }
+
+    /// Two documents loaded at once, to read one against the other.
+    pub(crate) fn loaded_pair(
+        &mut self,
+        a: DocumentId,
+        b: DocumentId,
+    ) -> Result<(&Automerge, &Automerge), StoreError> {
+        // The cache drops the least recently used document: not `a`, just loaded, when `b` is.
+        self.ensure_loaded(a)?;
+        self.ensure_loaded(b)?;
+        let doc = |id| {
+            self.docs
+                .entries
+                .get(&id)
+                .map(|cached| &cached.doc)
+                .ok_or(StoreError::UnknownDocument { id })
+        };
+        Ok((doc(a)?, doc(b)?))
     }
 
     fn cached(&mut self, id: DocumentId) -> Result<&mut Cached, StoreError> {
@@ -217,12 +236,14 @@ impl Replica {
 
     /// Merges a document saved by another replica ([`Replica::document_bytes`], or any
     /// automerge peer's `save`) into document `id`, creating it if it is new here. Returns whether
-    /// anything changed. Bytes that do not load whole change nothing.
+    /// anything changed. Bytes that do not load whole, or hold a change timed where Automerge
+    /// cannot add it up (`rapport_model::change_times`), change nothing.
     pub fn merge_document(&mut self, id: DocumentId, bytes: &[u8]) -> Result<bool, StoreError> {
         let damaged = |source| StoreError::DamagedDocument {
             id,
             source: Box::new(source),
         };
+        rows::check_change_times(id, bytes)?;
         let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
         let mut theirs = Automerge::load_with_options(bytes, options).map_err(damaged)?;
         Ok(self.merge_loaded(id, &mut theirs)?.1)
@@ -271,6 +292,8 @@ impl Replica {
         }
         let mut results = vec![(Vec::new(), false); fresh.len() + known.len()];
         self.store_fresh(&fresh)?;
+        let stored: Vec<DocumentId> = fresh.iter().map(|(_, id, _, _)| *id).collect();
+        self.forward_indexed(&stored)?;
         for (index, _, doc, _) in &fresh {
             results[*index] = (doc.get_heads(), !doc.get_heads().is_empty());
         }
@@ -516,7 +539,7 @@ impl Replica {
     ) -> Result<(), StoreError> {
         // An edit that changed nothing (a field set to its current value) has nothing to write.
         changes.retain(|change| !change.chunk.is_empty());
-        let unsynced: Vec<DocumentId> = match origin {
+        let mut unsynced: Vec<DocumentId> = match origin {
             Origin::Here => changes.iter().map(|change| change.id).collect(),
             Origin::Elsewhere => Vec::new(),
         };
@@ -529,6 +552,19 @@ impl Replica {
         }
         if changes.is_empty() {
             return Ok(());
+        }
+        // What a merged account holds that its survivor lacks is copied there, in this commit.
+        match self.forward_merges(&changes) {
+            Ok(forwarded) => {
+                unsynced.extend(forwarded.iter().map(|change| change.id));
+                changes.extend(forwarded);
+            }
+            Err(error) => {
+                for change in &changes {
+                    self.docs.forget(&change.id);
+                }
+                return Err(error);
+            }
         }
         let result = self.try_persist(&changes, &unsynced);
         for change in &changes {

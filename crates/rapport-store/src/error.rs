@@ -68,13 +68,14 @@ pub enum StoreError {
         /// The id asked for.
         id: DocumentId,
     },
-    /// The stored bytes of a document do not load.
+    /// The stored bytes of a document do not load, or hold a change Automerge cannot be
+    /// trusted with (one whose time would make it panic; see `rapport_model::change_times`).
     #[error("document {id} is damaged: {source}")]
     DamagedDocument {
         /// The document.
         id: DocumentId,
-        /// Automerge's error.
-        source: Box<automerge::AutomergeError>,
+        /// Automerge's error, or the change-time check's.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A document does not have the shape Rapport expects.
     #[error("document {id}: {source}")]
@@ -134,6 +135,16 @@ pub enum StoreError {
         query: String,
         /// How many match.
         count: usize,
+    },
+    /// An account merged into itself, or into the account that already stands for it.
+    #[error("cannot merge account {other} into {keep}: {reason}")]
+    CannotMerge {
+        /// The account to merge away.
+        other: DocumentId,
+        /// The account to keep.
+        keep: DocumentId,
+        /// Why not.
+        reason: String,
     },
     /// A value in the index does not decode: the index is damaged (it can be rebuilt).
     #[error("replica index is damaged at {table}: {reason}")]

@@ -16,11 +16,13 @@ use crate::boards;
 use crate::documents::PendingChange;
 use crate::error::{StorageContext, StoreError};
 use crate::replica::Replica;
+use crate::reports;
 use crate::rows::{self, SavedBytes};
 use crate::tables::{
-    ACCOUNTS, ACTIVITY, ALERTS, DEALS, INDEX_LAYOUT, INDEX_LAYOUT_KEY, ITEM_INDEX, ITEMS, META,
-    RETIRED_MULTIMAP, RETIRED_TABLES, TERM_ACCOUNTS, UNINDEXED,
+    ACCOUNTS, ACTIVITY, ALERTS, DEALS, ENTRY_TIMES, INDEX_LAYOUT, INDEX_LAYOUT_KEY, ITEM_INDEX,
+    ITEMS, META, RETIRED_MULTIMAP, RETIRED_TABLES, TERM_ACCOUNTS, TOUCHES, UNINDEXED,
 };
+use crate::tables::{CONTACT_ROWS, MERGED};
 
 const DOING: &str = "updating the index";
 /// How many unchecked documents a rebuild checks per transaction before it starts.
@@ -103,7 +105,8 @@ impl Replica {
             change.id,
             &change.touched,
             &Reader { user: &user, team },
-        )
+        )?;
+        self.restore_survivor(txn, change.id)
     }
 
     /// How many documents [`Replica::store_unverified`] stored that are not checked and indexed
@@ -151,6 +154,7 @@ impl Replica {
         let mut derived = Derived::open(&txn)?;
         let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
         let (docs, workspace) = (&mut self.docs, self.workspace);
+        let mut indexed = Vec::new();
         load_each(waiting, |key, loaded| {
             unindexed.remove(key.as_str()).doing(DOING)?;
             let Some((id, heads, loaded)) = loaded else {
@@ -171,11 +175,13 @@ impl Replica {
             }
             if id != workspace {
                 index_or_leave_out(&mut derived, &doc, id, &everything, &reader)?;
+                indexed.push(id);
             }
             Ok(())
         })?;
         drop((derived, unindexed));
         txn.commit().doing(DOING)?;
+        self.forward_indexed(&indexed)?;
         self.unindexed()
     }
 
@@ -202,12 +208,17 @@ impl Replica {
             txn.delete_table(ALERTS).doing(DOING)?;
             txn.delete_table(DEALS).doing(DOING)?;
             txn.delete_table(ACTIVITY).doing(DOING)?;
+            txn.delete_table(ENTRY_TIMES).doing(DOING)?;
+            txn.delete_table(TOUCHES).doing(DOING)?;
+            txn.delete_table(MERGED).doing(DOING)?;
+            txn.delete_table(CONTACT_ROWS).doing(DOING)?;
             for retired in RETIRED_TABLES {
                 txn.delete_table(retired).doing(DOING)?;
             }
             txn.delete_multimap_table(RETIRED_MULTIMAP).doing(DOING)?;
             crate::tables::create_all(&txn).doing(DOING)?;
             boards::mark_boards_kept(&txn)?;
+            reports::touches::mark_reports_kept(&txn)?;
             txn.open_table(META)
                 .doing(DOING)?
                 .insert(INDEX_LAYOUT_KEY, INDEX_LAYOUT)
@@ -229,6 +240,7 @@ impl Replica {
             index_or_leave_out(&mut derived, doc, id, &everything, &reader)?;
         }
         drop(derived);
+        self.restore_survivors(&txn)?;
         txn.commit().doing(DOING)?;
         Ok(())
     }
@@ -264,11 +276,7 @@ pub(crate) fn decode_alert(bytes: &[u8]) -> Result<AlertRecord, StoreError> {
 }
 
 /// A document fetched whole: its id, the heads it was said to hold, and how loading it went.
-type Loaded = (
-    DocumentId,
-    Vec<ChangeHash>,
-    Result<Automerge, automerge::AutomergeError>,
-);
+type Loaded = (DocumentId, Vec<ChangeHash>, Result<Automerge, StoreError>);
 
 /// Below this many documents they are loaded on the calling thread alone.
 const LOADS_PER_THREAD: usize = 16;
@@ -286,11 +294,15 @@ fn load_each(
     let load = |saved: Option<SavedBytes>, key: &str| -> Option<Loaded> {
         let (id, saved) = (key.parse::<DocumentId>().ok()?, saved?);
         let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
-        Some((
-            id,
-            saved.heads,
-            Automerge::load_with_options(&saved.data, options),
-        ))
+        let loaded = rows::check_change_times(id, &saved.data).and_then(|()| {
+            Automerge::load_with_options(&saved.data, options).map_err(|source| {
+                StoreError::DamagedDocument {
+                    id,
+                    source: Box::new(source),
+                }
+            })
+        });
+        Some((id, saved.heads, loaded))
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let loaders = (cores - 1).min(waiting.len() / LOADS_PER_THREAD);

@@ -8,6 +8,8 @@
 //!   deals, timeline activity) in step from each change's patches, in the same transaction, so
 //!   listing 10,000 accounts, their deals ([`Replica::deals`]) or their activity per week
 //!   ([`Replica::activity_by_week`]) loads no document;
+//! - serves the reports (open pipeline, win rate, interactions per team, accounts needing
+//!   attention) from derived tables only ([`Replica::pipeline_report`], ...);
 //! - refuses foreign or damaged files with [`OpenError`] without writing to them.
 //!
 //! redb appears in this crate only. `docs/storage.md` describes the tables.
@@ -18,9 +20,12 @@ mod documents;
 mod error;
 #[cfg(feature = "faults")]
 pub mod faults;
+mod history;
 mod index;
+mod merge;
 mod relay;
 mod replica;
+mod reports;
 mod rows;
 mod tables;
 
@@ -28,6 +33,16 @@ pub use boards::{DealRow, MAX_ACTIVITY_WEEKS, WeekActivity};
 pub use documents::AccountBatch;
 pub use error::{OpenError, StoreError};
 pub use index::{AlertRecord, ItemKind};
-pub use relay::{RELAY_FILE, RelayStore, StoredDocument, TokenRecord};
+pub use merge::Duplicates;
+pub use relay::{
+    DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, RELAY_FILE, RelayStore,
+    StoredDocument, TokenRecord, WebhookRecord,
+};
 pub use replica::{Identity, REPLICA_FILE, Remote, Replica};
+pub use reports::{
+    AttentionReport, CurrencyTotal, DEFAULT_REPORT_DAYS, DealCount, InteractionsReport, LOST_STAGE,
+    MAX_REPORT_DAYS, Outcome, OwnedDeal, OwnerPipeline, OwnerWinRate, PipelineReport,
+    StagePipeline, TeamInteractions, TicketOnOpenDeal, UntouchedAccount, WON_STAGE, WinRate,
+    WinRateReport, interactions_of, pipeline_of, win_rate_of,
+};
 pub use rows::SavedBytes;

@@ -25,6 +25,9 @@ use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{CHUNKS, FORMAT_KEY, HEADS, META, SNAPSHOTS};
 
 mod commits;
+mod webhooks;
+
+pub use webhooks::{DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, WebhookRecord};
 
 /// The relay's file, inside its data directory.
 pub const RELAY_FILE: &str = "relay.redb";
@@ -113,6 +116,8 @@ pub struct RelayStore {
     reopen_at: Mutex<Instant>,
     /// Changes waiting to be written together.
     commits: CommitQueue,
+    /// How many undelivered webhook events each workspace keeps.
+    outbox_limit: usize,
 }
 
 /// What the store's file is written through.
@@ -185,6 +190,7 @@ impl RelayStore {
             disk,
             reopen_at: Mutex::new(Instant::now()),
             commits: CommitQueue::default(),
+            outbox_limit: webhooks::OUTBOX_PER_WORKSPACE,
         })
     }
 
@@ -330,12 +336,26 @@ impl RelayStore {
         document: &mut StoredDocument,
         before: &[ChangeHash],
     ) -> Result<(), StoreError> {
+        self.commit_with_events(workspace, id, document, before, Vec::new())
+    }
+
+    /// [`RelayStore::commit`], recording `events` in the webhook outbox in the same
+    /// transaction (each unless the outbox has its entry already).
+    pub fn commit_with_events(
+        &self,
+        workspace: DocumentId,
+        id: DocumentId,
+        document: &mut StoredDocument,
+        before: &[ChangeHash],
+        events: Vec<OutboxEvent>,
+    ) -> Result<(), StoreError> {
         let heads = document.doc.get_heads();
         if heads == before {
             return Ok(());
         }
         let key = key(workspace, id);
         if document.damaged.is_some() {
+            // A restored document is not news: its entries were announced when they came.
             return self.replace_damaged(&key, document);
         }
         let chunk = document.doc.save_after(before);
@@ -345,6 +365,7 @@ impl RelayStore {
             stored: document.stored,
             chunk,
             heads: heads.clone(),
+            events,
         };
         let committed = self.commits.commit(queued, |batch| {
             self.with_db(|db| {
@@ -358,6 +379,9 @@ impl RelayStore {
                         &change.chunk,
                         &change.heads,
                     )?;
+                    if !change.events.is_empty() {
+                        webhooks::enqueue(&txn, &change.events, self.outbox_limit)?;
+                    }
                 }
                 txn.commit().doing(doing)
             })
@@ -448,6 +472,17 @@ impl RelayStore {
         workspace: DocumentId,
         documents: &[(DocumentId, &[u8], Vec<ChangeHash>)],
     ) -> Result<(), StoreError> {
+        self.import_with_events(workspace, documents, &[])
+    }
+
+    /// [`RelayStore::import`], recording `events` in the webhook outbox in the same
+    /// transaction.
+    pub fn import_with_events(
+        &self,
+        workspace: DocumentId,
+        documents: &[(DocumentId, &[u8], Vec<ChangeHash>)],
+        events: &[OutboxEvent],
+    ) -> Result<(), StoreError> {
         self.with_db(|db| {
             let doing = "importing documents";
             let txn = db.begin_write().doing(doing)?;
@@ -455,6 +490,9 @@ impl RelayStore {
                 if !heads.is_empty() {
                     rows::replace_with_snapshot(&txn, &key(workspace, *id), bytes, heads)?;
                 }
+            }
+            if !events.is_empty() {
+                webhooks::enqueue(&txn, events, self.outbox_limit)?;
             }
             txn.commit().doing(doing)?;
             Ok(())
@@ -585,7 +623,13 @@ fn check_or_write_format(db: &Database, path: &Path, existed: bool) -> Result<()
                     .map_err(|e| storage(e.into()))?;
             }
         }
-        for table in [SNAPSHOTS, HEADS, TOKENS] {
+        for table in [
+            SNAPSHOTS,
+            HEADS,
+            TOKENS,
+            webhooks::WEBHOOKS,
+            webhooks::OUTBOX,
+        ] {
             txn.open_table(table).map_err(|e| storage(e.into()))?;
         }
         txn.open_table(CHUNKS).map_err(|e| storage(e.into()))?;

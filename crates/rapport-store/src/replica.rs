@@ -13,7 +13,7 @@ use crate::documents::{DocumentCache, PendingChange};
 use crate::error::{OpenError, StorageContext, StoreError};
 use crate::tables::{
     self, BOARDS_KEPT_KEY, FORMAT, FORMAT_KEY, HEADS_KEPT_KEY, IDENTITY_KEY, INDEX_LAYOUT,
-    INDEX_LAYOUT_KEY, META, REMOTE_KEY,
+    INDEX_LAYOUT_KEY, META, REMOTE_KEY, REPORTS_KEPT_KEY,
 };
 
 /// The file a replica lives in, inside its data directory.
@@ -382,6 +382,7 @@ fn write_identity(db: &Database, identity: &Identity) -> Result<(), redb::Error>
         meta.insert(IDENTITY_KEY, json.as_slice())?;
         meta.insert(HEADS_KEPT_KEY, b"1".as_slice())?;
         meta.insert(BOARDS_KEPT_KEY, b"1".as_slice())?;
+        meta.insert(REPORTS_KEPT_KEY, b"1".as_slice())?;
         meta.insert(INDEX_LAYOUT_KEY, INDEX_LAYOUT)?;
         tables::create_all(&txn)?;
     }

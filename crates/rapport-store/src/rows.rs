@@ -3,7 +3,7 @@
 //! rows: its id in a replica, `workspace/id` on the relay.
 
 use automerge::{Automerge, ChangeHash};
-use rapport_model::DocumentId;
+use rapport_model::{DocumentId, change_times};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
@@ -54,7 +54,6 @@ impl Stored {
     }
 }
 
-/// Reads a document's rows; `None` when it has none.
 /// A stored document as bytes, with the heads they hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SavedBytes {
@@ -64,6 +63,16 @@ pub struct SavedBytes {
     pub heads: Vec<ChangeHash>,
 }
 
+/// Refuses bytes holding a change whose time would make Automerge panic as it reads them: a
+/// document fetched whole and stored unread, or one kept by a version that did not check.
+pub(crate) fn check_change_times(id: DocumentId, bytes: &[u8]) -> Result<(), StoreError> {
+    change_times::check(bytes).map_err(|source| StoreError::DamagedDocument {
+        id,
+        source: Box::new(source),
+    })
+}
+
+/// Reads a document's rows; `None` when it has none.
 pub(crate) fn load(
     txn: &ReadTransaction,
     key: &str,
@@ -80,7 +89,10 @@ pub(crate) fn load(
         source: Box::new(source),
     };
     let mut doc = match &snapshot {
-        Some(bytes) => Automerge::load(bytes.value()).map_err(damaged)?,
+        Some(bytes) => {
+            check_change_times(id, bytes.value())?;
+            Automerge::load(bytes.value()).map_err(damaged)?
+        }
         None => Automerge::new(),
     };
     let mut stored = Stored {
@@ -102,6 +114,7 @@ pub(crate) fn load(
         return Ok(None);
     }
     if !changes.is_empty() {
+        check_change_times(id, &changes)?;
         doc.load_incremental(&changes).map_err(damaged)?;
     }
     Ok(Some((doc, stored)))

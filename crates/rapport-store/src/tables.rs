@@ -42,6 +42,22 @@ pub(crate) const DEALS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::
 /// that reads, for activity counts.
 pub(crate) const ACTIVITY: TableDefinition<(&str, &str), (&str, i64)> =
     TableDefinition::new("activity");
+/// (time in Unix milliseconds, account id, entry id) -> (author's team, entry kind): every
+/// timeline entry that reads, by time, for the interactions of the last days.
+pub(crate) const ENTRY_TIMES: TableDefinition<(i64, &str, &str), (&str, &str)> =
+    TableDefinition::new("entry_times");
+/// Account id -> (last entry, last ticket, last entry by support that is not a ticket), each in
+/// Unix milliseconds: which accounts need attention. No row: the account has no entry.
+pub(crate) const TOUCHES: TableDefinition<&str, TouchRow> = TableDefinition::new("touches");
+/// A `touches` row: last entry, last ticket, last support follow-up.
+pub(crate) type TouchRow = (Option<i64>, Option<i64>, Option<i64>);
+/// Account id -> the account id its document says it was merged into: accounts left out of
+/// the other tables because another stands for them (`crate::merge`).
+pub(crate) const MERGED: TableDefinition<&str, &str> = TableDefinition::new("merged");
+/// (account id, contact id) -> (name, email or ""): every contact that reads, for duplicate
+/// detection without loading documents.
+pub(crate) const CONTACT_ROWS: TableDefinition<(&str, &str), (&str, &str)> =
+    TableDefinition::new("contact_rows");
 
 /// Meta key: the format tag.
 pub(crate) const FORMAT_KEY: &str = "format";
@@ -53,11 +69,14 @@ pub(crate) const IDENTITY_KEY: &str = "identity";
 pub(crate) const HEADS_KEPT_KEY: &str = "heads";
 /// Meta key: present once every indexed account has its `deals` and `activity` rows.
 pub(crate) const BOARDS_KEPT_KEY: &str = "boards";
+/// Meta key: present once every indexed account has its `entry_times` and `touches` rows.
+pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
 /// Meta key: the layout of the derived tables, [`INDEX_LAYOUT`]; a replica holding another (or
 /// none) has them rebuilt on open.
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
-/// The layout this code writes: `term_accounts` and `item_index`.
-pub(crate) const INDEX_LAYOUT: &[u8] = b"2";
+/// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
+/// apart), `merged` and `contact_rows`.
+pub(crate) const INDEX_LAYOUT: &[u8] = b"3";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).
 pub(crate) const RETIRED_TABLES: [TableDefinition<&str, ()>; 2] = [
@@ -84,5 +103,9 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(ALERTS)?;
     txn.open_table(DEALS)?;
     txn.open_table(ACTIVITY)?;
+    txn.open_table(ENTRY_TIMES)?;
+    txn.open_table(TOUCHES)?;
+    txn.open_table(MERGED)?;
+    txn.open_table(CONTACT_ROWS)?;
     Ok(())
 }

@@ -163,6 +163,7 @@ const LOADS_PER_THREAD: usize = 16;
 fn load_all(incoming: &[(DocumentId, Vec<u8>, Vec<ChangeHash>)]) -> Vec<Result<Automerge, String>> {
     let load = |data: &[u8]| {
         crate::inflation::check(data).map_err(|error| error.to_string())?;
+        rapport_model::change_times::check(data).map_err(|error| error.to_string())?;
         let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
         Automerge::load_with_options(data, options).map_err(|error| error.to_string())
     };

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
-use rapport_model::DocumentId;
+use rapport_model::{DocumentId, change_times};
 use rapport_proto::{
     DocMessage, DocNotice, HandshakeError, Join, Message, PROTOCOL_V1, PeerId, PeerMetadata,
     WireDocumentId, answer_join, check_peer,
@@ -365,6 +365,7 @@ impl Session {
         let incoming = sync::Message::decode(&m.data).map_err(|e| invalid(e.to_string()))?;
         let changes: Vec<&[u8]> = incoming.changes.iter().collect();
         crate::inflation::check_all(&changes).map_err(|e| invalid(e.to_string()))?;
+        change_times::check_all(&changes).map_err(|e| invalid(e.to_string()))?;
         let read_only = self.remote_read_only;
         let local_read_only = self.local_read_only;
         let state = self

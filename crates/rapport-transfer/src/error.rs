@@ -123,3 +123,71 @@ pub enum MappingError {
         field: &'static str,
     },
 }
+
+/// A file that cannot be imported as Rapport's JSON export.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// Nothing but white space.
+    #[error("the file is empty")]
+    Empty,
+    /// Bytes that do not parse as JSON.
+    #[error("not JSON: line {line}, column {column}: {reason}")]
+    NotJson {
+        /// Where.
+        line: usize,
+        /// Where on the line.
+        column: usize,
+        /// The parser's words.
+        reason: String,
+    },
+    /// JSON without the export's format string.
+    #[error(
+        "not a Rapport export: the file has no \"format\": \"{}\"",
+        crate::JSON_FORMAT
+    )]
+    NoFormat,
+    /// Another format, or another version of it.
+    #[error(
+        "not a Rapport export this version reads: its format is {found}, expected \"{}\"",
+        crate::JSON_FORMAT
+    )]
+    WrongFormat {
+        /// The format found, as JSON.
+        found: String,
+    },
+    /// JSON that does not have the export's shape: a missing key, a value of the wrong type.
+    #[error("line {line}, column {column}: the file does not have the export's shape: {reason}")]
+    Shape {
+        /// Where.
+        line: usize,
+        /// Where on the line.
+        column: usize,
+        /// What was expected and found.
+        reason: String,
+    },
+}
+
+impl JsonError {
+    /// Sorts serde_json's error into broken JSON and JSON of another shape.
+    pub(crate) fn from_serde(error: serde_json::Error) -> Self {
+        let (line, column) = (error.line(), error.column());
+        // The parser's message ends with its own "at line L column C", said here already.
+        let text = error.to_string();
+        let reason = match text.rfind(" at line ") {
+            Some(at) => text[..at].to_owned(),
+            None => text,
+        };
+        match error.classify() {
+            serde_json::error::Category::Data => JsonError::Shape {
+                line,
+                column,
+                reason,
+            },
+            _ => JsonError::NotJson {
+                line,
+                column,
+                reason,
+            },
+        }
+    }
+}

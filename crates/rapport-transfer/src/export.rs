@@ -29,7 +29,7 @@ impl<'a> JsonExport<'a> {
     /// The export of `workspace` and its `accounts`.
     pub fn new(workspace: &'a WorkspaceView, accounts: &'a [AccountView]) -> Self {
         Self {
-            format: "rapport-export-1",
+            format: crate::JSON_FORMAT,
             workspace,
             accounts,
         }

@@ -12,6 +12,12 @@
 //! workspace under the headers [`parse_file`] reads back (`account.name`, `contact.email`,
 //! `deal.amount`, ...), and [`JsonExport`] is the whole workspace as JSON.
 //!
+//! The JSON export reads back too: [`parse_json`] (any bytes give a [`JsonFile`] or a
+//! [`JsonError`], never a panic) → [`plan_json`] against [`Existing`] → a [`JsonPlan`]: every
+//! account created, merged or rejected ([`AccountPlan`]), and one [`JsonChange`] per account
+//! that changes. Items keep their ids and timeline entries their authors, teams and times, so
+//! importing the same file twice changes nothing the second time.
+//!
 //! ```
 //! use rapport_transfer::{ColumnMap, Existing, Outcome, parse_file, plan};
 //!
@@ -27,13 +33,17 @@
 
 mod error;
 mod export;
+mod json_file;
+mod json_plan;
 mod mapping;
 mod plan;
 mod record;
 mod table;
 
-pub use error::{MappingError, ReadError};
+pub use error::{JsonError, MappingError, ReadError};
 pub use export::{FORMULA_STARTS, JsonExport, defuse, export_csv};
+pub use json_file::{FileAccount, FileDeal, JSON_FORMAT, JsonFile, looks_like_json, parse_json};
+pub use json_plan::{AccountPlan, ItemCounts, JsonChange, JsonPlan, MatchedBy, plan_json};
 pub use mapping::{ColumnMap, Field, Kind, Mapping, export_headers, map_columns};
 pub use plan::{
     AccountChange, AccountRef, Existing, Outcome, ParsedFile, ParsedRow, Plan, RowPlan, Target,

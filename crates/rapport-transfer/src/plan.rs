@@ -59,16 +59,19 @@ pub fn parse_file(
 /// file names (for their contacts and deals), and the deal pipeline.
 #[derive(Clone, Debug, Default)]
 pub struct Existing {
-    accounts: Vec<Known>,
-    pipeline: Vec<PipelineStage>,
+    pub(crate) accounts: Vec<Known>,
+    pub(crate) pipeline: Vec<PipelineStage>,
+    /// Where items of the workspace live, by item id (for a JSON import).
+    pub(crate) items: HashMap<String, DocumentId>,
 }
 
+/// An account of the workspace: its name, its domain (normalized), and its view if loaded.
 #[derive(Clone, Debug)]
-struct Known {
-    id: DocumentId,
-    name: String,
-    domain: Option<String>,
-    view: Option<AccountView>,
+pub(crate) struct Known {
+    pub(crate) id: DocumentId,
+    pub(crate) name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) view: Option<AccountView>,
 }
 
 impl Existing {
@@ -77,6 +80,7 @@ impl Existing {
         Self {
             accounts: Vec::new(),
             pipeline,
+            items: HashMap::new(),
         }
     }
 
@@ -88,6 +92,12 @@ impl Existing {
             domain: domain.and_then(crate::record::domain_of),
             view: None,
         });
+    }
+
+    /// Records that the workspace's account `account` holds the item (contact, deal, task or
+    /// timeline entry) `item`: a JSON import's account whose items live there is that account.
+    pub fn add_item(&mut self, item: String, account: DocumentId) {
+        self.items.insert(item, account);
     }
 
     /// Adds the view of an account added before, so that its contacts and deals can be merged.
@@ -742,7 +752,7 @@ fn pipeline_stage(
     })
 }
 
-fn pipeline_words(pipeline: &[PipelineStage]) -> String {
+pub(crate) fn pipeline_words(pipeline: &[PipelineStage]) -> String {
     pipeline
         .iter()
         .map(PipelineStage::as_str)

@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use rapport_model::DocumentId;
-use rapport_transfer::{ColumnMap, Existing, Kind, export_csv, parse_file, plan};
+use rapport_transfer::{
+    ColumnMap, Existing, Kind, export_csv, parse_file, parse_json, plan, plan_json,
+};
 
 /// Cells drawn from what breaks parsers: quotes, separators, line breaks, formula starts,
 /// multi-byte characters, and the headers and values the mapping knows.
@@ -35,7 +37,67 @@ fn pipeline() -> Vec<rapport_model::PipelineStage> {
         .collect()
 }
 
+/// JSON values drawn from what breaks a reader of the export: wrong types, huge and negative
+/// numbers, blank and odd strings, and the words the export holds.
+fn json_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("null".to_owned()),
+        Just("[]".to_owned()),
+        Just("{}".to_owned()),
+        Just("true".to_owned()),
+        Just("-1".to_owned()),
+        Just("1.5".to_owned()),
+        Just("9223372036854775807".to_owned()),
+        Just("1e400".to_owned()),
+        Just("\"\"".to_owned()),
+        Just("\" \"".to_owned()),
+        Just("\"won\"".to_owned()),
+        Just("\"EUR\"".to_owned()),
+        Just("\"note\"".to_owned()),
+        Just("\"sales\"".to_owned()),
+        Just("\"@ana\"".to_owned()),
+        Just("\"2026-01-02T03:04:05Z\"".to_owned()),
+        Just("\"2026-12-31\"".to_owned()),
+        Just("\"01JCZ0000000000000000000C1\"".to_owned()),
+        Just("[\"sales\", \"@\"]".to_owned()),
+        "\"[a-zA-Z0-9 .@-]{0,8}\"",
+    ]
+}
+
 proptest! {
+    #[test]
+    fn any_bytes_read_as_a_json_export_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(file) = parse_json(&bytes) {
+            let _ = plan_json(&file, &Existing::new(pipeline()), DocumentId::random());
+        }
+    }
+
+    #[test]
+    fn any_export_of_tricky_values_plans_a_fate_for_every_account(
+        values in proptest::collection::vec(json_value(), 16),
+        accounts in 1..4usize,
+    ) {
+        let v = |i: usize| values[i].as_str();
+        let account = format!(
+            r#"{{"id": {}, "name": {}, "domain": {}, "stage": {}, "tags": [{}],
+                "contacts": [{{"id": {}, "name": {}, "email": {}}}],
+                "deals": [{{"id": {}, "title": {}, "amount": {}, "currency": {}, "stage": {}}}],
+                "timeline": [{{"id": {}, "kind": {}, "team": {}, "author": "ana", "at": {}, "alert": {}}}]}}"#,
+            v(0), v(1), v(2), v(3), v(4), v(5), v(1), v(6), v(7), v(1), v(8), v(9), v(10),
+            v(11), v(12), v(13), v(14), v(15)
+        );
+        let text = format!(
+            r#"{{"format": "rapport-export-1", "workspace": {{"id": "x"}}, "accounts": [{}]}}"#,
+            vec![account; accounts].join(",")
+        );
+        let mut existing = Existing::new(pipeline());
+        existing.add_account(DocumentId::random(), "Globex", Some("globex.com"));
+        if let Ok(file) = parse_json(text.as_bytes()) {
+            let planned = plan_json(&file, &existing, DocumentId::random());
+            prop_assert_eq!(planned.accounts.len(), accounts);
+        }
+    }
+
     #[test]
     fn any_bytes_parse_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(file) = parse_file(&bytes, None, &ColumnMap::default()) {

@@ -43,7 +43,8 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("tokio-tungstenite", &["rapport-client", "rapport-bench"]),
     // TLS where connections are made: the relay's listener and the client's link.
     ("rustls", &["rapport-relay", "rapport-client"]),
-    ("rustls-native-certs", &["rapport-client"]),
+    // The system's roots: the client's wss:// links, the relay's https:// webhooks.
+    ("rustls-native-certs", &["rapport-client", "rapport-relay"]),
     ("tokio-rustls", &["rapport-relay"]),
     // Import and export files are read and written in one place.
     ("csv", &["rapport-transfer"]),

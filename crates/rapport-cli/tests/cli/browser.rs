@@ -39,6 +39,8 @@ const INSTALL: &str = "the browser tests need Debian's Chromium and its WebDrive
 /// How long one WebDriver command (a click, a script) may take.
 const COMMAND: Duration = Duration::from_secs(30);
 
+mod reports_page;
+
 #[test]
 fn a_note_with_an_alert_written_on_the_support_page_appears_live_on_the_sales_page() {
     let team = TwoTeams::start();
@@ -173,6 +175,46 @@ fn search_finds_an_account_by_a_word_in_one_of_its_notes() {
 }
 
 #[test]
+fn keeping_one_of_two_duplicates_moves_the_others_timeline_to_it() {
+    let tmp = tmp();
+    let data = Data::init(tmp.path().join("sam"), "sam", "sales");
+    let keep = data.add_account("Acme", &["--domain", "acme.com"]);
+    let other = data.add_account("Acme Holdings", &["--domain", "https://www.acme.com"]);
+    data.add_account("Initech", &["--domain", "initech.com"]);
+    let note = data.id_of(["note", "add", &other, "Asked for a quote"]);
+    let node = LocalNode::start(&data);
+    let browser = Browser::start("duplicates");
+    let page = browser.open("sales", &format!("{}#/duplicates", node.url));
+    let pair = "#duplicate-accounts .duplicate-pair";
+    page.wait_for("one pair of accounts listed", |page| page.count(pair) == 1);
+    let shown = page.text(pair).unwrap_or_default();
+    assert!(shown.contains("Same domain acme.com"), "{shown}");
+    assert!(!shown.contains("Initech"), "{shown}");
+    page.screenshot("pair");
+
+    page.click(&format!(".merge-button[data-keep=\"{keep}\"]"));
+    page.wait_for("the pair gone once merged", |page| {
+        page.count(pair) == 0
+            && page
+                .text("#duplicate-accounts")
+                .is_some_and(|text| text.contains("No accounts look alike"))
+    });
+    page.screenshot("merged");
+    let notices = page.text("#notices").unwrap_or_default();
+    assert!(
+        notices.contains("Merged Acme Holdings into Acme (1 item moved)"),
+        "{notices}"
+    );
+
+    // The merged account's address now shows the kept account, with the note it had.
+    let merged = browser.open("merged", &account_page(&node, &other));
+    let entry = format!(".entry[data-entry-id=\"{note}\"]");
+    merged.wait_for("the note on the kept account's page", |page| {
+        page.count(&entry) == 1 && page.text("#account-name").as_deref() == Some("Acme")
+    });
+}
+
+#[test]
 fn a_viewer_sees_the_account_and_is_offered_no_way_to_change_it() {
     let team = TwoTeams::start();
     // Invited while the relay runs: the invitation goes through its admin endpoint.
@@ -198,6 +240,72 @@ fn a_viewer_sees_the_account_and_is_offered_no_way_to_change_it() {
         page.visible_count("button.write-only, .write-only button"),
         0
     );
+}
+
+#[test]
+fn the_history_shows_who_changed_what_and_another_replicas_change_arrives_live() {
+    let team = TwoTeams::start();
+    let sales_node = LocalNode::start(&team.sales);
+    let browser = Browser::start("history");
+    let sales = browser.open("sales", &account_page(&sales_node, &team.account));
+    sales.wait_for_status("online");
+    sales.wait_for("sue's creation of Globex in the history", |page| {
+        page.history()
+            == [change(
+                "sue",
+                &[
+                    "Created the account Globex",
+                    "Stage: (empty) → lead",
+                    "Domain: (empty) → globex.com",
+                ],
+            )]
+    });
+
+    let text = "Renewal call booked for March";
+    sales.type_into("#entry-text", text);
+    sales.click("#entry-submit");
+    sales.wait_for("sam's note at the top of the history", |page| {
+        page.history().first() == Some(&change("sam", &[&format!("Note added (sales): {text}")]))
+    });
+
+    // sue, on her own replica, moves the stage and sets a field; the relay brings it here.
+    team.support
+        .run([
+            "account",
+            "set",
+            &team.account,
+            "stage=prospect",
+            "custom.region=emea",
+        ])
+        .ok();
+    team.support.sync().ok();
+    sales.wait_for("sue's change at the top of the history", |page| {
+        page.history().first()
+            == Some(&change(
+                "sue",
+                &["Stage: lead → prospect", "region: (empty) → emea"],
+            ))
+    });
+    assert_eq!(
+        sales.history().len(),
+        3,
+        "newest first: {:?}",
+        sales.history()
+    );
+    sales.script(
+        "document.getElementById('history-title').scrollIntoView(); return null;",
+        vec![],
+    );
+    sales.screenshot("account-history");
+    assert!(sales.never_reloaded(), "the sales page was not reloaded");
+}
+
+/// One change as the history shows it: its author and the text of each of its edits.
+fn change(author: &str, edits: &[&str]) -> (String, Vec<String>) {
+    (
+        author.to_owned(),
+        edits.iter().map(|e| (*e).to_owned()).collect(),
+    )
 }
 
 /// A relay with two members who joined it, sam of sales and sue of support, and one account
@@ -532,6 +640,28 @@ impl Page<'_> {
             vec![json!(text)],
         );
         strings(&teams)
+    }
+
+    /// The account's history as shown, newest first: each change's author and edits.
+    fn history(&self) -> Vec<(String, Vec<String>)> {
+        let changes = self.script(
+            "return [...document.querySelectorAll('#history .history-change')].map((change) => [
+                 change.dataset.author,
+                 [...change.querySelectorAll('.history-edit')].map((edit) => edit.textContent)]);",
+            vec![],
+        );
+        changes
+            .as_array()
+            .map(|changes| {
+                changes
+                    .iter()
+                    .map(|change| {
+                        let author = change[0].as_str().unwrap_or_default().to_owned();
+                        (author, strings(&change[1]))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The text of every alert toast shown.

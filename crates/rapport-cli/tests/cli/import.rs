@@ -451,7 +451,7 @@ fn bad_files_are_refused_with_a_clear_error_and_change_nothing() {
         (
             "data.json",
             b"{\"accounts\": []}".to_vec(),
-            &["cannot tell"],
+            &["not a Rapport export"],
         ),
     ];
     for (name, bytes, needles) in cases {

@@ -152,6 +152,25 @@ fn a_javascript_peer_reads_and_writes_an_account_through_the_relay() {
     );
     assert!(entry["at"].is_string(), "the note has a time: {entry}");
 
+    // The account's history reads the JavaScript change too: it names no author of ours.
+    let history = ok(&sam, &["--json", "history", account]).json();
+    let changes = history["changes"].as_array().expect("the changes");
+    let by_js = changes
+        .iter()
+        .find(|change| change["edits"].to_string().contains(js_id))
+        .unwrap_or_else(|| panic!("the JavaScript note is in the history: {history:#}"));
+    assert_eq!(
+        (
+            &by_js["author"],
+            &by_js["edits"][0]["kind"],
+            &by_js["edits"][0]["team"]
+        ),
+        (&Value::Null, &json!("entry_added"), &json!("sales")),
+        "the JavaScript change: {by_js}"
+    );
+    let text = ok(&sam, &["history", account]).stdout;
+    assert!(text.contains("(unknown)"), "{text}");
+
     // Read back from JavaScript, the two notes are stored alike.
     let lines = node(&interop, &["relay.mjs", &with_token, &url]);
     let entry = entry_with_text(&lines[0]["timeline"], js_note);

@@ -186,6 +186,23 @@ impl Link {
         Ok(())
     }
 
+    /// Starts syncing the documents the replica changed itself because of what arrived (a
+    /// merged account's new items, copied to the account that stands for it): they are
+    /// unsynced, and the owner did not announce them.
+    async fn push_forwarded(
+        &mut self,
+        socket: &mut Socket,
+        on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
+    ) -> Result<(), LinkError> {
+        let unsynced = self.with_replica(|replica| replica.unsynced()).await??;
+        for id in unsynced {
+            if !self.dirty.contains(&id) {
+                self.push_local(socket, id, on_event).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reports whether both sides hold the same now. When they do, every document changed
     /// here is on the relay: the replica stops counting them as unsynced.
     async fn check_settled(
@@ -283,6 +300,7 @@ impl Link {
             }
         }
         if !outcome.changed.is_empty() {
+            self.push_forwarded(socket, on_event).await?;
             let summary = self.session.as_ref().is_some_and(Session::summary_agreed);
             if !summary && outcome.changed.contains(&self.workspace) {
                 self.request_workspace(socket).await?;

@@ -4,6 +4,8 @@
 
 mod acks;
 mod convergence;
+mod history;
+mod history_replicas;
 mod merge;
 mod shape;
 mod touched;

@@ -11,7 +11,9 @@ mod limits;
 mod live;
 mod protocol;
 mod raw;
+mod times;
 mod tls;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::Path;

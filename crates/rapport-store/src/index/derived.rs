@@ -11,7 +11,12 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::{AlertRecord, DOING, FIELDS_ITEM, ItemKind, Reader, decode_alert, encode_alert};
 use crate::boards;
 use crate::error::{StorageContext, StoreError};
-use crate::tables::{ACCOUNTS, ACTIVITY, ALERTS, DEALS, ITEM_INDEX, ITEMS, TERM_ACCOUNTS};
+use crate::merge;
+use crate::reports;
+use crate::tables::{
+    ACCOUNTS, ACTIVITY, ALERTS, DEALS, ENTRY_TIMES, ITEM_INDEX, ITEMS, TERM_ACCOUNTS, TOUCHES,
+};
+use crate::tables::{CONTACT_ROWS, MERGED};
 
 /// The derived tables, open in one write transaction: opened once per change or per batch,
 /// not once per row.
@@ -23,6 +28,10 @@ pub(crate) struct Derived<'t> {
     alerts: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub(crate) deals: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub(crate) activity: Table<'t, (&'static str, &'static str), (&'static str, i64)>,
+    pub(crate) entry_times: reports::touches::EntryTimesTable<'t>,
+    pub(crate) touches: reports::touches::TouchesTable<'t>,
+    merged: Table<'t, &'static str, &'static str>,
+    contact_rows: Table<'t, (&'static str, &'static str), (&'static str, &'static str)>,
 }
 
 impl<'t> Derived<'t> {
@@ -35,6 +44,10 @@ impl<'t> Derived<'t> {
             alerts: txn.open_table(ALERTS).doing(DOING)?,
             deals: txn.open_table(DEALS).doing(DOING)?,
             activity: txn.open_table(ACTIVITY).doing(DOING)?,
+            entry_times: txn.open_table(ENTRY_TIMES).doing(DOING)?,
+            touches: txn.open_table(TOUCHES).doing(DOING)?,
+            merged: txn.open_table(MERGED).doing(DOING)?,
+            contact_rows: txn.open_table(CONTACT_ROWS).doing(DOING)?,
         })
     }
 }
@@ -66,6 +79,10 @@ pub(crate) fn index_or_leave_out(
     touched: &Touched,
     reader: &Reader<'_>,
 ) -> Result<(), StoreError> {
+    // An account merged into another is shown as that one: it keeps no rows of its own.
+    if merge::stands_for_another(&mut derived.merged, doc, id)? {
+        return clear_account(derived, &id.to_string());
+    }
     match index_account(derived, doc, id, touched, reader) {
         Err(StoreError::Shape { source, .. }) => {
             tracing::warn!(document = %id, error = %source, "document left out of the index");
@@ -107,6 +124,7 @@ fn index_account(
             .and_then(|id| account::read_contact(doc, id).ok().flatten());
         let terms = found.as_ref().map(contact_terms);
         put_item(derived, &key, contact, Held::Item(ItemKind::Contact), terms)?;
+        merge::set_contact_row(&mut derived.contact_rows, &key, contact, found.as_ref())?;
     }
     for entry_key in &touched.entries {
         // An entry a foreign peer wrote in another shape is left out of the indexes, not fatal.
@@ -168,6 +186,7 @@ fn reindex_everything(
     // A contact or an entry that does not read is left out, as its own update leaves it out.
     for (item, contact) in account::each_contact(doc).map_err(shape)? {
         if let Ok(contact) = contact {
+            merge::set_contact_row(&mut derived.contact_rows, &key, &item, Some(&contact))?;
             held.push((item, Held::Item(ItemKind::Contact), contact_terms(&contact)));
         }
     }
@@ -305,6 +324,7 @@ fn write_entry_rows(
     reader: &Reader<'_>,
 ) -> Result<(), StoreError> {
     let account_key = id.to_string();
+    reports::touches::set_entry(derived, doc, id, entry_key, entry.as_ref())?;
     let activity = entry.as_ref().map(|e| (e.team, e.at));
     boards::set_activity(&mut derived.activity, &account_key, entry_key, activity)?;
     match entry.filter(|e| alert::alerts(e, reader.user, reader.team)) {
@@ -418,7 +438,7 @@ fn put_item(
                 .remove((account_key, item))
                 .doing(DOING)?;
             if held != Held::Fields {
-                derived.items.remove(item).doing(DOING)?;
+                remove_item_of(&mut derived.items, item, account_key)?;
             }
         }
     }
@@ -472,7 +492,7 @@ fn clear_account(derived: &mut Derived<'_>, account_key: &str) -> Result<(), Sto
         let (key, value) = row.doing(DOING)?;
         let (kind, joined) = value.value();
         if kind != Held::Fields.as_str() {
-            derived.items.remove(key.value().1).doing(DOING)?;
+            remove_item_of(&mut derived.items, key.value().1, account_key)?;
         }
         terms.extend(
             joined
@@ -491,7 +511,26 @@ fn clear_account(derived: &mut Derived<'_>, account_key: &str) -> Result<(), Sto
         .alerts
         .retain_in(whole_account.clone(), |_, _| false)
         .doing(DOING)?;
+    reports::touches::clear_account(derived, account_key)?;
+    merge::clear_contact_rows(&mut derived.contact_rows, account_key)?;
     boards::clear_boards(&mut derived.deals, &mut derived.activity, account_key)?;
     derived.accounts.remove(account_key).doing(DOING)?;
+    Ok(())
+}
+
+/// Forgets where item `item` lives, if it lives in account `account_key`: a merged account and
+/// its survivor hold the same item ids, and the survivor's row must stay.
+fn remove_item_of(
+    items: &mut Table<'_, &'static str, (&'static str, &'static str)>,
+    item: &str,
+    account_key: &str,
+) -> Result<(), StoreError> {
+    let here = items
+        .get(item)
+        .doing(DOING)?
+        .is_some_and(|place| place.value().1 == account_key);
+    if here {
+        items.remove(item).doing(DOING)?;
+    }
     Ok(())
 }

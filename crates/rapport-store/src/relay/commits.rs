@@ -9,6 +9,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use automerge::ChangeHash;
 
+use crate::relay::OutboxEvent;
 use crate::rows::Stored;
 
 /// How many failed batches are remembered for their waiters (a waiter wakes long before this
@@ -22,6 +23,8 @@ pub(super) struct Queued {
     pub(super) stored: Stored,
     pub(super) chunk: Vec<u8>,
     pub(super) heads: Vec<ChangeHash>,
+    /// Webhook events recorded with it.
+    pub(super) events: Vec<OutboxEvent>,
 }
 
 #[derive(Debug, Default)]
@@ -139,6 +142,7 @@ mod tests {
             stored: Stored::default(),
             chunk: vec![1, 2, 3],
             heads: Vec::new(),
+            events: Vec::new(),
         }
     }
 

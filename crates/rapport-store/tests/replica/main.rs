@@ -5,6 +5,9 @@ mod boards;
 mod files;
 mod index;
 mod merge;
+mod merged_accounts;
+mod reports;
+mod times;
 
 use rapport_model::account::{self, NewAccount, NewEntry};
 use rapport_model::{EntryId, EntryKind, Team};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
-use rapport_model::DocumentId;
+use rapport_model::{DocumentId, change_times};
 use rapport_proto::{DocHeads, DocNotice, Message, Summary, WholeDocument};
 
 use super::{Outcome, ProtocolError, Session, SessionError, same_heads};
@@ -162,15 +162,18 @@ impl Session {
             }
             let claimed: Vec<ChangeHash> = m.heads.iter().copied().map(ChangeHash).collect();
             let data = std::mem::take(&mut m.data);
+            let invalid = |reason: String| ProtocolError::InvalidDocument {
+                document: id.to_string(),
+                reason,
+            };
+            // Even a store that keeps new documents unread must not keep one that would panic
+            // Automerge once read; walking the bytes costs far less than loading them.
+            change_times::check(&data).map_err(|e| invalid(e.to_string()))?;
             if held.is_none() && !claimed.is_empty() {
                 new.push((id, data, claimed.clone()));
                 answer_to.push((id, m, claimed, true));
                 continue;
             }
-            let invalid = |reason: String| ProtocolError::InvalidDocument {
-                document: id.to_string(),
-                reason,
-            };
             crate::inflation::check(&data).map_err(|e| invalid(e.to_string()))?;
             let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error);
             let theirs =

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod summary;
+mod times;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -14,7 +14,7 @@ fn summary_metadata(docs: &mut Memory) -> PeerMetadata {
 
 /// A summary client and relay through the handshake and everything that follows it; returns
 /// the messages of the exchange after the handshake.
-fn summary_sync(
+pub(super) fn summary_sync(
     client_docs: &mut Memory,
     relay_docs: &mut Memory,
 ) -> (Session, Session, Vec<Message>) {
