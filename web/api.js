@@ -89,10 +89,11 @@ export const addTask = (account, task) => post(`api/accounts/${id(account)}/task
 export const completeTask = (account, task) => post(`api/accounts/${id(account)}/tasks/${id(task)}/done`);
 
 export const listAlerts = (all = false, signal) => get(`api/alerts?all=${all}`, signal);
+export const listReminders = (signal) => get('api/reminders', signal);
 export const ackAlert = (alert) => post(`api/alerts/${id(alert)}/ack`);
 export const ackAllAlerts = () => post('api/alerts/ack');
 
 export const getPipeline = (signal) => get('api/pipeline', signal);
-export const getDashboard = (signal) => get('api/dashboard', signal);
+export const getDashboard = (signal, team = '') => get(`api/dashboard${query({ team })}`, signal);
 /** One report (`pipeline`, `win-rate`, `interactions`, `attention`), over `days` when given. */
 export const getReport = (report, days, signal) => get(`api/reports/${id(report)}${query({ days })}`, signal);

@@ -1,5 +1,6 @@
 // The account's merged timeline: the form that adds a note or logs an interaction (with
-// optional alerts), team and kind filters, and the entries, newest first.
+// optional alerts and a follow-up task for me), team and kind filters, and the entries, newest
+// first.
 
 import * as api from '../api.js';
 import { field, h, replace, select } from '../dom.js';
@@ -98,6 +99,10 @@ function composeForm(accountId, context, run) {
     id: 'entry-alert-users', name: 'alert-users', type: 'text', autocomplete: 'off', spellcheck: 'false',
     placeholder: '@bo @cy',
   });
+  const followUp = h('input', {
+    id: 'entry-follow-up', name: 'follow-up', type: 'text', autocomplete: 'off', spellcheck: 'false',
+    placeholder: '3d or 2026-12-24',
+  });
   const submit = h('button', { id: 'entry-submit', type: 'submit', class: 'button primary' }, SUBMIT_LABEL.note);
 
   kind.addEventListener('change', () => {
@@ -112,7 +117,8 @@ function composeForm(accountId, context, run) {
       h('legend', {}, 'Alert (optional)'),
       h('div', { class: 'checks' }, teams),
       field('People', users, members ? `Space or comma separated, e.g. ${members}` : 'Space or comma separated, e.g. @bo @cy')),
-    h('div', { class: 'form-actions' }, submit));
+    h('div', { class: 'form-actions' },
+      field('Follow up (optional)', followUp, 'A task for me, due in N days (3d) or on a date'), submit));
 
   text.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
@@ -133,10 +139,14 @@ function composeForm(accountId, context, run) {
       ...form.querySelectorAll('input[name=alert-team]:checked'),
     ].map((box) => box.value).concat(parseUsers(users.value));
     const entry = { kind: kind.value, text: body, alert };
-    const saved = await run(() => api.addEntry(accountId, entry), submit);
+    if (followUp.value.trim()) entry.follow_up = followUp.value.trim();
+    let created = null;
+    const saved = await run(async () => { created = await api.addEntry(accountId, entry); }, submit);
     if (saved) {
+      if (created?.follow_up) notify(`Follow-up task due ${created.follow_up.due}.`, 'success');
       text.value = '';
       users.value = '';
+      followUp.value = '';
       for (const box of form.querySelectorAll('input[name=alert-team]')) box.checked = false;
       if (alert.length) notify(`Saved and alerted ${alert.join(', ')}.`, 'success');
       text.focus();

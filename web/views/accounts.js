@@ -1,12 +1,13 @@
 // `#/accounts`: the account list with search-as-you-type, filters, paging, keyboard
-// navigation, and the "New account" form.
+// navigation, and the "New account" form. It shows a team's view (the user's own team at
+// first): the columns and filters that team works from (TEAM_VIEWS; docs/api.md, "Team views").
 //
 // Only one page (50 rows) is ever rendered; the node does the searching and counting, so ten
 // thousand accounts cost the same as ten.
 
 import * as api from '../api.js';
 import { coalesce, debounce, field, h, reconcile, replace, select } from '../dom.js';
-import { ACCOUNT_STAGES, capitalize, plural, stageBadge } from '../format.js';
+import { ACCOUNT_STAGES, TEAMS, capitalize, formatDay, formatMoney, plural, stageBadge } from '../format.js';
 import { notifyError } from '../toasts.js';
 import { newAccountPanel } from './new-account.js';
 
@@ -14,11 +15,50 @@ const LIMIT = 50;
 const SEARCH_DELAY_MS = 150;
 
 // Kept across visits so that going back to the list shows the same search and page.
-const filters = { q: '', stage: '', tier: '', owner: '', offset: 0 };
+// `team` '' is the user's own team.
+const filters = { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, team: '', offset: 0 };
+
+const none = () => h('span', { class: 'muted' }, '—');
+const day = (iso) => (iso ? h('time', { datetime: iso }, formatDay(iso.slice(0, 10))) : none());
+const money = (count) => (count?.totals?.length
+  ? count.totals.map((total) => formatMoney(total.amount, total.currency)).join(', ') : none());
+
+/** Per team: its columns after the name ([header, cell, class]) and which filters it offers. */
+const TEAM_VIEWS = {
+  sales: {
+    columns: [
+      ['Owner', (a) => a.owner || none()],
+      ['Stage', (a) => stageBadge(a.stage) ?? none()],
+      ['Open deals', (a) => String(a.open_deals?.deals ?? 0), 'num'],
+      ['Open value', (a) => money(a.open_deals), 'num'],
+    ],
+    filters: ['stage', 'owner', 'open_deals'],
+  },
+  marketing: {
+    columns: [
+      ['Stage', (a) => stageBadge(a.stage) ?? none()],
+      ['Tier', (a) => a.tier || none()],
+      ['Contacts', (a) => String(a.contacts ?? 0), 'num'],
+      ['Last touch', (a) => day(a.last_touch)],
+    ],
+    filters: ['stage', 'tier'],
+  },
+  support: {
+    columns: [
+      ['Open ticket since', (a) => day(a.open_ticket)],
+      ['Last support touch', (a) => day(a.last_support_touch)],
+      ['Contacts', (a) => String(a.contacts ?? 0), 'num'],
+      ['Owner', (a) => a.owner || none()],
+    ],
+    filters: ['owner', 'open_ticket'],
+  },
+};
 
 export function mount(root, _params, context) {
   context.setTitle('Accounts');
   const members = (context.me?.workspace?.members ?? []).map((member) => member.user);
+  const ownTeam = TEAMS.includes(context.me?.team) ? context.me.team : 'sales';
+  const team = () => filters.team || ownTeam;
 
   let accounts = []; // the page on screen
   let selectedId = null; // the highlighted row, kept across refreshes
@@ -38,19 +78,25 @@ export function mount(root, _params, context) {
   const owner = select([['', 'Anyone'], ...members], { value: filters.owner });
   if (filters.owner && !members.includes(filters.owner)) owner.append(h('option', { value: filters.owner }, filters.owner));
   owner.value = filters.owner;
+  const openDeals = h('input', { type: 'checkbox', id: 'filter-open-deals', checked: filters.open_deals });
+  const openTicket = h('input', { type: 'checkbox', id: 'filter-open-ticket', checked: filters.open_ticket });
   const clear = h('button', { type: 'button', class: 'button subtle', on: { click: clearFilters } }, 'Clear');
+  const teamView = select(TEAMS.map((t) => [t, `${capitalize(t)}${t === ownTeam ? ' (my team)' : ''}`]), { id: 'team-view', value: team() });
+  teamView.value = team();
 
+  const filterFields = {
+    stage: field('Stage', stage),
+    tier: field('Tier', tier),
+    owner: field('Owner', owner),
+    open_deals: h('div', { class: 'field field-button' }, h('label', { class: 'check', for: openDeals.id }, openDeals, ' Open deals only')),
+    open_ticket: h('div', { class: 'field field-button' }, h('label', { class: 'check', for: openTicket.id }, openTicket, ' Open ticket only')),
+  };
+
+  const thead = h('thead', {});
   const tbody = h('tbody', { id: 'account-rows' });
   const table = h('table', { class: 'table accounts-table' },
     h('caption', { class: 'visually-hidden' }, 'Accounts. Use the arrow keys to move, Enter to open.'),
-    h('thead', {}, h('tr', {},
-      h('th', { scope: 'col' }, 'Name'),
-      h('th', { scope: 'col' }, 'Stage'),
-      h('th', { scope: 'col' }, 'Tier'),
-      h('th', { scope: 'col' }, 'Owner'),
-      h('th', { scope: 'col', class: 'num wide-only' }, 'Contacts'),
-      h('th', { scope: 'col', class: 'num wide-only' }, 'Entries'))),
-    tbody);
+    thead, tbody);
 
   const prev = h('button', { type: 'button', class: 'button', on: { click: () => turnPage(-1) } }, '← Previous');
   const next = h('button', { type: 'button', class: 'button', on: { click: () => turnPage(1) } }, 'Next →');
@@ -65,14 +111,16 @@ export function mount(root, _params, context) {
   }, 'New account');
 
   const page = h('section', { class: 'page accounts-page' },
-    h('div', { class: 'page-head' }, h('h1', {}, 'Accounts', ' ', count), newButton),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Accounts', ' ', count),
+      h('div', { class: 'head-actions' },
+        h('label', { class: 'team-switch', for: teamView.id }, 'View for', teamView), newButton)),
     panel,
     h('div', { class: 'toolbar', role: 'search' },
       h('div', { class: 'field search-field' },
         h('label', { for: 'search', class: 'visually-hidden' }, 'Search accounts'),
         h('span', { class: 'search-icon', 'aria-hidden': 'true' }), search,
         h('kbd', { class: 'search-key', 'aria-hidden': 'true', title: 'Press / to search' }, '/')),
-      field('Stage', stage), field('Tier', tier), field('Owner', owner),
+      Object.values(filterFields),
       h('div', { class: 'field field-button' }, clear)),
     h('div', { class: 'table-wrap' }, table),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, range, next));
@@ -84,7 +132,9 @@ export function mount(root, _params, context) {
     controller?.abort();
     controller = new AbortController();
     tbody.setAttribute('aria-busy', 'true');
-    const params = { ...filters, limit: LIMIT };
+    const offered = TEAM_VIEWS[team()].filters;
+    const params = { q: filters.q, offset: filters.offset, limit: LIMIT, team: team() };
+    for (const name of offered) if (filters[name]) params[name] = filters[name];
     try {
       const result = await api.listAccounts(params, controller.signal);
       // The list shrank under us (a filter, a sync): show its last page instead of nothing.
@@ -106,7 +156,7 @@ export function mount(root, _params, context) {
     const hadFocus = tbody.contains(document.activeElement);
     count.textContent = total.toLocaleString();
     if (accounts.length === 0) {
-      replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: 6 }, emptyMessage())));
+      replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: TEAM_VIEWS[team()].columns.length + 1 }, emptyMessage())));
     } else {
       // A live refresh keeps each row's element and rewrites only its cells, so a row under
       // the pointer or holding focus stays the same element while other teams' changes arrive.
@@ -128,7 +178,7 @@ export function mount(root, _params, context) {
 
   function fillRow(tr, account) {
     const href = `#/accounts/${encodeURIComponent(account.id)}`;
-    const shown = JSON.stringify(account);
+    const shown = `${team()} ${JSON.stringify(account)}`;
     if (shownRows.get(tr) === shown) return;
     shownRows.set(tr, shown);
     const focused = tr.contains(document.activeElement);
@@ -136,16 +186,13 @@ export function mount(root, _params, context) {
       h('td', { class: 'cell-name' },
         h('a', { href, class: 'row-link', tabindex: '-1' }, account.name),
         account.domain ? h('span', { class: 'muted domain' }, account.domain) : null),
-      h('td', { 'data-label': 'Stage' }, stageBadge(account.stage) ?? h('span', { class: 'muted' }, '—')),
-      h('td', { 'data-label': 'Tier' }, account.tier || h('span', { class: 'muted' }, '—')),
-      h('td', { 'data-label': 'Owner' }, account.owner || h('span', { class: 'muted' }, '—')),
-      h('td', { class: 'num wide-only' }, String(account.contacts ?? 0)),
-      h('td', { class: 'num wide-only' }, String(account.entries ?? 0)));
+      TEAM_VIEWS[team()].columns.map(([label, cell, className]) =>
+        h('td', { 'data-label': label, class: className ?? '' }, cell(account))));
     if (focused) tr.querySelector('.row-link').focus();
   }
 
   function emptyMessage() {
-    const filtered = filters.q || filters.stage || filters.tier || filters.owner;
+    const filtered = filters.q || TEAM_VIEWS[team()].filters.some((name) => filters[name]);
     if (!filtered) return h('div', { class: 'empty' }, h('p', {}, 'No accounts yet.'), h('p', { class: 'muted write-only' }, 'Create the first one with “New account”.'));
     return h('div', { class: 'empty' },
       h('p', {}, filters.q ? `No accounts match “${filters.q}”.` : 'No accounts match these filters.'),
@@ -227,14 +274,36 @@ export function mount(root, _params, context) {
   }
 
   function onFilter() {
-    Object.assign(filters, { stage: stage.value, tier: tier.value, owner: owner.value, offset: 0 });
+    Object.assign(filters, {
+      stage: stage.value, tier: tier.value, owner: owner.value,
+      open_deals: openDeals.checked, open_ticket: openTicket.checked, offset: 0,
+    });
     selectedId = null;
     load();
   }
 
+  /** Shows the chosen team's columns and filters; a filter the team does not offer is off. */
+  function showTeam() {
+    const view = TEAM_VIEWS[team()];
+    replace(thead, h('tr', {},
+      h('th', { scope: 'col' }, 'Name'),
+      view.columns.map(([label, , className]) => h('th', { scope: 'col', class: className ?? '' }, label))));
+    for (const [name, element] of Object.entries(filterFields)) element.hidden = !view.filters.includes(name);
+    page.dataset.team = team();
+  }
+
+  function onTeam() {
+    filters.team = teamView.value === ownTeam ? '' : teamView.value;
+    filters.offset = 0;
+    selectedId = null;
+    showTeam();
+    load();
+  }
+
   function clearFilters() {
-    Object.assign(filters, { q: '', stage: '', tier: '', owner: '', offset: 0 });
+    Object.assign(filters, { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, offset: 0 });
     search.value = stage.value = tier.value = owner.value = '';
+    openDeals.checked = openTicket.checked = false;
     selectedId = null;
     load();
     search.focus();
@@ -255,7 +324,8 @@ export function mount(root, _params, context) {
   }
 
   search.addEventListener('input', onSearch);
-  for (const control of [stage, tier, owner]) control.addEventListener('change', onFilter);
+  for (const control of [stage, tier, owner, openDeals, openTicket]) control.addEventListener('change', onFilter);
+  teamView.addEventListener('change', onTeam);
 
   /** Tiers are free text: offer every value the workspace uses (the dashboard counts them). */
   async function loadTiers() {
@@ -272,6 +342,7 @@ export function mount(root, _params, context) {
     }
   }
 
+  showTeam();
   load();
   loadTiers();
   const refresh = coalesce(load, 700);

@@ -1,9 +1,10 @@
-// `#/alerts`: the inbox of alerts for me or my team, newest first, with acknowledge buttons
-// (`write-only`: a viewer's acknowledgement would be refused, so style.css hides them).
+// `#/alerts`: the inbox: my due tasks (open tasks due today or overdue, with a Done button),
+// then the alerts for me or my team, newest first, with acknowledge buttons (`write-only`: a
+// viewer's writes would be refused, so style.css hides them).
 
 import * as api from '../api.js';
 import { coalesce, h, replace } from '../dom.js';
-import { capitalize, teamBadge, timeElement } from '../format.js';
+import { capitalize, formatDay, plural, teamBadge, timeElement } from '../format.js';
 import { notify, notifyError } from '../toasts.js';
 
 let showAcknowledged = false; // kept across visits
@@ -12,6 +13,7 @@ const PAGE = 100; // alerts rendered at first; "Show more" adds as many again
 export function mount(root, _params, context) {
   context.setTitle('Alerts');
   let alerts = [];
+  let reminders = [];
   let limit = PAGE;
   let controller = null;
 
@@ -20,20 +22,26 @@ export function mount(root, _params, context) {
   const list = h('ul', { class: 'alert-list', 'aria-labelledby': 'alerts-title' });
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', class: 'button subtle', hidden: true }, 'Show more');
+  const dueList = h('ul', { class: 'due-list', 'aria-labelledby': 'due-title' });
+  const due = h('section', { class: 'due-tasks', id: 'due-tasks', hidden: true },
+    h('h2', { id: 'due-title' }, 'Due tasks'), dueList);
   const page = h('section', { class: 'page alerts-page' },
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { id: 'alerts-title' }, 'Alerts'), summary),
       h('div', { class: 'head-actions' },
         h('label', { class: 'check', for: toggle.id }, toggle, ' Show acknowledged'),
         ackAll)),
-    list, more);
+    due, list, more);
   root.append(page);
 
   async function load() {
     controller?.abort();
     controller = new AbortController();
     try {
-      alerts = await api.listAlerts(showAcknowledged, controller.signal);
+      [alerts, reminders] = await Promise.all([
+        api.listAlerts(showAcknowledged, controller.signal),
+        api.listReminders(controller.signal),
+      ]);
       render();
     } catch (error) {
       notifyError(error);
@@ -41,6 +49,8 @@ export function mount(root, _params, context) {
   }
 
   function render() {
+    due.hidden = reminders.length === 0;
+    replace(dueList, reminders.map(reminderItem));
     const open = alerts.filter((alert) => !alert.acknowledged).length;
     summary.textContent = open === 0 ? 'You are all caught up.'
       : `${open.toLocaleString()} ${context.readOnly ? 'open' : 'to acknowledge'}.`;
@@ -77,6 +87,36 @@ export function mount(root, _params, context) {
       h('div', { class: 'alert-foot' },
         h('span', { class: 'muted' }, `For ${(alert.alert ?? []).join(', ')}`),
         ack));
+  }
+
+  function reminderItem(task) {
+    const href = `#/accounts/${encodeURIComponent(task.account)}`;
+    const late = task.days_overdue === 0 ? 'Due today'
+      : `${plural(task.days_overdue, 'day')} overdue`;
+    const done = h('button', {
+      type: 'button', class: 'button write-only',
+      'aria-label': `Mark “${task.title}” on ${task.account_name} done`,
+      on: { click: () => complete(task, done) },
+    }, 'Done');
+    return h('li', { class: `card due-item${task.days_overdue > 0 ? ' is-overdue' : ''}`, dataset: { taskId: task.id } },
+      h('div', { class: 'alert-head' },
+        h('a', { class: 'alert-account', href }, task.account_name),
+        h('span', { class: 'due-when' }, late),
+        h('span', { class: 'muted' }, `Due ${formatDay(task.due)}`)),
+      h('div', { class: 'alert-foot' },
+        h('p', { class: 'entry-text' }, task.title),
+        done));
+  }
+
+  async function complete(task, button) {
+    button.disabled = true;
+    try {
+      await api.completeTask(task.account, task.id);
+      notify(`Done: ${task.title}`, 'success');
+    } catch (error) {
+      notifyError(error);
+    }
+    load();
   }
 
   async function acknowledge(alert, button) {

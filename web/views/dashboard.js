@@ -1,13 +1,15 @@
-// `#/dashboard`: accounts by stage and by tier, interactions per team per week, open alerts.
+// `#/dashboard`: accounts by stage and by tier, interactions per team per week, open alerts,
+// and a team's latest timeline entries (the user's own team at first; a switch shows another's).
 
 import * as api from '../api.js';
 import { barChart, groupedBarChart, legend } from '../charts.js';
 import { coalesce, h, replace } from '../dom.js';
-import { ACCOUNT_STAGES, TEAMS, capitalize } from '../format.js';
+import { ACCOUNT_STAGES, TEAMS, capitalize, teamBadge, timeElement } from '../format.js';
 import { notifyError } from '../toasts.js';
 
 const TEAM_SERIES = TEAMS.map((team) => ({ key: team, label: capitalize(team), className: `team-${team}` }));
 const weekFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+let chosenTeam = ''; // '' is the user's own team; kept across visits
 
 export function mount(root, _params, context) {
   context.setTitle('Dashboard');
@@ -18,20 +20,32 @@ export function mount(root, _params, context) {
   const stageBox = h('div', { class: 'chart-box' });
   const tierBox = h('div', { class: 'chart-box' });
   const weekBox = h('div', { class: 'chart-box' });
+  const ownTeam = TEAMS.includes(context.me?.team) ? context.me.team : 'sales';
+  const teamView = h('select', { id: 'dashboard-team' },
+    TEAMS.map((t) => h('option', { value: t }, `${capitalize(t)}${t === ownTeam ? ' (my team)' : ''}`)));
+  teamView.value = chosenTeam || ownTeam;
+  const recentTitle = h('h2', {});
+  const recentList = h('ul', { class: 'recent-list', id: 'recent-entries' });
   const page = h('section', { class: 'page dashboard-page', id: 'dashboard', 'aria-busy': 'true' },
-    h('div', { class: 'page-head' }, h('h1', {}, 'Dashboard')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Dashboard'),
+      h('label', { class: 'team-switch', for: teamView.id }, 'View for', teamView)),
     totals,
     h('div', { class: 'chart-grid' },
       chartCard('Accounts by stage', stageBox),
       chartCard('Accounts by tier', tierBox),
-      chartCard('Interactions per team per week', weekBox, legend(TEAM_SERIES), 'wide')));
+      chartCard('Interactions per team per week', weekBox, legend(TEAM_SERIES), 'wide'),
+      h('section', { class: 'card chart-card wide' }, recentTitle, recentList)));
+  teamView.addEventListener('change', () => {
+    chosenTeam = teamView.value === ownTeam ? '' : teamView.value;
+    load();
+  });
   root.append(page);
 
   async function load() {
     controller?.abort();
     controller = new AbortController();
     try {
-      data = await api.getDashboard(controller.signal);
+      data = await api.getDashboard(controller.signal, chosenTeam || ownTeam);
       render();
     } catch (error) {
       notifyError(error);
@@ -56,6 +70,10 @@ export function mount(root, _params, context) {
       values: week,
     }));
     replace(weekBox, groupedBarChart(weeks, TEAM_SERIES, { width: widthOf(weekBox), title: 'Interactions per team per week' }));
+    recentTitle.textContent = `Latest from ${capitalize(data.team ?? ownTeam)}`;
+    const recent = data.recent ?? [];
+    replace(recentList, recent.length ? recent.map(recentItem)
+      : h('li', { class: 'muted' }, 'No timeline entries from this team yet.'));
   }
 
   // Charts are drawn at their real width; draw them again when it changes.
@@ -80,6 +98,16 @@ export function mount(root, _params, context) {
       resized.disconnect();
     },
   };
+}
+
+function recentItem(entry) {
+  return h('li', { dataset: { entryId: entry.id } },
+    h('a', { href: `#/accounts/${encodeURIComponent(entry.account)}` }, entry.account_name ?? entry.account),
+    teamBadge(entry.team),
+    h('span', { class: 'entry-kind' }, capitalize(entry.kind)),
+    h('span', { class: 'muted' }, entry.author),
+    timeElement(entry.at),
+    h('p', { class: 'entry-text' }, entry.text));
 }
 
 function chartCard(title, box, extra, size = '') {

@@ -45,7 +45,8 @@ pub enum Command {
     /// Tasks of an account
     #[command(subcommand)]
     Task(TaskCommand),
-    /// Alerts for me or my team not yet acknowledged
+    /// Alerts for me or my team not yet acknowledged, and my reminders: my open tasks due today
+    /// or overdue
     Alerts(AlertsArgs),
     /// Likely duplicate accounts (same domain, same or similar name) and contacts (same email,
     /// or same name within an account), each pair with its reasons
@@ -316,6 +317,11 @@ pub enum AccountCommand {
         /// Words to find in names, fields, contacts and timeline text
         #[arg(long)]
         query: Option<String>,
+        /// Show a team's columns: sales (owner, stage, open deals and their value), marketing
+        /// (tier, stage, contacts, last touch), support (open ticket, last support touch,
+        /// contacts)
+        #[arg(long)]
+        team: Option<Team>,
     },
     /// Show one account: fields, contacts, deals, tasks, timeline, conflicts
     Show {
@@ -383,6 +389,9 @@ pub enum NoteCommand {
         /// Alert a team (sales, marketing, support) or a user (@name); repeatable
         #[arg(long, value_name = "TEAM|@USER")]
         alert: Vec<AlertTarget>,
+        /// Also give me a task to follow up, due in N days (3d) or on a date (YYYY-MM-DD)
+        #[arg(long, value_name = "Nd|YYYY-MM-DD", allow_hyphen_values = true)]
+        follow_up: Option<String>,
     },
 }
 
@@ -463,6 +472,15 @@ pub enum TaskCommand {
     Done {
         /// Task id or unique prefix
         task: String,
+    },
+    /// List my open tasks, those due first
+    List {
+        /// Tasks assigned to me (the only list there is: others' tasks are on their accounts)
+        #[arg(long, required = true)]
+        mine: bool,
+        /// Only those due today or overdue: my reminders
+        #[arg(long)]
+        due: bool,
     },
 }
 

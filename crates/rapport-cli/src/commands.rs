@@ -1,12 +1,13 @@
 //! One function per command: open the replica, do the work through `rapport-store`, print.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
 use rapport_model::{
-    AccountAssignment, ContactAssignment, ContactId, Currency, DealId, EntryId, EntryKind, Money,
-    PipelineStage, TaskId, check_email, parse_date,
+    AccountAssignment, ContactAssignment, ContactId, Currency, DealId, DocumentId, EntryId,
+    EntryKind, Money, PipelineStage, TaskId, check_email, parse_date, reminder,
 };
 use rapport_store::{ItemKind, Replica};
 use serde_json::json;
@@ -33,13 +34,19 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
             account,
             text,
             alert,
+            follow_up,
         }) => {
             let note = NewEntry {
                 kind: EntryKind::Note,
                 text,
                 alert,
             };
-            entry(&mut open()?, &account, note, out)
+            match follow_up {
+                Some(follow_up) => {
+                    note_with_follow_up(&mut open()?, &account, note, &follow_up, out)
+                }
+                None => entry(&mut open()?, &account, note, out),
+            }
         }
         Command::Log(args) => {
             let logged = NewEntry {
@@ -117,12 +124,20 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             let id = replica.create_account(&edit, &new)?;
             out.created(&id.to_string(), json!({ "id": id, "url": id.url() }))
         }
-        AccountCommand::List { query } => {
+        AccountCommand::List { query, team } => {
             let accounts = match query {
                 Some(query) => replica.search(&query)?,
                 None => replica.accounts()?,
             };
-            out.accounts(&accounts)
+            match team {
+                Some(team) => {
+                    let listed: BTreeSet<DocumentId> = accounts.iter().map(|a| a.id).collect();
+                    let mut rows = replica.team_accounts()?;
+                    rows.retain(|row| listed.contains(&row.summary.id));
+                    out.team_accounts(team, &rows)
+                }
+                None => out.accounts(&accounts),
+            }
         }
         AccountCommand::Show { account } => {
             let named = replica.resolve_named_account(&account)?;
@@ -214,6 +229,41 @@ fn entry(replica: &mut Replica, account: &str, new: NewEntry, out: &Output) -> a
     out.created(
         &entry.to_string(),
         json!({ "id": entry, "account": id, "kind": new.kind }),
+    )
+}
+
+/// A note and a task for its author to follow it up, in one change: the follow-up is read
+/// first, so a bad one writes nothing.
+fn note_with_follow_up(
+    replica: &mut Replica,
+    account: &str,
+    note: NewEntry,
+    follow_up: &str,
+    out: &Output,
+) -> anyhow::Result<()> {
+    require_text("note text", &note.text)?;
+    let due = reminder::follow_up_due(follow_up, rapport_store::today())?;
+    let id = replica.resolve_account(account)?;
+    let (entry, task) = (EntryId::new(), TaskId::new());
+    let new_task = NewTask {
+        title: reminder::follow_up_title(&note.text),
+        assignee: Some(replica.user().clone()),
+        due: Some(due),
+    };
+    let edit = replica.edit_now();
+    replica.change_account(id, &edit, |tx| {
+        let mut touched = account::add_entry(tx, &edit, entry, &note)?;
+        touched.merge(account::add_task(tx, &edit, task, &new_task)?);
+        Ok(touched)
+    })?;
+    out.created(
+        &entry.to_string(),
+        json!({
+            "id": entry,
+            "account": id,
+            "kind": note.kind,
+            "follow_up": { "id": task, "due": due, "assignee": new_task.assignee },
+        }),
     )
 }
 
@@ -321,6 +371,15 @@ fn task(replica: &mut Replica, command: TaskCommand, out: &Output) -> anyhow::Re
                 json!({ "id": task, "account": id, "done": true }),
             )
         }
+        TaskCommand::List { mine: _, due } => {
+            let today = rapport_store::today();
+            let tasks = if due {
+                replica.reminders(today)?
+            } else {
+                replica.open_tasks(today)?
+            };
+            out.open_tasks(&tasks)
+        }
     }
 }
 
@@ -329,12 +388,13 @@ fn alerts(replica: &mut Replica, args: AlertsArgs, out: &Output) -> anyhow::Resu
     match args.action {
         None => {
             let alerts = replica.alerts(args.all)?;
+            let reminders = replica.reminders(rapport_store::today())?;
             let names = replica
                 .accounts()?
                 .into_iter()
                 .map(|s| (s.id, s.name))
                 .collect();
-            out.alerts(&alerts, &names)
+            out.alerts(&alerts, &reminders, &names)
         }
         Some(AlertsCommand::Ack {
             alert: Some(alert), ..

@@ -1,5 +1,8 @@
 //! Printing results: short text for people, or JSON on stdout with `--json`.
 
+mod tasks;
+mod teams;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -8,7 +11,7 @@ use rapport_model::DocumentId;
 use rapport_model::account::{AccountSummary, AccountView};
 use rapport_model::duplicates::Reason;
 use rapport_model::workspace::WorkspaceView;
-use rapport_store::{AlertRecord, Duplicates};
+use rapport_store::{AlertRecord, Duplicates, OpenTask};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -204,9 +207,12 @@ impl Output {
         self.print(&text)
     }
 
+    /// The inbox: alerts, then reminders (my open tasks due today or overdue). JSON:
+    /// `{"alerts": [...], "reminders": [...]}`.
     pub fn alerts(
         &self,
         alerts: &[AlertRecord],
+        reminders: &[OpenTask],
         names: &BTreeMap<DocumentId, String>,
     ) -> anyhow::Result<()> {
         let name = |id: &DocumentId| names.get(id).cloned().unwrap_or_default();
@@ -219,9 +225,9 @@ impl Output {
                     row
                 })
                 .collect();
-            return self.print_json(&rows);
+            return self.print_json(&json!({ "alerts": rows, "reminders": reminders }));
         }
-        if alerts.is_empty() {
+        if alerts.is_empty() && reminders.is_empty() {
             return self.print("no alerts");
         }
         let mut text = String::new();
@@ -240,6 +246,13 @@ impl Output {
                 name(&a.account),
                 a.text
             ));
+        }
+        if !reminders.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str("Due tasks:\n");
+            text.push_str(&tasks::task_lines(reminders));
         }
         self.print(text.trim_end())
     }

@@ -41,7 +41,7 @@ fn deals_text(count: &DealCount) -> String {
     format!("{} deal(s): {}", count.deals, totals_text(&count.totals))
 }
 
-fn totals_text(totals: &[CurrencyTotal]) -> String {
+pub(crate) fn totals_text(totals: &[CurrencyTotal]) -> String {
     totals
         .iter()
         .map(|total| {

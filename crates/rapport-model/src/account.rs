@@ -16,7 +16,7 @@ pub use history::{AccountHistory, FieldEdit, HistoryChange, history};
 pub use view::{
     AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead, Section,
     TaskView, each_contact, each_deal, each_entry, field_texts, has_item, is_acknowledged,
-    item_keys, read_contact, read_deal, read_entry, summary, view,
+    item_keys, read_contact, read_deal, read_entry, read_task, summary, view,
 };
 
 use automerge::transaction::Transactable;

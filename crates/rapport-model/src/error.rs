@@ -64,6 +64,14 @@ pub enum InvalidInput {
         /// The text given.
         text: String,
     },
+    /// Not a follow-up: neither `Nd` nor a date from today on.
+    #[error(
+        "invalid follow-up '{text}': expected a number of days such as 3d (0d to 3650d) or a date YYYY-MM-DD from today on"
+    )]
+    FollowUp {
+        /// The text given.
+        text: String,
+    },
     /// A required text is empty.
     #[error("{what} must not be empty")]
     Empty {

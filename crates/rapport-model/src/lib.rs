@@ -7,6 +7,8 @@
 //! - [`workspace`] writes and reads the workspace document (name, members, pipeline, account ids).
 //! - [`duplicates`] finds accounts and contacts that look like the same one, and
 //!   [`account::merge`] merges one account into another.
+//! - [`reminder`] says when an open task is due (a reminder) and reads `--follow-up` dates,
+//!   against a "today" the caller reads from its clock.
 //! - [`Edit`] says who edits and when; it becomes the Automerge change's message and time.
 //! - [`Touched`] turns patches into the parts of an account that changed, for derived indexes.
 //! - [`change_times`] refuses Automerge bytes holding a change whose time Automerge's column
@@ -42,6 +44,7 @@ mod error;
 mod fields;
 mod id;
 mod read;
+pub mod reminder;
 mod schema;
 pub mod search;
 mod touched;

@@ -15,8 +15,8 @@ use futures_util::stream::{self, Stream};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
 use rapport_model::{
     AccountAssignment, AlertTarget, ContactAssignment, ContactId, Currency, DealId, DocumentId,
-    EntryId, EntryKind, InvalidInput, Money, PipelineStage, Stage, TaskId, UserName, check_email,
-    parse_date,
+    EntryId, EntryKind, InvalidInput, Money, PipelineStage, Stage, TaskId, Team, UserName,
+    check_email, parse_date, reminder,
 };
 use rapport_store::{Replica, StoreError};
 use serde::Deserialize;
@@ -25,6 +25,8 @@ use tokio::sync::broadcast;
 
 use crate::Node;
 use crate::events::NodeEvent;
+
+mod team_views;
 
 type Shared = State<Arc<Node>>;
 
@@ -46,6 +48,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/accounts/{account}/tasks", post(add_task))
         .route("/accounts/{account}/tasks/{task}/done", post(complete_task))
         .route("/alerts", get(alerts))
+        .route("/reminders", get(team_views::reminders))
         .route("/alerts/ack", post(acknowledge_all))
         .route("/alerts/{alert}/ack", post(acknowledge))
         .route("/pipeline", get(pipeline))
@@ -222,6 +225,12 @@ struct ListQuery {
     owner: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
+    /// A team's view: rows with its columns' data, and its filters below.
+    team: Option<String>,
+    /// With `team`: only accounts with an open ticket.
+    open_ticket: Option<bool>,
+    /// With `team`: only accounts with an open deal.
+    open_deals: Option<bool>,
 }
 
 async fn accounts(State(node): Shared, Query(query): Query<ListQuery>) -> ApiResult<Json<Value>> {
@@ -239,6 +248,14 @@ async fn accounts(State(node): Shared, Query(query): Query<ListQuery>) -> ApiRes
             .collect();
         let offset = query.offset.unwrap_or(0);
         let limit = query.limit.unwrap_or(50).clamp(1, 500);
+        if let Some(team) = given(query.team) {
+            let team: Team = team.parse()?;
+            let filters = team_views::TeamFilters {
+                open_ticket: query.open_ticket.unwrap_or(false),
+                open_deals: query.open_deals.unwrap_or(false),
+            };
+            return team_views::page(replica, team, &matching, &filters, offset, limit);
+        }
         let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
         Ok(Json(json!({
             "total": matching.len(),
@@ -418,6 +435,8 @@ struct EntryBody {
     text: String,
     #[serde(default)]
     alert: Vec<String>,
+    /// A task for the author to follow the entry up: `3d` or `YYYY-MM-DD`.
+    follow_up: Option<String>,
 }
 
 async fn add_entry(
@@ -436,20 +455,40 @@ async fn add_entry(
         .iter()
         .map(|a| a.trim().parse::<AlertTarget>())
         .collect::<Result<Vec<_>, _>>()?;
+    // Read before anything is written, so that a bad follow-up writes nothing.
+    let follow_up = given(body.follow_up)
+        .map(|text| reminder::follow_up_due(&text, rapport_store::today()))
+        .transpose()?;
+    let title = reminder::follow_up_title(&body.text);
     let new = NewEntry {
         kind,
         text: body.text,
         alert,
     };
-    let entry = EntryId::new();
+    let (entry, task) = (EntryId::new(), TaskId::new());
     with_replica(&node, move |replica| {
         let edit = replica.edit_now();
-        replica.change_account(id, &edit, |tx| account::add_entry(tx, &edit, entry, &new))?;
+        let new_task = follow_up.map(|due| NewTask {
+            title,
+            assignee: Some(edit.user.clone()),
+            due: Some(due),
+        });
+        replica.change_account(id, &edit, |tx| {
+            let mut touched = account::add_entry(tx, &edit, entry, &new)?;
+            if let Some(new_task) = &new_task {
+                touched.merge(account::add_task(tx, &edit, task, new_task)?);
+            }
+            Ok(touched)
+        })?;
         Ok(())
     })
     .await?;
     written(&node, &[id]);
-    Ok((StatusCode::CREATED, Json(json!({ "id": entry }))))
+    let follow_up = follow_up.map(|due| json!({ "id": task, "due": due }));
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": entry, "follow_up": follow_up })),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -684,16 +723,24 @@ async fn report(
     .await
 }
 
-async fn dashboard(State(node): Shared) -> ApiResult<Json<Value>> {
-    with_replica(&node, |replica| {
+#[derive(Deserialize)]
+struct DashboardQuery {
+    /// Whose recent entries to show [default: the user's team].
+    team: Option<String>,
+}
+
+async fn dashboard(
+    State(node): Shared,
+    Query(query): Query<DashboardQuery>,
+) -> ApiResult<Json<Value>> {
+    let team = given(query.team).map(|t| t.parse::<Team>()).transpose()?;
+    with_replica(&node, move |replica| {
         let accounts = replica.accounts()?;
         let open_alerts = replica.alerts(false)?.len();
         let weeks = crate::boards::activity(replica)?;
-        Ok(Json(crate::boards::dashboard(
-            &accounts,
-            weeks,
-            open_alerts,
-        )))
+        let mut dashboard = crate::boards::dashboard(&accounts, weeks, open_alerts);
+        team_views::add_to_dashboard(replica, team, &mut dashboard)?;
+        Ok(Json(dashboard))
     })
     .await
 }

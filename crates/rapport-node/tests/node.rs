@@ -559,3 +559,84 @@ async fn a_field_set_on_two_replicas_offline_shows_both_values_until_one_is_pick
     assert_eq!(account["phone"], "+44-20-7946");
     assert_eq!(account["conflicts"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_is_a_due_task_until_done_and_team_views_carry_their_columns() {
+    let setup = setup().await;
+    let at = setup.support;
+    let created = json_of(
+        at,
+        "POST",
+        "/api/accounts",
+        Some(json!({ "name": "Globex" })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let entries = format!("/api/accounts/{id}/entries");
+    let entry = json_of(
+        at,
+        "POST",
+        &entries,
+        Some(json!({ "kind": "ticket", "text": "Login fails\nsince Monday", "follow_up": "0d" })),
+    )
+    .await;
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    assert_eq!(entry["follow_up"]["due"], today.as_str());
+
+    // A bad follow-up is refused before anything is written.
+    let (status, body) = request(
+        at,
+        "POST",
+        &entries,
+        Some(json!({ "text": "Another", "follow_up": "3w" })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid follow-up '3w'"), "{body}");
+    let account = json_of(at, "GET", &format!("/api/accounts/{id}"), None).await;
+    assert_eq!(account["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(account["tasks"].as_array().unwrap().len(), 1);
+
+    let reminders = json_of(at, "GET", "/api/reminders", None).await;
+    let task = entry["follow_up"]["id"].as_str().unwrap();
+    assert_eq!(
+        reminders,
+        json!([{ "id": task, "account": id, "account_name": "Globex",
+                 "title": "Follow up: Login fails", "due": today, "days_overdue": 0 }])
+    );
+    let done = format!("/api/accounts/{id}/tasks/{task}/done");
+    assert_eq!(request(at, "POST", &done, Some(json!({}))).await.0, 204);
+    assert_eq!(json_of(at, "GET", "/api/reminders", None).await, json!([]));
+
+    let support = json_of(at, "GET", "/api/accounts?team=support", None).await;
+    assert_eq!(support["team"], "support");
+    let row = &support["accounts"][0];
+    assert!(
+        row["open_ticket"].is_string(),
+        "ana's ticket is open: {row}"
+    );
+    assert_eq!(row["last_support_touch"], Value::Null);
+    assert_eq!(row["open_deals"], json!({ "deals": 0, "totals": [] }));
+    let ticketed = json_of(
+        at,
+        "GET",
+        "/api/accounts?team=support&open_ticket=true",
+        None,
+    )
+    .await;
+    assert_eq!(ticketed["total"], 1);
+    let with_deals = json_of(at, "GET", "/api/accounts?team=sales&open_deals=true", None).await;
+    assert_eq!(with_deals["total"], 0);
+    let (status, body) = request(at, "GET", "/api/accounts?team=legal", None).await;
+    assert_eq!(status, 400, "{body}");
+
+    let dashboard = json_of(at, "GET", "/api/dashboard", None).await;
+    assert_eq!(dashboard["team"], "support", "my own team by default");
+    assert_eq!(dashboard["recent"][0]["text"], "Login fails\nsince Monday");
+    assert_eq!(dashboard["recent"][0]["account_name"], "Globex");
+    let marketing = json_of(at, "GET", "/api/dashboard?team=marketing", None).await;
+    assert_eq!(marketing["recent"], json!([]));
+}

@@ -22,7 +22,7 @@ use crate::tables::{
     ACCOUNTS, ACTIVITY, ALERTS, DEALS, ENTRY_TIMES, INDEX_LAYOUT, INDEX_LAYOUT_KEY, ITEM_INDEX,
     ITEMS, META, RETIRED_MULTIMAP, RETIRED_TABLES, TERM_ACCOUNTS, TOUCHES, UNINDEXED,
 };
-use crate::tables::{CONTACT_ROWS, MERGED};
+use crate::tables::{CONTACT_ROWS, MERGED, OPEN_TASK_KEYS, OPEN_TASKS};
 
 const DOING: &str = "updating the index";
 /// How many unchecked documents a rebuild checks per transaction before it starts.
@@ -212,6 +212,8 @@ impl Replica {
             txn.delete_table(TOUCHES).doing(DOING)?;
             txn.delete_table(MERGED).doing(DOING)?;
             txn.delete_table(CONTACT_ROWS).doing(DOING)?;
+            txn.delete_table(OPEN_TASKS).doing(DOING)?;
+            txn.delete_table(OPEN_TASK_KEYS).doing(DOING)?;
             for retired in RETIRED_TABLES {
                 txn.delete_table(retired).doing(DOING)?;
             }

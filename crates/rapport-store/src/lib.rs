@@ -10,6 +10,9 @@
 //!   ([`Replica::activity_by_week`]) loads no document;
 //! - serves the reports (open pipeline, win rate, interactions per team, accounts needing
 //!   attention) from derived tables only ([`Replica::pipeline_report`], ...);
+//! - keeps each user's open tasks by due date ([`Replica::reminders`], [`Replica::open_tasks`])
+//!   and gives each team's view of the account list ([`Replica::team_accounts`]) from derived
+//!   tables only;
 //! - refuses foreign or damaged files with [`OpenError`] without writing to them.
 //!
 //! redb appears in this crate only. `docs/storage.md` describes the tables.
@@ -24,10 +27,12 @@ mod history;
 mod index;
 mod merge;
 mod relay;
+mod reminders;
 mod replica;
 mod reports;
 mod rows;
 mod tables;
+mod team_views;
 
 pub use boards::{DealRow, MAX_ACTIVITY_WEEKS, WeekActivity};
 pub use documents::AccountBatch;
@@ -38,6 +43,7 @@ pub use relay::{
     DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, RELAY_FILE, RelayStore,
     StoredDocument, TokenRecord, WebhookRecord,
 };
+pub use reminders::{OpenTask, today};
 pub use replica::{Identity, REPLICA_FILE, Remote, Replica};
 pub use reports::{
     AttentionReport, CurrencyTotal, DEFAULT_REPORT_DAYS, DealCount, InteractionsReport, LOST_STAGE,
@@ -46,3 +52,4 @@ pub use reports::{
     WinRateReport, interactions_of, pipeline_of, win_rate_of,
 };
 pub use rows::SavedBytes;
+pub use team_views::{RecentEntry, TeamAccount};

@@ -320,7 +320,7 @@ impl Replica {
     }
 
     /// Each account's last entries, from the `touches` table.
-    fn touches(&self) -> Result<HashMap<DocumentId, touches::Touch>, StoreError> {
+    pub(crate) fn touches(&self) -> Result<HashMap<DocumentId, touches::Touch>, StoreError> {
         let txn = self.db.begin_read().doing(READING)?;
         let table = match txn.open_table(TOUCHES) {
             Ok(table) => table,
@@ -360,7 +360,7 @@ fn parse_word<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, StoreEr
 }
 
 impl DealCount {
-    fn add(&mut self, deal: &DealView) {
+    pub(crate) fn add(&mut self, deal: &DealView) {
         self.deals += 1;
         match self
             .totals

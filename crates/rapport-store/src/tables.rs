@@ -58,6 +58,14 @@ pub(crate) const MERGED: TableDefinition<&str, &str> = TableDefinition::new("mer
 /// detection without loading documents.
 pub(crate) const CONTACT_ROWS: TableDefinition<(&str, &str), (&str, &str)> =
     TableDefinition::new("contact_rows");
+/// (assignee, due date `YYYY-MM-DD` or "" for none, account id, task id) -> title: every task
+/// not done that has an assignee, for a user's open tasks and reminders (`crate::reminders`).
+pub(crate) const OPEN_TASKS: TableDefinition<(&str, &str, &str, &str), &str> =
+    TableDefinition::new("open_tasks");
+/// (account id, task id) -> (assignee, due date or ""): the key of each `open_tasks` row, to
+/// move or drop it when the task changes.
+pub(crate) const OPEN_TASK_KEYS: TableDefinition<(&str, &str), (&str, &str)> =
+    TableDefinition::new("open_task_keys");
 
 /// Meta key: the format tag.
 pub(crate) const FORMAT_KEY: &str = "format";
@@ -75,8 +83,8 @@ pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
 /// none) has them rebuilt on open.
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
 /// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
-/// apart), `merged` and `contact_rows`.
-pub(crate) const INDEX_LAYOUT: &[u8] = b"3";
+/// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`.
+pub(crate) const INDEX_LAYOUT: &[u8] = b"4";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).
 pub(crate) const RETIRED_TABLES: [TableDefinition<&str, ()>; 2] = [
@@ -107,5 +115,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(TOUCHES)?;
     txn.open_table(MERGED)?;
     txn.open_table(CONTACT_ROWS)?;
+    txn.open_table(OPEN_TASKS)?;
+    txn.open_table(OPEN_TASK_KEYS)?;
     Ok(())
 }

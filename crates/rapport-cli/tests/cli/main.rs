@@ -20,6 +20,7 @@ mod import_json;
 mod interop;
 mod processes;
 mod relay;
+mod reminders;
 mod replica_errors;
 mod reports;
 mod support;

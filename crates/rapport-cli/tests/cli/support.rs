@@ -267,14 +267,21 @@ impl Data {
             .collect()
     }
 
-    /// `alerts --json` (or `alerts --all --json`).
+    /// The alerts of `alerts --json` (or `alerts --all --json`).
     #[track_caller]
     pub fn alerts(&self, all: bool) -> Value {
-        if all {
+        let inbox = if all {
             self.json(["alerts", "--all"])
         } else {
             self.json(["alerts"])
-        }
+        };
+        inbox["alerts"].clone()
+    }
+
+    /// The reminders of `alerts --json`: my open tasks due today or overdue.
+    #[track_caller]
+    pub fn reminders(&self) -> Value {
+        self.json(["alerts"])["reminders"].clone()
     }
 
     /// Everything the binary shows of this replica, plus the heads of every document as the

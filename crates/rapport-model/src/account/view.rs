@@ -593,6 +593,18 @@ pub fn read_contact<D: ReadDoc>(doc: &D, id: ContactId) -> Result<Option<Contact
     }
 }
 
+/// Reads one task, if it exists.
+pub fn read_task<D: ReadDoc>(doc: &D, id: TaskId) -> Result<Option<TaskView>, ShapeError> {
+    let Some(tasks) = read::object(doc, &ROOT, TASKS, ObjType::Map, "")? else {
+        return Ok(None);
+    };
+    let key = id.to_string();
+    match read::object(doc, &tasks, &key, ObjType::Map, TASKS)? {
+        Some(obj) => task(doc, &obj, id, &join(TASKS, &key)).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Reads one deal, if it exists: as [`view`] shows it, so that a row built from it (the
 /// pipeline board's) equals the deal on the account's page.
 pub fn read_deal<D: ReadDoc>(doc: &D, id: DealId) -> Result<Option<DealView>, ShapeError> {

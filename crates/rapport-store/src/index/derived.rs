@@ -5,18 +5,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::Automerge;
 use rapport_model::account::{self, ContactView, EntryView, Section};
-use rapport_model::{ContactId, DealId, DocumentId, EntryId, Touched, UserName, alert, search};
+use rapport_model::{
+    ContactId, DealId, DocumentId, EntryId, TaskId, Touched, UserName, alert, search,
+};
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::{AlertRecord, DOING, FIELDS_ITEM, ItemKind, Reader, decode_alert, encode_alert};
 use crate::boards;
 use crate::error::{StorageContext, StoreError};
 use crate::merge;
+use crate::reminders;
 use crate::reports;
 use crate::tables::{
     ACCOUNTS, ACTIVITY, ALERTS, DEALS, ENTRY_TIMES, ITEM_INDEX, ITEMS, TERM_ACCOUNTS, TOUCHES,
 };
-use crate::tables::{CONTACT_ROWS, MERGED};
+use crate::tables::{CONTACT_ROWS, MERGED, OPEN_TASK_KEYS, OPEN_TASKS};
 
 /// The derived tables, open in one write transaction: opened once per change or per batch,
 /// not once per row.
@@ -32,6 +35,8 @@ pub(crate) struct Derived<'t> {
     pub(crate) touches: reports::touches::TouchesTable<'t>,
     merged: Table<'t, &'static str, &'static str>,
     contact_rows: Table<'t, (&'static str, &'static str), (&'static str, &'static str)>,
+    pub(crate) open_tasks: reminders::OpenTasksTable<'t>,
+    pub(crate) open_task_keys: reminders::OpenTaskKeysTable<'t>,
 }
 
 impl<'t> Derived<'t> {
@@ -48,6 +53,8 @@ impl<'t> Derived<'t> {
             touches: txn.open_table(TOUCHES).doing(DOING)?,
             merged: txn.open_table(MERGED).doing(DOING)?,
             contact_rows: txn.open_table(CONTACT_ROWS).doing(DOING)?,
+            open_tasks: txn.open_table(OPEN_TASKS).doing(DOING)?,
+            open_task_keys: txn.open_table(OPEN_TASK_KEYS).doing(DOING)?,
         })
     }
 }
@@ -157,6 +164,8 @@ fn index_account(
         let exists = account::has_item(doc, Section::Tasks, task).unwrap_or(false);
         let terms = exists.then(BTreeSet::new);
         put_item(derived, &key, task, Held::Item(ItemKind::Task), terms)?;
+        let view = read_task(doc, id, task);
+        reminders::set_task(derived, &key, task, view.as_ref())?;
     }
     for (_, entry) in touched
         .acks
@@ -215,6 +224,8 @@ fn reindex_everything(
         held.push((item, Held::Item(ItemKind::Deal), BTreeSet::new()));
     }
     for task in account::item_keys(doc, Section::Tasks).map_err(shape)? {
+        let view = read_task(doc, id, &task);
+        reminders::set_task(derived, &key, &task, view.as_ref())?;
         held.push((task, Held::Item(ItemKind::Task), BTreeSet::new()));
     }
     // The account's rows were cleared above: each goes in without reading an old one, and each
@@ -246,6 +257,16 @@ fn reindex_everything(
             .doing(DOING)?;
     }
     Ok(())
+}
+
+/// A task as it now reads; one gone, or written by a foreign peer in another shape, is `None`
+/// (left out of the open tasks, not fatal).
+fn read_task(doc: &Automerge, id: DocumentId, task_key: &str) -> Option<account::TaskView> {
+    let task = task_key.parse::<TaskId>().ok()?;
+    account::read_task(doc, task).unwrap_or_else(|error| {
+        tracing::warn!(account = %id, task = task_key, %error, "task left out of the open tasks");
+        None
+    })
 }
 
 fn put_summary(
@@ -513,6 +534,7 @@ fn clear_account(derived: &mut Derived<'_>, account_key: &str) -> Result<(), Sto
         .doing(DOING)?;
     reports::touches::clear_account(derived, account_key)?;
     merge::clear_contact_rows(&mut derived.contact_rows, account_key)?;
+    reminders::clear_account(derived, account_key)?;
     boards::clear_boards(&mut derived.deals, &mut derived.activity, account_key)?;
     derived.accounts.remove(account_key).doing(DOING)?;
     Ok(())

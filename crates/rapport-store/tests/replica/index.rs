@@ -171,7 +171,7 @@ fn an_index_in_an_earlier_layout_is_rebuilt_once_on_open() {
     let meta = txn
         .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
         .unwrap();
-    assert_eq!(meta.get("index").unwrap().unwrap().value(), b"3");
+    assert_eq!(meta.get("index").unwrap().unwrap().value(), b"4");
 }
 
 #[test]
@@ -236,4 +236,77 @@ fn rebuilding_the_indexes_gives_the_same_answers() {
     );
     assert_eq!(before, after);
     assert_eq!(after.2.len(), 2);
+}
+
+#[test]
+fn open_tasks_and_reminders_follow_each_task_and_survive_a_rebuild() {
+    let dir = TempDir::new().unwrap();
+    let mut replica = workspace(&dir, "ana", Team::Support);
+    let globex = new_account(&mut replica, "Globex");
+    let date = |text: &str| text.parse::<jiff::civil::Date>().unwrap();
+    let today = date("2026-12-02");
+    let add = |replica: &mut Replica, title: &str, assignee: &str, due: Option<&str>| {
+        let task = rapport_model::TaskId::new();
+        let new = account::NewTask {
+            title: title.into(),
+            assignee: Some(assignee.parse().unwrap()),
+            due: due.map(date),
+        };
+        let edit = replica.edit_now();
+        replica
+            .change_account(globex, &edit, |tx| account::add_task(tx, &edit, task, &new))
+            .unwrap();
+        task
+    };
+    let overdue = add(&mut replica, "Quote", "ana", Some("2026-11-30"));
+    let due_today = add(&mut replica, "Call", "ana", Some("2026-12-02"));
+    let later = add(&mut replica, "Review", "ana", Some("2026-12-03"));
+    let undated = add(&mut replica, "Someday", "ana", None);
+    add(&mut replica, "Not mine", "bo", Some("2026-11-01"));
+
+    let listed = |replica: &Replica| {
+        let reminders: Vec<_> = replica
+            .reminders(today)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.days_overdue))
+            .collect();
+        let open: Vec<_> = replica
+            .open_tasks(today)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        (reminders, open)
+    };
+    let expected = (
+        vec![(overdue, Some(2)), (due_today, Some(0))],
+        vec![overdue, due_today, later, undated],
+    );
+    assert_eq!(listed(&replica), expected);
+    assert_eq!(replica.open_tasks(today).unwrap()[0].account_name, "Globex");
+
+    let edit = replica.edit_now();
+    replica
+        .change_account(globex, &edit, |tx| {
+            account::complete_task(tx, overdue, true)
+        })
+        .unwrap();
+    assert_eq!(
+        listed(&replica),
+        (vec![(due_today, Some(0))], vec![due_today, later, undated])
+    );
+    replica
+        .change_account(globex, &edit, |tx| {
+            account::complete_task(tx, overdue, false)
+        })
+        .unwrap();
+    assert_eq!(listed(&replica), expected, "reopened, it reminds again");
+
+    replica.rebuild_indexes().unwrap();
+    assert_eq!(
+        listed(&replica),
+        expected,
+        "the rebuild gives the same rows"
+    );
 }
