@@ -77,6 +77,8 @@ export const getHistory = (account, limit, signal) =>
   get(`api/accounts/${id(account)}/history${query({ limit })}`, signal);
 export const createAccount = (fields) => post('api/accounts', fields);
 export const setFields = (account, fields) => post(`api/accounts/${id(account)}/fields`, { fields });
+export const followAccount = (account) => post(`api/accounts/${id(account)}/follow`, {});
+export const unfollowAccount = (account) => post(`api/accounts/${id(account)}/unfollow`, {});
 export const getDuplicates = (signal) => get('api/duplicates', signal);
 export const mergeAccount = (account, into) => post(`api/accounts/${id(account)}/merge`, { into });
 

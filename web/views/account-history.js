@@ -85,6 +85,7 @@ function describe(edit) {
     case 'entry_edited': return [`Entry edited (${edit.field}): `, h('q', {}, edit.excerpt)];
     case 'removed': return [`Removed from ${edit.section}: `, strong(edit.label ?? edit.item)];
     case 'acknowledged': return [strong(edit.user), ' acknowledged an alert'];
+    case 'followed': return [strong(edit.user), edit.following ? ' followed the account' : ' stopped following the account'];
     case 'other': return fromTo(edit.path, edit.from, edit.to);
     default: return [edit.kind];
   }

@@ -42,7 +42,7 @@ export function mount(root, [accountId], context) {
   }
 
   const shared = { accountId, context, run };
-  const head = headPart();
+  const head = headPart(shared);
   const conflicts = conflictsPart(shared);
   const parts = [head, conflicts, timelinePart(shared), detailsPart(shared),
     contactsPart(shared), dealsPart(shared), tasksPart(shared), historyPart(shared)];
@@ -99,13 +99,33 @@ export function mount(root, [accountId], context) {
   };
 }
 
-/** The heading (`#account-name`) and one line of key facts. */
-function headPart() {
+/**
+ * The heading (`#account-name`), one line of key facts, the followers (`#account-followers`) and
+ * the Follow / Unfollow button (`#follow-button`, `data-following`): a follower is alerted by
+ * every new entry on the account that someone else writes.
+ */
+function headPart({ accountId, context, run }) {
   const name = h('h1', { id: 'account-name' }, 'Loading…');
   const meta = h('p', { class: 'account-meta' });
+  const followers = h('p', { class: 'muted account-followers', id: 'account-followers' });
+  let following = false;
+  const follow = h('button', {
+    type: 'button', class: 'button write-only', id: 'follow-button', dataset: { following: 'false' },
+    on: {
+      click: () => run(() => (following ? api.unfollowAccount(accountId) : api.followAccount(accountId)), follow),
+    },
+  }, 'Follow');
   return {
-    element: h('header', { class: 'account-head' }, name, meta),
+    element: h('header', { class: 'account-head' },
+      h('div', { class: 'account-title' }, name, follow), meta, followers),
     update(account) {
+      const names = account.followers ?? [];
+      following = names.includes(context.me?.user);
+      follow.textContent = following ? 'Unfollow' : 'Follow';
+      follow.dataset.following = String(following);
+      follow.title = following ? 'Stop being alerted by new entries on this account'
+        : 'Be alerted by every new entry on this account';
+      followers.textContent = names.length ? `Followed by ${names.join(', ')}` : 'No followers';
       name.textContent = account.name;
       const facts = [];
       if (account.domain) facts.push(externalLink(account.domain));

@@ -85,7 +85,8 @@ export function mount(root, _params, context) {
         timeElement(alert.at)),
       h('p', { class: 'entry-text' }, alert.text),
       h('div', { class: 'alert-foot' },
-        h('span', { class: 'muted' }, `For ${(alert.alert ?? []).join(', ')}`),
+        h('span', { class: 'alert-reasons' }, h('span', { class: 'muted' }, 'Why: '),
+          ...(alert.reasons ?? []).map((reason) => h('span', { class: 'badge reason', dataset: { reason } }, reasonText(reason)))),
         ack));
   }
 
@@ -117,6 +118,12 @@ export function mount(root, _params, context) {
       notifyError(error);
     }
     load();
+  }
+
+  /** What a reason from the inbox (`direct`, `team`, `mentioned`, `following`, `rule NAME`) says. */
+  function reasonText(reason) {
+    if (reason.startsWith('rule ')) return `Rule ${reason.slice(5)}`;
+    return { direct: 'For you', team: 'For your team', mentioned: 'Mentioned', following: 'Following' }[reason] ?? reason;
   }
 
   async function acknowledge(alert, button) {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use rapport_model::alert::rule::RuleName;
 use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName};
 use rapport_transfer::{ColumnMap, Kind};
 
@@ -336,6 +337,16 @@ pub enum AccountCommand {
         #[arg(required = true, value_name = "FIELD=VALUE")]
         assignments: Vec<String>,
     },
+    /// Follow an account: its new timeline entries alert you (except your own)
+    Follow {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+    },
+    /// Stop following an account
+    Unfollow {
+        /// Account id, unique id prefix, or exact name
+        account: String,
+    },
     /// Merge an account into another: its contacts, deals, tasks, timeline and the fields the
     /// kept account lacks move over; the merged account then shows as the kept one
     Merge {
@@ -539,4 +550,44 @@ pub enum ReportKind {
 pub enum WorkspaceCommand {
     /// Show the workspace, its members and its document URL
     Show,
+    /// Alert rules: entries that match a rule alert its targets, no mention needed
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+/// `rapport workspace rule ...`.
+#[derive(Debug, Subcommand)]
+pub enum RuleCommand {
+    /// Add a rule: entries added from now on that meet every --when-* condition alert the
+    /// --alert targets
+    Add(RuleAddArgs),
+    /// List the workspace's alert rules
+    List,
+    /// Remove a rule (alerts it already raised stay)
+    Remove {
+        /// The rule's name
+        name: RuleName,
+    },
+}
+
+/// `rapport workspace rule add`.
+#[derive(Debug, Args)]
+pub struct RuleAddArgs {
+    /// A name for the rule (letters, digits, '.', '_' or '-'), unique in the workspace
+    pub name: RuleName,
+    /// Only entries of this kind: note, call, email, meeting, ticket, campaign
+    #[arg(long)]
+    pub when_kind: Option<EntryKind>,
+    /// Only entries on accounts of this tier (compared without case)
+    #[arg(long)]
+    pub when_tier: Option<String>,
+    /// Only entries on accounts at this stage: lead, prospect, customer, churned
+    #[arg(long)]
+    pub when_stage: Option<Stage>,
+    /// Only entries written by this team: sales, marketing, support
+    #[arg(long)]
+    pub when_team: Option<Team>,
+    /// Whom to alert, comma separated: owner (the account's owner), followers, a team, @user
+    #[arg(long, required = true, value_name = "TARGETS")]
+    pub alert: String,
 }

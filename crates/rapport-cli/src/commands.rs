@@ -5,6 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
+use rapport_model::alert::rule::{Rule, RuleCondition, RuleTarget};
+use rapport_model::workspace;
 use rapport_model::{
     AccountAssignment, ContactAssignment, ContactId, Currency, DealId, DocumentId, EntryId,
     EntryKind, Money, PipelineStage, TaskId, check_email, parse_date, reminder,
@@ -14,7 +16,7 @@ use serde_json::json;
 
 use crate::cli::{
     AccountCommand, AlertsArgs, AlertsCommand, Command, ContactCommand, DealCommand, NoteCommand,
-    TaskCommand, WorkspaceCommand,
+    RuleCommand, TaskCommand, WorkspaceCommand,
 };
 use crate::network;
 use crate::output::Output;
@@ -63,6 +65,7 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Report(args) => crate::reports::run(&mut open()?, args, out),
         Command::Duplicates => out.duplicates(&open()?.duplicates()?),
         Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
+        Command::Workspace(WorkspaceCommand::Rule(command)) => rule(&mut open()?, command, out),
         Command::Import(args) => crate::transfer::import(&mut open()?, args, out),
         Command::Export(args) => crate::transfer::export(&mut open()?, args, out),
         Command::Join(args) => network::join(data, args, out),
@@ -147,6 +150,24 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             }
             out.account(&replica.account(id)?)
         }
+        AccountCommand::Follow { account } => {
+            let id = replica.resolve_account(&account)?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::follow(tx, &edit))?;
+            out.done(
+                &format!("following account {id}"),
+                json!({ "account": id, "following": true }),
+            )
+        }
+        AccountCommand::Unfollow { account } => {
+            let id = replica.resolve_account(&account)?;
+            let edit = replica.edit_now();
+            replica.change_account(id, &edit, |tx| account::unfollow(tx, &edit))?;
+            out.done(
+                &format!("no longer following account {id}"),
+                json!({ "account": id, "following": false }),
+            )
+        }
         AccountCommand::Merge { other, into } => {
             let other = replica.resolve_named_account(&other)?;
             let keep = replica.resolve_named_account(&into)?;
@@ -169,6 +190,38 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             let edit = replica.edit_now();
             replica.change_account(id, &edit, |tx| account::set(tx, &assignments))?;
             out.account_changed(&replica.account(id)?)
+        }
+    }
+}
+
+fn rule(replica: &mut Replica, command: RuleCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        RuleCommand::Add(args) => {
+            let when = RuleCondition {
+                kind: args.when_kind,
+                tier: args.when_tier,
+                stage: args.when_stage,
+                team: args.when_team,
+            };
+            let rule = Rule::new(args.name, when, RuleTarget::parse_list(&args.alert)?)?;
+            if replica.rules()?.iter().any(|r| r.name == rule.name) {
+                bail!(
+                    "an alert rule named '{}' exists already: remove it first",
+                    rule.name
+                );
+            }
+            let edit = replica.edit_now();
+            replica.change_workspace(&edit, |tx| workspace::put_rule(tx, &rule))?;
+            out.done(
+                &format!("added rule {}", crate::output::rule_text(&rule)),
+                json!({ "added": rule }),
+            )
+        }
+        RuleCommand::List => out.rules(&replica.rules()?),
+        RuleCommand::Remove { name } => {
+            let edit = replica.edit_now();
+            replica.change_workspace(&edit, |tx| workspace::remove_rule(tx, &name))?;
+            out.done(&format!("removed rule {name}"), json!({ "removed": name }))
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use rapport_model::DocumentId;
 use rapport_model::account::{AccountSummary, AccountView};
+use rapport_model::alert::rule::{Rule, RuleTarget};
 use rapport_model::duplicates::Reason;
 use rapport_model::workspace::WorkspaceView;
 use rapport_store::{AlertRecord, Duplicates, OpenTask};
@@ -117,6 +118,17 @@ impl Output {
             workspace.name,
             data.display()
         ))
+    }
+
+    pub fn rules(&self, rules: &[Rule]) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(rules);
+        }
+        if rules.is_empty() {
+            return self.print("no alert rules");
+        }
+        let lines: Vec<String> = rules.iter().map(rule_text).collect();
+        self.print(&lines.join("\n"))
     }
 
     pub fn workspace(&self, workspace: &WorkspaceView) -> anyhow::Result<()> {
@@ -238,12 +250,13 @@ impl Output {
                 ""
             };
             text.push_str(&format!(
-                "{}  {}  {} ({}) on {}{seen}\n    {}\n",
+                "{}  {}  {} ({}) on {}{seen}\n    why: {}\n    {}\n",
                 a.id,
                 a.at,
                 a.author,
                 a.team,
                 name(&a.account),
+                a.reasons.join(", "),
                 a.text
             ));
         }
@@ -256,6 +269,26 @@ impl Output {
         }
         self.print(text.trim_end())
     }
+}
+
+/// One rule on one line: `gold-tickets  when kind=ticket tier=gold  alert owner,followers`.
+pub fn rule_text(rule: &Rule) -> String {
+    let when = &rule.when;
+    let conditions: Vec<String> = [
+        when.kind.map(|k| format!("kind={k}")),
+        when.tier.as_ref().map(|t| format!("tier={t}")),
+        when.stage.map(|s| format!("stage={s}")),
+        when.team.map(|t| format!("team={t}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(
+        "{}  when {}  alert {}",
+        rule.name,
+        conditions.join(" "),
+        RuleTarget::join(&rule.alert)
+    )
 }
 
 fn account_text(a: &AccountView) -> String {
@@ -278,6 +311,10 @@ fn account_text(a: &AccountView) -> String {
     }
     if !a.tags.is_empty() {
         t.push_str(&format!("  tags     {}\n", a.tags.join(", ")));
+    }
+    if !a.followers.is_empty() {
+        let names: Vec<&str> = a.followers.iter().map(|f| f.as_str()).collect();
+        t.push_str(&format!("  followers {}\n", names.join(", ")));
     }
     for (key, value) in &a.custom {
         t.push_str(&format!("  {key:<8} {value}\n"));

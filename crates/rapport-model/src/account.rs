@@ -15,8 +15,8 @@ pub use added::{account_name, entries_added};
 pub use history::{AccountHistory, FieldEdit, HistoryChange, history};
 pub use view::{
     AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead, Section,
-    TaskView, each_contact, each_deal, each_entry, field_texts, has_item, is_acknowledged,
-    item_keys, read_contact, read_deal, read_entry, read_task, summary, view,
+    TaskView, alert_facts, each_contact, each_deal, each_entry, field_texts, followers, has_item,
+    is_acknowledged, item_keys, read_contact, read_deal, read_entry, read_task, summary, view,
 };
 
 use automerge::transaction::Transactable;
@@ -320,6 +320,34 @@ pub fn acknowledge<T: Transactable>(
         ScalarValue::Timestamp(edit.at_millis()),
     )?;
     Ok(Touched::acknowledgement(&edit.user, entry))
+}
+
+/// Makes the editing user a follower of the account (again: following twice keeps one
+/// follower). A follower is a flat root key `follower:<user>`, not an entry of a followers map:
+/// existing documents have no such map, and two replicas creating it concurrently would hide
+/// one side's followers.
+pub fn follow<T: Transactable>(tx: &mut T, edit: &Edit) -> Result<Touched, EditError> {
+    tx.put(
+        ROOT,
+        view::follower_key(&edit.user),
+        ScalarValue::Timestamp(edit.at_millis()),
+    )?;
+    Ok(Touched {
+        fields: true,
+        ..Touched::default()
+    })
+}
+
+/// Stops the editing user following the account; nothing to do when they do not.
+pub fn unfollow<T: Transactable>(tx: &mut T, edit: &Edit) -> Result<Touched, EditError> {
+    let key = view::follower_key(&edit.user);
+    if tx.get(ROOT, key.as_str())?.is_some() {
+        tx.delete(ROOT, key.as_str())?;
+    }
+    Ok(Touched {
+        fields: true,
+        ..Touched::default()
+    })
 }
 
 /// The collection map `key` at the root. Documents Rapport creates always have it; one written by

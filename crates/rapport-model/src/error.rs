@@ -92,6 +92,28 @@ pub enum InvalidInput {
         /// The known fields.
         expected: String,
     },
+    /// Not a rule name.
+    #[error("invalid rule name '{text}': use 1 to 64 letters, digits, '.', '_' or '-'")]
+    RuleName {
+        /// The text given.
+        text: String,
+    },
+    /// Not a rule target.
+    #[error(
+        "invalid rule target '{text}': expected owner, followers, sales, marketing, support or @user"
+    )]
+    RuleTarget {
+        /// The text given.
+        text: String,
+    },
+    /// A rule with no condition, which would alert on every entry of every account.
+    #[error(
+        "rule '{name}' has no condition: give at least one of --when-kind, --when-tier, --when-stage, --when-team"
+    )]
+    RuleWithoutCondition {
+        /// The rule's name.
+        name: String,
+    },
     /// Not of the form FIELD=VALUE.
     #[error("invalid assignment '{text}': expected FIELD=VALUE")]
     Assignment {
@@ -148,6 +170,12 @@ pub enum EditError {
         what: &'static str,
         /// Its id.
         id: String,
+    },
+    /// The workspace has no alert rule of that name.
+    #[error("no alert rule named '{name}' in this workspace")]
+    UnknownRule {
+        /// The name given.
+        name: String,
     },
     /// The document does not have the shape the edit expects.
     #[error(transparent)]

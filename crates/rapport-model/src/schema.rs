@@ -11,7 +11,8 @@
 //!   tasks:    { <TaskId>: { title, assignee, due: Str, done: Bool } }
 //!   timeline: { <EntryId>: { kind, team, author: Str, at: Timestamp, text: Text, alert: [Str] } }
 //!   acks:     { "<user>:<EntryId>": Timestamp }
-//!   merged_into: Str (optional: the DocumentId of the account this one was merged into) }
+//!   merged_into: Str (optional: the DocumentId of the account this one was merged into)
+//!   "follower:<user>": Timestamp (one flat root key per follower, set when they followed) }
 //! ```
 //! An account with `merged_into` stays a document of the workspace (replicas keep syncing it),
 //! but lists, search and alerts show the account it was merged into, which holds copies of all
@@ -22,11 +23,16 @@
 //! { type: "workspace", schema: 1, name: Str,
 //!   members:  { <user>: { team, role: Str } },
 //!   accounts: { <DocumentId>: true },
-//!   pipeline: [Str] }
+//!   pipeline: [Str]
+//!   "rule:<name>": { kind, tier, stage, team, alert: Str } (one flat root key per alert rule) }
 //! ```
 //! Collections are maps keyed by unique ids, never lists, so concurrent additions never
 //! interleave or collide. Every collection is created with the document, so that two replicas
-//! never create the same collection concurrently (which would hide one side's content).
+//! never create the same collection concurrently (which would hide one side's content). Data
+//! added since (followers, alert rules) lives under flat root keys with a prefix, one key per
+//! follower or rule, so that existing documents need no new collection and concurrent follows or
+//! rules from two replicas never hide each other; two writes of the same key (one user following
+//! twice, one rule name written twice) keep one value, as any field does.
 
 pub(crate) const TYPE: &str = "type";
 pub(crate) const SCHEMA: &str = "schema";
@@ -43,6 +49,8 @@ pub(crate) const TASKS: &str = "tasks";
 pub(crate) const TIMELINE: &str = "timeline";
 pub(crate) const ACKS: &str = "acks";
 pub(crate) const MERGED_INTO: &str = "merged_into";
+/// The prefix of a follower's root key: `follower:<user>`.
+pub(crate) const FOLLOWER_PREFIX: &str = "follower:";
 /// The account's collections, created with the document.
 pub(crate) const ACCOUNT_COLLECTIONS: [&str; 7] =
     [TAGS, CUSTOM, CONTACTS, DEALS, TASKS, TIMELINE, ACKS];
@@ -51,3 +59,5 @@ pub(crate) const WORKSPACE_TYPE: &str = "workspace";
 pub(crate) const MEMBERS: &str = "members";
 pub(crate) const ACCOUNTS: &str = "accounts";
 pub(crate) const PIPELINE: &str = "pipeline";
+/// The prefix of an alert rule's root key: `rule:<name>`.
+pub(crate) const RULE_PREFIX: &str = "rule:";

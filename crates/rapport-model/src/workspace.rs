@@ -4,6 +4,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT, ReadDoc, ScalarValue};
 use serde::Serialize;
 
+use crate::alert::rule::{Rule, RuleCondition, RuleName, RuleTarget};
 use crate::edit::Edit;
 use crate::error::{EditError, ShapeError};
 use crate::fields::PipelineStage;
@@ -83,6 +84,72 @@ pub fn add_account<T: Transactable>(tx: &mut T, id: DocumentId) -> Result<(), Ed
     let accounts = collection(tx, ACCOUNTS)?;
     tx.put(&accounts, id.to_string(), true)?;
     Ok(())
+}
+
+/// Writes an alert rule under its own root key, `rule:<name>`, replacing a rule of that name.
+pub fn put_rule<T: Transactable>(tx: &mut T, rule: &Rule) -> Result<(), EditError> {
+    let obj = tx.put_object(ROOT, rule_key(&rule.name), ObjType::Map)?;
+    let when = &rule.when;
+    let fields = [
+        ("kind", when.kind.map(|k| k.as_str().to_owned())),
+        ("tier", when.tier.clone()),
+        ("stage", when.stage.map(|s| s.as_str().to_owned())),
+        ("team", when.team.map(|t| t.as_str().to_owned())),
+        ("alert", Some(RuleTarget::join(&rule.alert))),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            tx.put(&obj, key, value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the alert rule `name`.
+pub fn remove_rule<T: Transactable>(tx: &mut T, name: &RuleName) -> Result<(), EditError> {
+    let key = rule_key(name);
+    if tx.get(ROOT, key.as_str())?.is_none() {
+        return Err(EditError::UnknownRule {
+            name: name.to_string(),
+        });
+    }
+    tx.delete(ROOT, key.as_str())?;
+    Ok(())
+}
+
+/// The workspace's alert rules, by name. A rule that does not read (written by a foreign peer,
+/// or by a later version with conditions this one does not know) is skipped: it fires for no
+/// one here rather than for everyone.
+pub fn rules<D: ReadDoc>(doc: &D) -> Vec<Rule> {
+    let mut out: Vec<Rule> = doc
+        .keys(&ROOT)
+        .filter_map(|key| read_rule(doc, &key))
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn read_rule<D: ReadDoc>(doc: &D, key: &str) -> Option<Rule> {
+    let name: RuleName = key.strip_prefix(RULE_PREFIX)?.parse().ok()?;
+    let obj = read::object(doc, &ROOT, key, ObjType::Map, "").ok()??;
+    let known = ["kind", "tier", "stage", "team", "alert"];
+    if doc.keys(&obj).any(|field| !known.contains(&field.as_str())) {
+        return None;
+    }
+    let text = |field| read::string(doc, &obj, field, key).ok().flatten();
+    let word = |field| text(field).map(|t| t.parse()).transpose().ok();
+    let when = RuleCondition {
+        kind: word("kind")?,
+        tier: text("tier"),
+        stage: text("stage").map(|t| t.parse()).transpose().ok()?,
+        team: text("team").map(|t| t.parse()).transpose().ok()?,
+    };
+    let alert = RuleTarget::parse_list(&text("alert")?).ok()?;
+    Rule::new(name, when, alert).ok()
+}
+
+fn rule_key(name: &RuleName) -> String {
+    format!("{RULE_PREFIX}{name}")
 }
 
 /// Reads the workspace.

@@ -40,6 +40,8 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/accounts/{account}/history", get(account_history))
         .route("/accounts/{account}/fields", post(set_fields))
         .route("/accounts/{account}/merge", post(merge_account))
+        .route("/accounts/{account}/follow", post(follow))
+        .route("/accounts/{account}/unfollow", post(unfollow))
         .route("/duplicates", get(duplicates))
         .route("/accounts/{account}/contacts", post(add_contact))
         .route("/accounts/{account}/entries", post(add_entry))
@@ -629,6 +631,30 @@ async fn complete_task(
     with_replica(&node, move |replica| {
         let edit = replica.edit_now();
         replica.change_account(id, &edit, |tx| account::complete_task(tx, task, true))?;
+        Ok(())
+    })
+    .await?;
+    written(&node, &[id]);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn follow(State(node): Shared, Path(account): Path<String>) -> ApiResult<StatusCode> {
+    set_following(node, &account, true).await
+}
+
+async fn unfollow(State(node): Shared, Path(account): Path<String>) -> ApiResult<StatusCode> {
+    set_following(node, &account, false).await
+}
+
+/// Makes this replica's user follow account `account`, or stop following it.
+async fn set_following(node: Arc<Node>, account: &str, following: bool) -> ApiResult<StatusCode> {
+    let id = document_id(account)?;
+    with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.change_account(id, &edit, |tx| match following {
+            true => account::follow(tx, &edit),
+            false => account::unfollow(tx, &edit),
+        })?;
         Ok(())
     })
     .await?;

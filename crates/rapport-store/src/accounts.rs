@@ -6,6 +6,7 @@ use std::path::Path;
 
 use automerge::transaction::Transaction;
 use rapport_model::account::{self, AccountSummary, AccountView, NewAccount};
+use rapport_model::alert::rule::Rule;
 use rapport_model::workspace::{self, WorkspaceView};
 use rapport_model::{DocumentId, Edit, EditError, EntryId, Role, Team, Touched, UserName, search};
 use redb::{ReadableDatabase, ReadableTable};
@@ -119,6 +120,30 @@ impl Replica {
             .map_err(|source| StoreError::Shape { id, source })?;
         let (touched, chunk) = self.edit_document(id, edit, f)?;
         self.persist(vec![PendingChange { id, chunk, touched }])
+    }
+
+    /// Applies an edit to the workspace document (its alert rules) and commits it durably.
+    /// Nothing derived is updated: rules apply to entries indexed from now on.
+    pub fn change_workspace(
+        &mut self,
+        edit: &Edit,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<(), EditError>,
+    ) -> Result<(), StoreError> {
+        self.check_writable()?;
+        let id = self.workspace;
+        workspace::check_kind(self.document(id)?)
+            .map_err(|source| StoreError::Shape { id, source })?;
+        let ((), chunk) = self.edit_document(id, edit, f)?;
+        self.persist(vec![PendingChange {
+            id,
+            chunk,
+            touched: Touched::default(),
+        }])
+    }
+
+    /// The workspace's alert rules, by name.
+    pub fn rules(&mut self) -> Result<Vec<Rule>, StoreError> {
+        Ok(workspace::rules(self.document(self.workspace)?))
     }
 
     /// The whole account, merged.

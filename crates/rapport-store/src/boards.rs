@@ -11,7 +11,7 @@ use redb::{ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StorageContext, StoreError};
-use crate::index::{Derived, Reader, index_or_leave_out};
+use crate::index::{Derived, index_or_leave_out};
 use crate::replica::Replica;
 use crate::tables::{ACTIVITY, BOARDS_KEPT_KEY, DEALS, META, REPORTS_KEPT_KEY, UNINDEXED};
 
@@ -161,8 +161,7 @@ impl Replica {
             .into_iter()
             .filter(|id| !pending.contains(&id.to_string()))
             .collect();
-        let (user, team) = (self.user.clone(), self.team);
-        let reader = Reader { user: &user, team };
+        let reader = self.reader();
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(BACKFILLING)?;
         let mut derived = Derived::open(&txn)?;

@@ -313,7 +313,7 @@ impl Replica {
             return Ok(());
         }
         let doing = "importing documents";
-        let (user, team) = (self.user.clone(), self.team);
+        let reader = self.reader();
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(doing)?;
         let mut derived = crate::index::Derived::open(&txn)?;
@@ -324,13 +324,7 @@ impl Replica {
             }
             rows::replace_with_snapshot(&txn, &id.to_string(), bytes, &heads)?;
             if *id != self.workspace {
-                crate::index::index_or_leave_out(
-                    &mut derived,
-                    doc,
-                    *id,
-                    &everything,
-                    &crate::index::Reader { user: &user, team },
-                )?;
+                crate::index::index_or_leave_out(&mut derived, doc, *id, &everything, &reader)?;
             }
         }
         drop(derived);

@@ -4,7 +4,9 @@
 //! entries reindexes one entry.
 
 use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
-use rapport_model::{DocumentId, Team, Touched, UserName};
+use rapport_model::alert::Recipient;
+use rapport_model::alert::rule::Rule;
+use rapport_model::{DocumentId, Team, Touched, UserName, workspace};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,9 @@ pub struct AlertRecord {
     pub text: String,
     /// Its alert targets.
     pub alert: Vec<String>,
+    /// Why it alerts this user: `direct`, `team`, `mentioned`, `following`, `rule NAME`.
+    #[serde(default)]
+    pub reasons: Vec<String>,
     /// Whether this user acknowledged it.
     pub acknowledged: bool,
 }
@@ -78,13 +83,51 @@ impl ItemKind {
     }
 }
 
-/// Who the alert inbox is for.
-pub(crate) struct Reader<'a> {
-    pub(crate) user: &'a UserName,
+/// Who the alert inbox is for, with the workspace's members and alert rules as they are when
+/// an entry is indexed.
+pub(crate) struct Reader {
+    pub(crate) user: UserName,
     pub(crate) team: Team,
+    members: Vec<UserName>,
+    rules: Vec<Rule>,
+}
+
+impl Reader {
+    /// The recipient the model's alert reasons are computed for.
+    pub(crate) fn recipient(&self) -> Recipient<'_> {
+        Recipient {
+            user: &self.user,
+            team: self.team,
+            members: &self.members,
+            rules: &self.rules,
+        }
+    }
 }
 
 impl Replica {
+    /// The reader of this replica's alert inbox, with the workspace's members and rules as the
+    /// workspace document now holds them. A workspace document not here yet (a replica still
+    /// joining) or not readable gives none: entries then alert by their alert lists only.
+    pub(crate) fn reader(&mut self) -> Reader {
+        let id = self.workspace;
+        let (members, rules) = match self.document(id) {
+            Ok(doc) => {
+                let members = workspace::members(doc).unwrap_or_else(|error| {
+                    tracing::warn!(workspace = %id, %error, "workspace members unreadable; mentions alert no one");
+                    Vec::new()
+                });
+                (members, workspace::rules(doc))
+            }
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        Reader {
+            user: self.user.clone(),
+            team: self.team,
+            members: members.into_iter().map(|m| m.user).collect(),
+            rules,
+        }
+    }
+
     /// Updates the derived tables for one persisted change.
     pub(crate) fn index_change(
         &mut self,
@@ -97,14 +140,24 @@ impl Replica {
         if change.touched.is_empty() {
             return Ok(());
         }
-        let (user, team) = (self.user.clone(), self.team);
+        // Only entries need the workspace's members and rules.
+        let reader = if change.touched.everything || !change.touched.entries.is_empty() {
+            self.reader()
+        } else {
+            Reader {
+                user: self.user.clone(),
+                team: self.team,
+                members: Vec::new(),
+                rules: Vec::new(),
+            }
+        };
         let doc = self.document(change.id)?;
         index_or_leave_out(
             &mut Derived::open(txn)?,
             doc,
             change.id,
             &change.touched,
-            &Reader { user: &user, team },
+            &reader,
         )?;
         self.restore_survivor(txn, change.id)
     }
@@ -147,8 +200,7 @@ impl Replica {
         if waiting.is_empty() {
             return Ok(0);
         }
-        let (user, team) = (self.user.clone(), self.team);
-        let reader = Reader { user: &user, team };
+        let reader = self.reader();
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(DOING)?;
         let mut derived = Derived::open(&txn)?;
@@ -226,7 +278,7 @@ impl Replica {
                 .insert(INDEX_LAYOUT_KEY, INDEX_LAYOUT)
                 .doing(DOING)?;
         }
-        let (user, team) = (self.user.clone(), self.team);
+        let reader = self.reader();
         let everything = Touched::everything();
         let mut derived = Derived::open(&txn)?;
         for id in ids {
@@ -238,7 +290,6 @@ impl Replica {
                 }
                 Err(other) => return Err(other),
             };
-            let reader = Reader { user: &user, team };
             index_or_leave_out(&mut derived, doc, id, &everything, &reader)?;
         }
         drop(derived);

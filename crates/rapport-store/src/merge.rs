@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::documents::PendingChange;
 use crate::error::{StorageContext, StoreError};
-use crate::index::{Derived, Reader, index_or_leave_out};
+use crate::index::{Derived, index_or_leave_out};
 use crate::replica::Replica;
 use crate::tables::{ACCOUNTS, CONTACT_ROWS, MERGED};
 
@@ -371,7 +371,7 @@ impl Replica {
         if listed || survivor == self.workspace {
             return Ok(());
         }
-        let (user, team) = (self.user.clone(), self.team);
+        let reader = self.reader();
         let doc = match self.document(survivor) {
             Ok(doc) => doc,
             Err(StoreError::UnknownDocument { .. }) => return Ok(()),
@@ -382,7 +382,7 @@ impl Replica {
             doc,
             survivor,
             &Touched::everything(),
-            &Reader { user: &user, team },
+            &reader,
         )
     }
 }

@@ -83,7 +83,8 @@ pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
 /// none) has them rebuilt on open.
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
 /// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
-/// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`.
+/// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`; alerts with their
+/// reasons (mentions, following, rules).
 pub(crate) const INDEX_LAYOUT: &[u8] = b"4";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).

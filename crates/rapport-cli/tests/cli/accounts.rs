@@ -5,12 +5,13 @@ use serde_json::{Value, json};
 
 use crate::support::{Data, array, ids, keys, run_with_env, str_at, tmp};
 
-const ACCOUNT_KEYS: [&str; 17] = [
+const ACCOUNT_KEYS: [&str; 18] = [
     "conflicts",
     "contacts",
     "custom",
     "deals",
     "domain",
+    "followers",
     "id",
     "industry",
     "name",
@@ -162,6 +163,7 @@ fn account_add_prints_its_id_and_show_returns_every_field() {
             "tasks": [],
             "timeline": [],
             "conflicts": [],
+            "followers": [],
         })
     );
 

@@ -55,6 +55,7 @@ fn a_team_alert_reaches_that_team_and_not_its_author() {
             "author",
             "id",
             "kind",
+            "reasons",
             "team",
             "text"
         ]
@@ -66,6 +67,7 @@ fn a_team_alert_reaches_that_team_and_not_its_author() {
     assert_eq!(alert["author"], "ana");
     assert_eq!(alert["team"], "support");
     assert_eq!(alert["kind"], "note");
+    assert_eq!(alert["reasons"], json!(["team"]));
     assert_eq!(alert["text"], "Customer asked about the enterprise plan");
     assert_eq!(alert["at"], bo.show(&account)["timeline"][0]["at"]);
     assert_eq!(bo.alerts(true), inbox);

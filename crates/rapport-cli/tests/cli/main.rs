@@ -23,6 +23,7 @@ mod relay;
 mod reminders;
 mod replica_errors;
 mod reports;
+mod rules;
 mod support;
 mod sync;
 mod timeline;

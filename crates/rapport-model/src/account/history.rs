@@ -196,6 +196,13 @@ pub enum FieldEdit {
         /// The entry.
         entry: String,
     },
+    /// A user started or stopped following the account.
+    Followed {
+        /// The user.
+        user: String,
+        /// Following after the change.
+        following: bool,
+    },
     /// A part of the document Rapport does not know, by its path from the root.
     Other {
         /// Keys from the root, joined with `.`; list positions as `[n]`.
@@ -410,6 +417,14 @@ impl fmt::Display for FieldEdit {
             FieldEdit::Acknowledged { user, entry } => {
                 write!(f, "{user} acknowledged the alert on entry {entry}")
             }
+            FieldEdit::Followed {
+                user,
+                following: true,
+            } => write!(f, "{user} followed the account"),
+            FieldEdit::Followed {
+                user,
+                following: false,
+            } => write!(f, "{user} stopped following the account"),
             FieldEdit::Other { path, from, to } => write!(f, "{path}: {}", values(from, to)),
         }
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 use serde::Serialize;
 
+use crate::alert::AccountFacts;
 use crate::error::ShapeError;
 use crate::fields::{AccountField, ContactField};
 use crate::id::{ContactId, DealId, DocumentId, EntryId, TaskId};
@@ -50,6 +51,8 @@ pub struct AccountView {
     pub timeline: Vec<EntryView>,
     /// Fields with concurrent values that nobody has resolved yet.
     pub conflicts: Vec<Conflict>,
+    /// Members following the account, by name.
+    pub followers: Vec<UserName>,
 }
 
 /// A contact.
@@ -188,6 +191,7 @@ pub fn view<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountView, ShapeErr
         tasks: items(doc, TASKS, |obj, id, path| task(doc, obj, id, path))?,
         timeline,
         conflicts: conflicts(doc)?,
+        followers: followers(doc),
     })
 }
 
@@ -236,6 +240,34 @@ pub fn is_acknowledged<D: ReadDoc>(
         .ok()
         .flatten()
         .is_some())
+}
+
+/// The members following the account, by name: the root keys `follower:<user>`. A key whose
+/// name does not parse is skipped (no member could have it).
+pub fn followers<D: ReadDoc>(doc: &D) -> Vec<UserName> {
+    let mut out: Vec<UserName> = doc
+        .keys(&ROOT)
+        .filter_map(|key| key.strip_prefix(FOLLOWER_PREFIX)?.parse().ok())
+        .collect();
+    out.sort();
+    out
+}
+
+/// The key of one follower at the root: `follower:<user>`.
+pub(crate) fn follower_key(user: &UserName) -> String {
+    format!("{FOLLOWER_PREFIX}{user}")
+}
+
+/// What alert rules and following read of an account: owner, tier, stage and followers. Read
+/// leniently: a field in a foreign shape counts as absent rather than hiding the alert.
+pub fn alert_facts<D: ReadDoc>(doc: &D) -> AccountFacts {
+    let text = |key| read::string(doc, &ROOT, key, "").ok().flatten();
+    AccountFacts {
+        owner: text("owner"),
+        tier: text("tier"),
+        stage: read::parsed(doc, &ROOT, "stage", "").ok().flatten(),
+        followers: followers(doc),
+    }
 }
 
 /// The key of one acknowledgement in the flat `acks` map: `<user>:<entry>`. Flat, so that two

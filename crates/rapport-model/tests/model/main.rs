@@ -4,6 +4,7 @@
 
 mod acks;
 mod convergence;
+mod following;
 mod history;
 mod history_replicas;
 mod merge;

@@ -10,7 +10,7 @@ use redb::WriteTransaction;
 
 use super::{PendingChange, apply_edit};
 use crate::error::{StorageContext, StoreError};
-use crate::index::{Derived, Reader, index_or_leave_out};
+use crate::index::{Derived, index_or_leave_out};
 use crate::replica::Replica;
 use crate::rows;
 use crate::tables::UNSYNCED;
@@ -90,10 +90,7 @@ impl AccountBatch<'_> {
         })?;
         let key = id.to_string();
         rows::replace_with_snapshot(txn, &key, &doc.save(), &doc.get_heads())?;
-        let reader = Reader {
-            user: &replica.user,
-            team: replica.team,
-        };
+        let reader = replica.reader();
         index_or_leave_out(
             &mut Derived::open(txn)?,
             &doc,

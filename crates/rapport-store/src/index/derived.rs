@@ -84,7 +84,7 @@ pub(crate) fn index_or_leave_out(
     doc: &Automerge,
     id: DocumentId,
     touched: &Touched,
-    reader: &Reader<'_>,
+    reader: &Reader,
 ) -> Result<(), StoreError> {
     // An account merged into another is shown as that one: it keeps no rows of its own.
     if merge::stands_for_another(&mut derived.merged, doc, id)? {
@@ -104,7 +104,7 @@ fn index_account(
     doc: &Automerge,
     id: DocumentId,
     touched: &Touched,
-    reader: &Reader<'_>,
+    reader: &Reader,
 ) -> Result<(), StoreError> {
     let key = id.to_string();
     let shape = |source| StoreError::Shape { id, source };
@@ -172,7 +172,7 @@ fn index_account(
         .iter()
         .filter(|(user, _)| user == reader.user.as_str())
     {
-        refresh_acknowledgement(derived, doc, &key, entry, reader.user)?;
+        refresh_acknowledgement(derived, doc, &key, entry, &reader.user)?;
     }
     Ok(())
 }
@@ -182,7 +182,7 @@ fn reindex_everything(
     derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
-    reader: &Reader<'_>,
+    reader: &Reader,
 ) -> Result<(), StoreError> {
     let key = id.to_string();
     let shape = |source| StoreError::Shape { id, source };
@@ -322,7 +322,7 @@ fn put_entry(
     id: DocumentId,
     entry_key: &str,
     entry: Option<EntryView>,
-    reader: &Reader<'_>,
+    reader: &Reader,
 ) -> Result<(), StoreError> {
     let terms = entry.as_ref().map(|e| terms_of(&[&e.text]));
     put_item(
@@ -342,16 +342,19 @@ fn write_entry_rows(
     id: DocumentId,
     entry_key: &str,
     entry: Option<EntryView>,
-    reader: &Reader<'_>,
+    reader: &Reader,
 ) -> Result<(), StoreError> {
     let account_key = id.to_string();
     reports::touches::set_entry(derived, doc, id, entry_key, entry.as_ref())?;
     let activity = entry.as_ref().map(|e| (e.team, e.at));
     boards::set_activity(&mut derived.activity, &account_key, entry_key, activity)?;
-    match entry.filter(|e| alert::alerts(e, reader.user, reader.team)) {
+    let reasons = entry.as_ref().map_or_else(Vec::new, |e| {
+        alert::reasons(e, &account::alert_facts(doc), &reader.recipient())
+    });
+    match entry.filter(|_| !reasons.is_empty()) {
         Some(entry) => {
             let acknowledged =
-                account::is_acknowledged(doc, reader.user, entry.id).unwrap_or(false);
+                account::is_acknowledged(doc, &reader.user, entry.id).unwrap_or(false);
             let record = AlertRecord {
                 id: entry.id.to_string(),
                 account: id,
@@ -361,6 +364,7 @@ fn write_entry_rows(
                 at: entry.at,
                 text: entry.text,
                 alert: entry.alert.iter().map(ToString::to_string).collect(),
+                reasons: reasons.iter().map(ToString::to_string).collect(),
                 acknowledged,
             };
             let json = encode_alert(&record)?;

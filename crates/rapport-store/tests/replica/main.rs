@@ -4,6 +4,7 @@
 mod boards;
 mod files;
 mod index;
+mod mentions;
 mod merge;
 mod merged_accounts;
 mod reports;

@@ -162,6 +162,7 @@ pub(super) fn describe(subject: &Subject, before: &At<'_>, after: &At<'_>) -> Op
         Subject::Item(section, id) => item(section, id, before, after),
         Subject::ItemField(section, id, key) => item_field(section, id, key, before, after),
         Subject::Ack(key) => acknowledged(key, before, after),
+        Subject::Follower(key) => followed(key, before, after),
         Subject::Other(path) => other(path, before, after),
     }
 }
@@ -297,6 +298,23 @@ fn label(section: &str, at: &At<'_>, obj: &ObjId) -> Option<String> {
         CONTACTS => at.text(obj, "name"),
         TIMELINE => at.text(obj, "text").map(|text| excerpt(&text)),
         _ => at.text(obj, "title"),
+    }
+}
+
+/// A follower's root key set where it was absent, or gone where it was set.
+fn followed(key: &str, before: &At<'_>, after: &At<'_>) -> Option<FieldEdit> {
+    let present = |at: &At<'_>| at.get(&ROOT, key).is_some();
+    let user = key.strip_prefix(FOLLOWER_PREFIX)?.to_owned();
+    match (present(before), present(after)) {
+        (false, true) => Some(FieldEdit::Followed {
+            user,
+            following: true,
+        }),
+        (true, false) => Some(FieldEdit::Followed {
+            user,
+            following: false,
+        }),
+        _ => None,
     }
 }
 

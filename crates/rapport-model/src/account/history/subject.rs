@@ -24,6 +24,8 @@ pub(super) enum Subject {
     ItemField(&'static str, String, String),
     /// An acknowledgement, by its `<user>:<entry>` key.
     Ack(String),
+    /// A follower, by their `follower:<user>` root key.
+    Follower(String),
     /// Anything else, by its raw path.
     Other(Vec<Prop>),
 }
@@ -75,6 +77,9 @@ fn classify(props: &[Prop]) -> Subject {
         DEALS => item(DEALS, props).unwrap_or_else(other),
         TASKS => item(TASKS, props).unwrap_or_else(other),
         TIMELINE => item(TIMELINE, props).unwrap_or_else(other),
+        field if field.starts_with(FOLLOWER_PREFIX) && props.len() == 1 => {
+            Subject::Follower(field.to_owned())
+        }
         field => Subject::Field(field.to_owned()),
     }
 }
