@@ -99,3 +99,6 @@ export const getPipeline = (signal) => get('api/pipeline', signal);
 export const getDashboard = (signal, team = '') => get(`api/dashboard${query({ team })}`, signal);
 /** One report (`pipeline`, `win-rate`, `interactions`, `attention`), over `days` when given. */
 export const getReport = (report, days, signal) => get(`api/reports/${id(report)}${query({ days })}`, signal);
+
+export const listSegments = (signal) => get('api/segments', signal);
+export const addSegment = (name, filter) => post('api/segments', { name, filter });

@@ -101,6 +101,15 @@ export function stageBadge(stage) {
   return h('span', { class: `badge stage stage-${known}` }, stage);
 }
 
+/** An account's value score (`value` of the API: score 0–100 and tier) as a badge. */
+export function scoreBadge(value) {
+  if (!value) return h('span', { class: 'muted' }, '—');
+  return h('span', {
+    class: `badge score score-${value.tier}`, dataset: { score: String(value.score), tier: value.tier },
+    title: `Recency ${value.recency}, frequency ${value.frequency}, monetary ${value.monetary}`,
+  }, `${value.score} ${value.tier}`);
+}
+
 /** Splits "@bo, cy  @di" into ["@bo", "@cy", "@di"]. */
 export function parseUsers(text) {
   return String(text)

@@ -8,7 +8,7 @@
 
 import * as api from '../api.js';
 import { coalesce, h, replace } from '../dom.js';
-import { capitalize, stageBadge } from '../format.js';
+import { capitalize, scoreBadge, stageBadge } from '../format.js';
 import { notifyError } from '../toasts.js';
 import { detailsPart } from './account-details.js';
 import { contactsPart, dealsPart, tasksPart } from './account-items.js';
@@ -134,6 +134,7 @@ function headPart({ accountId, context, run }) {
       if (account.owner) facts.push(h('span', {}, h('span', { class: 'muted' }, 'Owner '), account.owner));
       if (account.industry) facts.push(h('span', {}, account.industry));
       for (const tag of account.tags ?? []) facts.push(h('span', { class: 'badge tag' }, tag));
+      if (account.value) facts.push(h('span', { id: 'account-score' }, h('span', { class: 'muted' }, 'Value '), scoreBadge(account.value)));
       replace(meta, facts);
     },
   };

@@ -1,13 +1,14 @@
 // `#/accounts`: the account list with search-as-you-type, filters, paging, keyboard
 // navigation, and the "New account" form. It shows a team's view (the user's own team at
-// first): the columns and filters that team works from (TEAM_VIEWS; docs/api.md, "Team views").
+// first): the columns and filters that team works from (TEAM_VIEWS; docs/api.md, "Team views"),
+// then each account's value score (sortable), and the workspace's saved segments.
 //
 // Only one page (50 rows) is ever rendered; the node does the searching and counting, so ten
 // thousand accounts cost the same as ten.
 
 import * as api from '../api.js';
 import { coalesce, debounce, field, h, reconcile, replace, select } from '../dom.js';
-import { ACCOUNT_STAGES, TEAMS, capitalize, formatDay, formatMoney, plural, stageBadge } from '../format.js';
+import { ACCOUNT_STAGES, TEAMS, capitalize, formatDay, formatMoney, plural, scoreBadge, stageBadge } from '../format.js';
 import { notifyError } from '../toasts.js';
 import { newAccountPanel } from './new-account.js';
 
@@ -16,7 +17,7 @@ const SEARCH_DELAY_MS = 150;
 
 // Kept across visits so that going back to the list shows the same search and page.
 // `team` '' is the user's own team.
-const filters = { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, team: '', offset: 0 };
+const filters = { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, team: '', segment: '', sort: '', offset: 0 };
 
 const none = () => h('span', { class: 'muted' }, '—');
 const day = (iso) => (iso ? h('time', { datetime: iso }, formatDay(iso.slice(0, 10))) : none());
@@ -73,7 +74,7 @@ export function mount(root, _params, context) {
     placeholder: 'Search names, domains, contacts, notes…', 'aria-keyshortcuts': '/',
     'aria-controls': 'account-rows',
   });
-  const stage = select([['', 'Any stage'], ...ACCOUNT_STAGES.map((s) => [s, capitalize(s)])], { value: filters.stage });
+  const stage = select([['', 'Any stage'], ...ACCOUNT_STAGES.map((s) => [s, capitalize(s)])], { id: 'filter-stage', value: filters.stage });
   const tier = select([['', 'Any tier']], { value: filters.tier });
   const owner = select([['', 'Anyone'], ...members], { value: filters.owner });
   if (filters.owner && !members.includes(filters.owner)) owner.append(h('option', { value: filters.owner }, filters.owner));
@@ -83,6 +84,17 @@ export function mount(root, _params, context) {
   const clear = h('button', { type: 'button', class: 'button subtle', on: { click: clearFilters } }, 'Clear');
   const teamView = select(TEAMS.map((t) => [t, `${capitalize(t)}${t === ownTeam ? ' (my team)' : ''}`]), { id: 'team-view', value: team() });
   teamView.value = team();
+  const segment = select([['', 'All accounts']], { id: 'segment', value: filters.segment });
+  const segmentName = h('input', { id: 'segment-name', type: 'text', autocomplete: 'off', placeholder: 'Name these filters' });
+  const saveSegment = h('button', { id: 'save-segment', type: 'submit', class: 'button' }, 'Save as segment');
+  // `write-only`: a viewer cannot write to the workspace.
+  const saveForm = h('form', { class: 'segment-save write-only', on: { submit: onSaveSegment } },
+    h('label', { for: 'segment-name', class: 'visually-hidden' }, 'Segment name'), segmentName, saveSegment);
+  const sortScore = h('button', {
+    id: 'sort-score', type: 'button', class: 'sort-button', on: { click: toggleScoreSort },
+    title: 'Value score, 0–100: recent and frequent timeline entries, deal value ranked per currency',
+  }, 'Score');
+  const scoreHead = h('th', { scope: 'col', class: 'num' }, sortScore);
 
   const filterFields = {
     stage: field('Stage', stage),
@@ -122,6 +134,7 @@ export function mount(root, _params, context) {
         h('kbd', { class: 'search-key', 'aria-hidden': 'true', title: 'Press / to search' }, '/')),
       Object.values(filterFields),
       h('div', { class: 'field field-button' }, clear)),
+    h('div', { class: 'segment-bar' }, field('Segment', segment), saveForm),
     h('div', { class: 'table-wrap' }, table),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, range, next));
   root.append(page);
@@ -135,6 +148,8 @@ export function mount(root, _params, context) {
     const offered = TEAM_VIEWS[team()].filters;
     const params = { q: filters.q, offset: filters.offset, limit: LIMIT, team: team() };
     for (const name of offered) if (filters[name]) params[name] = filters[name];
+    if (filters.segment) params.segment = filters.segment;
+    if (filters.sort) params.sort = filters.sort;
     try {
       const result = await api.listAccounts(params, controller.signal);
       // The list shrank under us (a filter, a sync): show its last page instead of nothing.
@@ -156,13 +171,14 @@ export function mount(root, _params, context) {
     const hadFocus = tbody.contains(document.activeElement);
     count.textContent = total.toLocaleString();
     if (accounts.length === 0) {
-      replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: TEAM_VIEWS[team()].columns.length + 1 }, emptyMessage())));
+      replace(tbody, h('tr', { class: 'empty-row' }, h('td', { colspan: TEAM_VIEWS[team()].columns.length + 2 }, emptyMessage())));
     } else {
       // A live refresh keeps each row's element and rewrites only its cells, so a row under
       // the pointer or holding focus stays the same element while other teams' changes arrive.
       tbody.querySelector('.empty-row')?.remove();
       reconcile(tbody, accounts, (account) => account.id, row, fillRow);
     }
+    scoreHead.setAttribute('aria-sort', filters.sort === 'score' ? 'descending' : 'none');
     const first = total === 0 ? 0 : filters.offset + 1;
     const last = filters.offset + accounts.length;
     range.textContent = total === 0 ? 'No accounts' : `${first.toLocaleString()}–${last.toLocaleString()} of ${plural(total, 'account')}`;
@@ -187,12 +203,13 @@ export function mount(root, _params, context) {
         h('a', { href, class: 'row-link', tabindex: '-1' }, account.name),
         account.domain ? h('span', { class: 'muted domain' }, account.domain) : null),
       TEAM_VIEWS[team()].columns.map(([label, cell, className]) =>
-        h('td', { 'data-label': label, class: className ?? '' }, cell(account))));
+        h('td', { 'data-label': label, class: className ?? '' }, cell(account))),
+      h('td', { class: 'num', 'data-label': 'Score' }, scoreBadge(account.value)));
     if (focused) tr.querySelector('.row-link').focus();
   }
 
   function emptyMessage() {
-    const filtered = filters.q || TEAM_VIEWS[team()].filters.some((name) => filters[name]);
+    const filtered = filters.q || filters.segment || TEAM_VIEWS[team()].filters.some((name) => filters[name]);
     if (!filtered) return h('div', { class: 'empty' }, h('p', {}, 'No accounts yet.'), h('p', { class: 'muted write-only' }, 'Create the first one with “New account”.'));
     return h('div', { class: 'empty' },
       h('p', {}, filters.q ? `No accounts match “${filters.q}”.` : 'No accounts match these filters.'),
@@ -276,7 +293,7 @@ export function mount(root, _params, context) {
   function onFilter() {
     Object.assign(filters, {
       stage: stage.value, tier: tier.value, owner: owner.value,
-      open_deals: openDeals.checked, open_ticket: openTicket.checked, offset: 0,
+      open_deals: openDeals.checked, open_ticket: openTicket.checked, segment: segment.value, offset: 0,
     });
     selectedId = null;
     load();
@@ -287,7 +304,8 @@ export function mount(root, _params, context) {
     const view = TEAM_VIEWS[team()];
     replace(thead, h('tr', {},
       h('th', { scope: 'col' }, 'Name'),
-      view.columns.map(([label, , className]) => h('th', { scope: 'col', class: className ?? '' }, label))));
+      view.columns.map(([label, , className]) => h('th', { scope: 'col', class: className ?? '' }, label)),
+      scoreHead));
     for (const [name, element] of Object.entries(filterFields)) element.hidden = !view.filters.includes(name);
     page.dataset.team = team();
   }
@@ -300,9 +318,38 @@ export function mount(root, _params, context) {
     load();
   }
 
+  function toggleScoreSort() {
+    filters.sort = filters.sort === 'score' ? '' : 'score';
+    filters.offset = 0;
+    load();
+  }
+
+  /** Saves the stage, tier and owner chosen as a segment of the workspace, and picks it. */
+  async function onSaveSegment(event) {
+    event.preventDefault();
+    const name = segmentName.value.trim();
+    const filter = {};
+    if (filters.stage) filter.stage = filters.stage;
+    if (filters.tier) filter.tier = filters.tier;
+    if (filters.owner) filter.owner = filters.owner;
+    saveSegment.disabled = true;
+    try {
+      const saved = await api.addSegment(name, filter);
+      segmentName.value = '';
+      Object.assign(filters, { stage: '', tier: '', owner: '', segment: saved.name, offset: 0 });
+      stage.value = tier.value = owner.value = '';
+      await loadSegments();
+      load();
+    } catch (error) {
+      notifyError(error);
+    } finally {
+      saveSegment.disabled = false;
+    }
+  }
+
   function clearFilters() {
-    Object.assign(filters, { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, offset: 0 });
-    search.value = stage.value = tier.value = owner.value = '';
+    Object.assign(filters, { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, segment: '', offset: 0 });
+    search.value = stage.value = tier.value = owner.value = segment.value = '';
     openDeals.checked = openTicket.checked = false;
     selectedId = null;
     load();
@@ -324,8 +371,21 @@ export function mount(root, _params, context) {
   }
 
   search.addEventListener('input', onSearch);
-  for (const control of [stage, tier, owner, openDeals, openTicket]) control.addEventListener('change', onFilter);
+  for (const control of [stage, tier, owner, openDeals, openTicket, segment]) control.addEventListener('change', onFilter);
   teamView.addEventListener('change', onTeam);
+
+  /** The workspace's saved segments, shared by the whole team. */
+  async function loadSegments() {
+    try {
+      const segments = await api.listSegments();
+      const names = [...new Set(segments.map((saved) => saved.name))];
+      if (filters.segment && !names.includes(filters.segment)) filters.segment = '';
+      replace(segment, h('option', { value: '' }, 'All accounts'), names.map((name) => h('option', { value: name }, name)));
+      segment.value = filters.segment;
+    } catch (error) {
+      notifyError(error);
+    }
+  }
 
   /** Tiers are free text: offer every value the workspace uses (the dashboard counts them). */
   async function loadTiers() {
@@ -345,11 +405,14 @@ export function mount(root, _params, context) {
   showTeam();
   load();
   loadTiers();
+  loadSegments();
   const refresh = coalesce(load, 700);
 
   return {
-    changed() {
+    changed(detail) {
       refresh();
+      // A segment saved on another replica arrives as a change of the workspace document.
+      if (detail?.workspace) loadSegments();
     },
     unmount() {
       controller?.abort();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use rapport_model::alert::rule::RuleName;
-use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName};
+use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName, ValueTier};
 use rapport_transfer::{ColumnMap, Kind};
 
 /// Rapport: one customer record for sales, marketing and support, on every laptop, offline.
@@ -29,6 +29,9 @@ pub enum Command {
     /// Accounts: add, list, show, set fields
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Segments: saved account filters the whole workspace shares
+    #[command(subcommand)]
+    Segment(SegmentCommand),
     /// Contacts of an account
     #[command(subcommand)]
     Contact(ContactCommand),
@@ -313,7 +316,8 @@ pub enum AccountCommand {
         #[arg(long)]
         owner: Option<UserName>,
     },
-    /// List accounts, optionally those matching a search
+    /// List accounts with their value score (0-100, tier low/medium/high), optionally those
+    /// matching a search, a saved segment and the conditions given
     List {
         /// Words to find in names, fields, contacts and timeline text
         #[arg(long)]
@@ -323,6 +327,15 @@ pub enum AccountCommand {
         /// contacts)
         #[arg(long)]
         team: Option<Team>,
+        /// Only the accounts of this saved segment
+        #[arg(long, value_name = "NAME")]
+        segment: Option<String>,
+        /// Order: by name, or by value score, highest first
+        #[arg(long, value_enum, default_value_t = AccountOrder::Name)]
+        sort: AccountOrder,
+        /// Conditions the accounts must also meet
+        #[command(flatten)]
+        filter: SegmentFilterArgs,
     },
     /// Show one account: fields, contacts, deals, tasks, timeline, conflicts
     Show {
@@ -528,6 +541,9 @@ pub struct ReportArgs {
     /// every closed deal]; for interactions and attention [default: 30]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(rapport_store::MAX_REPORT_DAYS)))]
     pub days: Option<u32>,
+    /// Count only the accounts of this saved segment
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
 }
 
 /// The reports `rapport report` prints.
@@ -590,4 +606,84 @@ pub struct RuleAddArgs {
     /// Whom to alert, comma separated: owner (the account's owner), followers, a team, @user
     #[arg(long, required = true, value_name = "TARGETS")]
     pub alert: String,
+}
+
+/// The order of `rapport account list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccountOrder {
+    /// By name
+    Name,
+    /// By value score, highest first (ties by name)
+    Score,
+}
+
+/// `rapport segment ...`.
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// Save a filter under a name, for everyone in the workspace: `rapport account list
+    /// --segment NAME` and `rapport report ... --segment NAME` use it
+    Add {
+        /// The segment's name
+        name: String,
+        /// What an account must meet (at least one condition)
+        #[command(flatten)]
+        filter: SegmentFilterArgs,
+    },
+    /// The saved segments and their conditions
+    List,
+    /// Remove a saved segment
+    Remove {
+        /// The segment's name
+        name: String,
+    },
+}
+
+/// The conditions of a segment: every one given must hold.
+#[derive(Debug, Args)]
+pub struct SegmentFilterArgs {
+    /// Lifecycle stage: lead, prospect, customer, churned
+    #[arg(long)]
+    pub stage: Option<Stage>,
+    /// The account's tier field
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// The account's owner
+    #[arg(long)]
+    pub owner: Option<UserName>,
+    /// A tag the account holds
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// The team that wrote the account's latest timeline entry: sales, marketing or support
+    #[arg(long)]
+    pub last_team: Option<Team>,
+    /// The value score's tier: low, medium or high
+    #[arg(long)]
+    pub value_tier: Option<ValueTier>,
+    /// The lowest value score, 0 to 100
+    #[arg(long, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_score: Option<u8>,
+    /// The highest value score, 0 to 100
+    #[arg(long, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_score: Option<u8>,
+    /// No timeline entry in the last N days
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(rapport_model::segment::MAX_UNTOUCHED_DAYS)))]
+    pub untouched_days: Option<u32>,
+    /// Has a deal that is neither won nor lost
+    #[arg(long, conflicts_with = "no_open_deal")]
+    pub open_deal: bool,
+    /// Has no deal that is neither won nor lost
+    #[arg(long)]
+    pub no_open_deal: bool,
+    /// A custom field holds exactly this value (repeatable)
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_custom_condition)]
+    pub custom: Vec<(String, String)>,
+}
+
+fn parse_custom_condition(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got '{text}'")),
+    }
 }

@@ -1,11 +1,11 @@
 //! One function per command: open the replica, do the work through `rapport-store`, print.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
 use rapport_model::alert::rule::{Rule, RuleCondition, RuleTarget};
+use rapport_model::value::AccountValue;
 use rapport_model::workspace;
 use rapport_model::{
     AccountAssignment, ContactAssignment, ContactId, Currency, DealId, DocumentId, EntryId,
@@ -31,6 +31,7 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
             out.workspace_created(&replica.workspace()?, data)
         }
         Command::Account(command) => account(&mut open()?, command, out),
+        Command::Segment(command) => crate::segments::segment(&mut open()?, command, out),
         Command::Contact(command) => contact(&mut open()?, command, out),
         Command::Note(NoteCommand::Add {
             account,
@@ -98,6 +99,13 @@ pub(crate) fn index_fetched(replica: &mut Replica) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Account `id`'s value score now, as `account show` prints it beside the account.
+fn value_of(replica: &mut Replica, id: DocumentId) -> anyhow::Result<Option<AccountValue>> {
+    Ok(replica
+        .scored_account(id, jiff::Timestamp::now())?
+        .map(|scored| scored.value))
+}
+
 /// Refuses a name, title or text that is empty or only blanks.
 fn require_text(what: &str, text: &str) -> anyhow::Result<()> {
     if text.trim().is_empty() {
@@ -127,20 +135,21 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             let id = replica.create_account(&edit, &new)?;
             out.created(&id.to_string(), json!({ "id": id, "url": id.url() }))
         }
-        AccountCommand::List { query, team } => {
-            let accounts = match query {
-                Some(query) => replica.search(&query)?,
-                None => replica.accounts()?,
+        AccountCommand::List {
+            query,
+            team,
+            segment,
+            sort,
+            filter,
+        } => {
+            let request = crate::segments::ListRequest {
+                query,
+                team,
+                segment,
+                sort,
+                filter,
             };
-            match team {
-                Some(team) => {
-                    let listed: BTreeSet<DocumentId> = accounts.iter().map(|a| a.id).collect();
-                    let mut rows = replica.team_accounts()?;
-                    rows.retain(|row| listed.contains(&row.summary.id));
-                    out.team_accounts(team, &rows)
-                }
-                None => out.accounts(&accounts),
-            }
+            crate::segments::list(replica, request, out)
         }
         AccountCommand::Show { account } => {
             let named = replica.resolve_named_account(&account)?;
@@ -148,7 +157,8 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             if named != id {
                 eprintln!("account {named} was merged into {id}");
             }
-            out.account(&replica.account(id)?)
+            let value = value_of(replica, id)?;
+            out.account(&replica.account(id)?, value.as_ref())
         }
         AccountCommand::Follow { account } => {
             let id = replica.resolve_account(&account)?;
@@ -189,7 +199,8 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             let id = replica.resolve_account(&account)?;
             let edit = replica.edit_now();
             replica.change_account(id, &edit, |tx| account::set(tx, &assignments))?;
-            out.account_changed(&replica.account(id)?)
+            let value = value_of(replica, id)?;
+            out.account_changed(&replica.account(id)?, value.as_ref())
         }
     }
 }
@@ -268,7 +279,8 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
             replica.change_account(id, &edit, |tx| {
                 account::set_contact(tx, contact, &assignments)
             })?;
-            out.account_changed(&replica.account(id)?)
+            let value = value_of(replica, id)?;
+            out.account_changed(&replica.account(id)?, value.as_ref())
         }
     }
 }

@@ -8,6 +8,7 @@ mod network;
 mod output;
 mod progress;
 mod reports;
+mod segments;
 mod transfer;
 mod webhook;
 

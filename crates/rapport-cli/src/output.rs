@@ -8,9 +8,11 @@ use std::io::Write;
 use std::path::Path;
 
 use rapport_model::DocumentId;
-use rapport_model::account::{AccountSummary, AccountView};
+use rapport_model::account::AccountView;
 use rapport_model::alert::rule::{Rule, RuleTarget};
 use rapport_model::duplicates::Reason;
+use rapport_model::segment::{ScoredAccount, Segment};
+use rapport_model::value::AccountValue;
 use rapport_model::workspace::WorkspaceView;
 use rapport_store::{AlertRecord, Duplicates, OpenTask};
 use serde::Serialize;
@@ -157,37 +159,69 @@ impl Output {
         self.print(&text)
     }
 
-    pub fn accounts(&self, accounts: &[AccountSummary]) -> anyhow::Result<()> {
+    /// The account list: id, name, stage, tier, owner, value score and its tier.
+    pub fn scored_accounts(&self, accounts: &[ScoredAccount]) -> anyhow::Result<()> {
         if self.json {
             return self.print_json(accounts);
         }
         let mut text = String::new();
-        for a in accounts {
+        for scored in accounts {
+            let a = &scored.summary;
             let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
             text.push_str(&format!(
-                "{}  {:<28} {:<10} {:<8} {}\n",
+                "{}  {:<28} {:<10} {:<8} {:<10} {:>3} {}\n",
                 a.id,
                 a.name,
                 opt(&a.stage),
                 opt(&a.tier),
-                opt(&a.owner)
+                opt(&a.owner),
+                scored.value.score,
+                scored.value.tier,
             ));
         }
         text.push_str(&format!("{} account(s)", accounts.len()));
         self.print(&text)
     }
 
-    pub fn account(&self, account: &AccountView) -> anyhow::Result<()> {
+    /// One account, with its value score when the list holds it. In JSON the score is
+    /// `value` beside the account's fields.
+    pub fn account(
+        &self,
+        account: &AccountView,
+        value: Option<&AccountValue>,
+    ) -> anyhow::Result<()> {
         if self.json {
-            self.print_json(account)
-        } else {
-            self.print(&account_text(account))
+            let mut json = serde_json::to_value(account)?;
+            if let Value::Object(fields) = &mut json {
+                fields.insert("value".into(), serde_json::to_value(value)?);
+            }
+            return self.print_json(&json);
         }
+        self.print(&account_text(account, value))
     }
 
-    pub fn account_changed(&self, account: &AccountView) -> anyhow::Result<()> {
+    /// The saved segments, each with its conditions.
+    pub fn segments(&self, segments: &[Segment]) -> anyhow::Result<()> {
         if self.json {
-            self.print_json(account)
+            return self.print_json(segments);
+        }
+        let mut text = String::new();
+        for segment in segments {
+            let conditions = serde_json::to_string(&segment.filter)?;
+            text.push_str(&format!("{}  {}\n", segment.name, conditions));
+        }
+        text.push_str(&format!("{} segment(s)", segments.len()));
+        self.print(&text)
+    }
+
+    /// A changed account: in JSON, the account as `account show --json` prints it.
+    pub fn account_changed(
+        &self,
+        account: &AccountView,
+        value: Option<&AccountValue>,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            self.account(account, value)
         } else {
             self.print(&format!("updated {} ({})", account.name, account.id))
         }
@@ -291,7 +325,7 @@ pub fn rule_text(rule: &Rule) -> String {
     )
 }
 
-fn account_text(a: &AccountView) -> String {
+fn account_text(a: &AccountView, value: Option<&AccountValue>) -> String {
     let mut t = format!("{}\n  id       {}\n", a.name, a.id);
     let fields = [
         ("domain", &a.domain),
@@ -318,6 +352,12 @@ fn account_text(a: &AccountView) -> String {
     }
     for (key, value) in &a.custom {
         t.push_str(&format!("  {key:<8} {value}\n"));
+    }
+    if let Some(v) = value {
+        t.push_str(&format!(
+            "  value    {} ({}): recency {}, frequency {}, monetary {}\n",
+            v.score, v.tier, v.recency, v.frequency, v.monetary
+        ));
     }
     for c in &a.conflicts {
         t.push_str(&format!(

@@ -13,21 +13,26 @@ use crate::output::Output;
 pub fn run(replica: &mut Replica, args: ReportArgs, out: &Output) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now();
     let window = args.days.unwrap_or(DEFAULT_REPORT_DAYS);
+    let segment = match &args.segment {
+        Some(name) => Some(replica.segment_scope(name, now)?),
+        None => None,
+    };
+    let scope = segment.as_ref();
     match args.report {
         ReportKind::Pipeline => {
-            let report = replica.pipeline_report()?;
+            let report = replica.pipeline_report(scope)?;
             out.report(&report, || pipeline_text(&report))
         }
         ReportKind::WinRate => {
-            let report = replica.win_rate_report(args.days, now)?;
+            let report = replica.win_rate_report(args.days, now, scope)?;
             out.report(&report, || win_rate_text(&report))
         }
         ReportKind::Interactions => {
-            let report = replica.interactions_report(window, now)?;
+            let report = replica.interactions_report(window, now, scope)?;
             out.report(&report, || interactions_text(&report))
         }
         ReportKind::Attention => {
-            let report = replica.attention_report(window, now)?;
+            let report = replica.attention_report(window, now, scope)?;
             out.report(&report, || attention_text(&report))
         }
     }

@@ -47,7 +47,9 @@ mod read;
 pub mod reminder;
 mod schema;
 pub mod search;
+pub mod segment;
 mod touched;
+pub mod value;
 mod vocab;
 pub mod workspace;
 
@@ -59,4 +61,4 @@ pub use fields::{
 };
 pub use id::{ContactId, DealId, DocumentId, EntryId, TaskId};
 pub use touched::Touched;
-pub use vocab::{AlertTarget, Currency, EntryKind, Money, Role, Stage, Team, UserName};
+pub use vocab::{AlertTarget, Currency, EntryKind, Money, Role, Stage, Team, UserName, ValueTier};

@@ -55,6 +55,13 @@ macro_rules! word_enum {
                 serializer.serialize_str(self.as_str())
             }
         }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -67,6 +74,18 @@ word_enum!(
         Marketing = "marketing",
         /// Support.
         Support = "support",
+    }
+);
+
+word_enum!(
+    /// Where an account's value score falls.
+    ValueTier, "value tier" {
+        /// Below [`crate::value::MEDIUM_FROM`].
+        Low = "low",
+        /// From [`crate::value::MEDIUM_FROM`] to below [`crate::value::HIGH_FROM`].
+        Medium = "medium",
+        /// From [`crate::value::HIGH_FROM`].
+        High = "high",
     }
 );
 

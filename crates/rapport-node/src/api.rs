@@ -1,7 +1,7 @@
 //! The JSON API over the replica (`docs/api.md`). Every handler works on the replica on a
 //! blocking thread and answers from it; writes hand their documents to the live link.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
+use rapport_model::segment::SegmentFilter;
 use rapport_model::{
     AccountAssignment, AlertTarget, ContactAssignment, ContactId, Currency, DealId, DocumentId,
     EntryId, EntryKind, InvalidInput, Money, PipelineStage, Stage, TaskId, Team, UserName,
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/pipeline", get(pipeline))
         .route("/dashboard", get(dashboard))
         .route("/reports/{report}", get(report))
+        .route("/segments", get(segments).post(add_segment))
         .fallback(|| async { ApiError::NotFound("no such API path".into()) })
 }
 
@@ -90,12 +92,15 @@ impl From<StoreError> for ApiError {
         let message = error.to_string();
         match error {
             StoreError::UnknownDocument { .. }
+            | StoreError::UnknownSegment { .. }
             | StoreError::UnknownAccount { .. }
             | StoreError::UnknownItem { .. } => ApiError::NotFound(message),
             StoreError::AmbiguousAccount { .. }
             | StoreError::AmbiguousItem { .. }
             | StoreError::CannotMerge { .. }
+            | StoreError::Segment(_)
             | StoreError::Edit { .. } => ApiError::BadInput(message),
+            StoreError::DuplicateSegment { .. } => ApiError::Conflict(message),
             StoreError::Shape { .. } => ApiError::Conflict(message),
             StoreError::ReadOnly { .. } => ApiError::Forbidden(message),
             _ => ApiError::Failed(message),
@@ -225,6 +230,8 @@ struct ListQuery {
     stage: Option<String>,
     tier: Option<String>,
     owner: Option<String>,
+    segment: Option<String>,
+    sort: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
     /// A team's view: rows with its columns' data, and its filters below.
@@ -236,18 +243,38 @@ struct ListQuery {
 }
 
 async fn accounts(State(node): Shared, Query(query): Query<ListQuery>) -> ApiResult<Json<Value>> {
+    let by_score = match query.sort.as_deref() {
+        None | Some("" | "name") => false,
+        Some("score") => true,
+        Some(other) => {
+            return Err(ApiError::BadInput(format!(
+                "invalid sort '{other}': expected name or score"
+            )));
+        }
+    };
     with_replica(&node, move |replica| {
-        let found = match given(query.q) {
-            Some(q) => replica.search(&q)?,
-            None => replica.accounts()?,
+        let now = jiff::Timestamp::now();
+        let segment = given(query.segment)
+            .map(|name| replica.segment(&name))
+            .transpose()?;
+        let found: Option<HashSet<DocumentId>> = match given(query.q) {
+            Some(q) => Some(replica.search(&q)?.into_iter().map(|a| a.id).collect()),
+            None => None,
         };
         let (stage, tier, owner) = (given(query.stage), given(query.tier), given(query.owner));
-        let matching: Vec<_> = found
+        let now_ms = now.as_millisecond();
+        let mut matching: Vec<_> = replica
+            .scored_accounts(now)?
             .into_iter()
-            .filter(|a| stage.is_none() || a.stage == stage)
-            .filter(|a| tier.is_none() || a.tier == tier)
-            .filter(|a| owner.is_none() || a.owner == owner)
+            .filter(|a| found.as_ref().is_none_or(|ids| ids.contains(&a.summary.id)))
+            .filter(|a| segment.as_ref().is_none_or(|s| s.filter.matches(a, now_ms)))
+            .filter(|a| stage.is_none() || a.summary.stage == stage)
+            .filter(|a| tier.is_none() || a.summary.tier == tier)
+            .filter(|a| owner.is_none() || a.summary.owner == owner)
             .collect();
+        if by_score {
+            matching.sort_by_key(|a| std::cmp::Reverse(a.value.score));
+        }
         let offset = query.offset.unwrap_or(0);
         let limit = query.limit.unwrap_or(50).clamp(1, 500);
         if let Some(team) = given(query.team) {
@@ -273,7 +300,10 @@ async fn account_view(State(node): Shared, Path(account): Path<String>) -> ApiRe
     with_replica(&node, move |replica| {
         // A merged account shows as the account that stands for it.
         let id = replica.survivor_of(id)?;
-        Ok(Json(json!(replica.account(id)?)))
+        let mut view = json!(replica.account(id)?);
+        let value = replica.scored_account(id, jiff::Timestamp::now())?;
+        view["value"] = json!(value.map(|scored| scored.value));
+        Ok(Json(view))
     })
     .await
 }
@@ -736,6 +766,7 @@ async fn pipeline(State(node): Shared) -> ApiResult<Json<Value>> {
 #[derive(Deserialize)]
 struct ReportQuery {
     days: Option<String>,
+    segment: Option<String>,
 }
 
 async fn report(
@@ -744,7 +775,9 @@ async fn report(
     Query(query): Query<ReportQuery>,
 ) -> ApiResult<Json<Value>> {
     with_replica(&node, move |replica| {
-        crate::reports::report(replica, &report, query.days.as_deref()).map(Json)
+        let segment = given(query.segment);
+        crate::reports::report(replica, &report, query.days.as_deref(), segment.as_deref())
+            .map(Json)
     })
     .await
 }
@@ -801,4 +834,28 @@ async fn merge_account(
     Ok(Json(
         json!({ "merged": other, "into": keep, "copied": copied }),
     ))
+}
+
+async fn segments(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| Ok(Json(json!(replica.segments()?)))).await
+}
+
+#[derive(Deserialize)]
+struct SegmentBody {
+    name: String,
+    filter: SegmentFilter,
+}
+
+async fn add_segment(
+    State(node): Shared,
+    Json(body): Json<SegmentBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (saved, workspace) = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        let saved = replica.add_segment(&edit, &body.name, &body.filter)?;
+        Ok((saved, replica.workspace_id()))
+    })
+    .await?;
+    written(&node, &[workspace]);
+    Ok((StatusCode::CREATED, Json(json!(saved))))
 }

@@ -9,20 +9,26 @@ use crate::api::ApiError;
 /// The reports, by the name the API and the CLI give them.
 pub(crate) const REPORTS: [&str; 4] = ["pipeline", "win-rate", "interactions", "attention"];
 
-/// Report `name` over the last `days` days (`?days=`), as JSON.
+/// Report `name` over the last `days` days (`?days=`), of the accounts of the saved segment
+/// `segment` (`?segment=`) or of every account, as JSON.
 pub(crate) fn report(
     replica: &mut Replica,
     name: &str,
     days: Option<&str>,
+    segment: Option<&str>,
 ) -> Result<Value, ApiError> {
     let days = days.map(parse_days).transpose()?;
     let now = jiff::Timestamp::now();
     let window = days.unwrap_or(DEFAULT_REPORT_DAYS);
+    let segment = segment
+        .map(|name| replica.segment_scope(name, now))
+        .transpose()?;
+    let scope = segment.as_ref();
     Ok(match name {
-        "pipeline" => json!(replica.pipeline_report()?),
-        "win-rate" => json!(replica.win_rate_report(days, now)?),
-        "interactions" => json!(replica.interactions_report(window, now)?),
-        "attention" => json!(replica.attention_report(window, now)?),
+        "pipeline" => json!(replica.pipeline_report(scope)?),
+        "win-rate" => json!(replica.win_rate_report(days, now, scope)?),
+        "interactions" => json!(replica.interactions_report(window, now, scope)?),
+        "attention" => json!(replica.attention_report(window, now, scope)?),
         other => {
             return Err(ApiError::NotFound(format!(
                 "no report '{other}': the reports are {}",

@@ -219,10 +219,10 @@ fn all_four_reports_of_10000_accounts(bencher: Bencher) {
     let mut replica = Replica::open(many_accounts().path()).unwrap();
     let now = jiff::Timestamp::now();
     bencher.bench_local(|| {
-        let pipeline = replica.pipeline_report().unwrap();
-        let win_rate = replica.win_rate_report(Some(90), now).unwrap();
-        let interactions = replica.interactions_report(30, now).unwrap();
-        let attention = replica.attention_report(30, now).unwrap();
+        let pipeline = replica.pipeline_report(None).unwrap();
+        let win_rate = replica.win_rate_report(Some(90), now, None).unwrap();
+        let interactions = replica.interactions_report(30, now, None).unwrap();
+        let attention = replica.attention_report(30, now, None).unwrap();
         (
             pipeline,
             win_rate,
@@ -230,6 +230,15 @@ fn all_four_reports_of_10000_accounts(bencher: Bencher) {
             attention.untouched.len(),
         )
     });
+}
+
+/// Every account's value score, as `rapport account list` and the account list page ask for
+/// them (each fixture account has one note, so every account has a recency and a frequency).
+#[divan::bench(sample_count = 50)]
+fn score_10000_accounts(bencher: Bencher) {
+    let mut replica = Replica::open(many_accounts().path()).unwrap();
+    let now = jiff::Timestamp::now();
+    bencher.bench_local(|| replica.scored_accounts(now).unwrap().len());
 }
 
 #[divan::bench(sample_count = 50)]

@@ -102,6 +102,21 @@ pub enum StoreError {
         /// The replica's user.
         user: UserName,
     },
+    /// No saved segment has this name.
+    #[error("unknown segment '{name}': `rapport segment list` shows the saved ones")]
+    UnknownSegment {
+        /// The name asked for.
+        name: String,
+    },
+    /// A segment of this name is saved already.
+    #[error("a segment named '{name}' exists already")]
+    DuplicateSegment {
+        /// The name.
+        name: String,
+    },
+    /// A segment that cannot be saved as given.
+    #[error(transparent)]
+    Segment(#[from] rapport_model::segment::SegmentError),
     /// No account matches.
     #[error("unknown account '{query}'")]
     UnknownAccount {

@@ -31,6 +31,7 @@ mod reminders;
 mod replica;
 mod reports;
 mod rows;
+mod scores;
 mod tables;
 mod team_views;
 
@@ -46,10 +47,10 @@ pub use relay::{
 pub use reminders::{OpenTask, today};
 pub use replica::{Identity, REPLICA_FILE, Remote, Replica};
 pub use reports::{
-    AttentionReport, CurrencyTotal, DEFAULT_REPORT_DAYS, DealCount, InteractionsReport, LOST_STAGE,
-    MAX_REPORT_DAYS, Outcome, OwnedDeal, OwnerPipeline, OwnerWinRate, PipelineReport,
-    StagePipeline, TeamInteractions, TicketOnOpenDeal, UntouchedAccount, WON_STAGE, WinRate,
-    WinRateReport, interactions_of, pipeline_of, win_rate_of,
+    AccountScope, AttentionReport, CurrencyTotal, DEFAULT_REPORT_DAYS, DealCount,
+    InteractionsReport, LOST_STAGE, MAX_REPORT_DAYS, Outcome, OwnedDeal, OwnerPipeline,
+    OwnerWinRate, PipelineReport, StagePipeline, TeamInteractions, TicketOnOpenDeal,
+    UntouchedAccount, WON_STAGE, WinRate, WinRateReport, interactions_of, pipeline_of, win_rate_of,
 };
 pub use rows::SavedBytes;
 pub use team_views::{RecentEntry, TeamAccount};

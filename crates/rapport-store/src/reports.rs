@@ -13,7 +13,7 @@
 //! - an account has an **open ticket** when its latest `ticket` entry is later than every entry
 //!   that support wrote on it that is not a ticket: support has not followed it up.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rapport_model::account::{AccountSummary, DealView};
 use rapport_model::{Currency, DocumentId, EntryKind, PipelineStage, Team};
@@ -219,6 +219,14 @@ impl Outcome {
     }
 }
 
+/// The accounts a report counts: `None` for every account, or those of a segment
+/// ([`Replica::segment_scope`]).
+pub type AccountScope<'a> = Option<&'a HashSet<DocumentId>>;
+
+fn in_scope(scope: AccountScope<'_>, id: &DocumentId) -> bool {
+    scope.is_none_or(|scope| scope.contains(id))
+}
+
 /// A deal with its account's owner.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OwnedDeal {
@@ -231,38 +239,52 @@ pub struct OwnedDeal {
 }
 
 impl Replica {
-    /// The open pipeline by stage and by owner, from the index.
-    pub fn pipeline_report(&mut self) -> Result<PipelineReport, StoreError> {
+    /// The open pipeline by stage and by owner of the accounts in `scope`, from the index.
+    pub fn pipeline_report(
+        &mut self,
+        scope: AccountScope<'_>,
+    ) -> Result<PipelineReport, StoreError> {
         let stages = self.workspace()?.pipeline;
-        Ok(pipeline_of(&stages, &self.owned_deals()?))
+        Ok(pipeline_of(&stages, &self.owned_deals(scope)?))
     }
 
     /// Win rate overall and per owner, of every deal closed or, with `days`, of those whose
-    /// close date falls in the last `days` days up to `now` (at most [`MAX_REPORT_DAYS`]).
+    /// close date falls in the last `days` days up to `now` (at most [`MAX_REPORT_DAYS`]), of
+    /// the accounts in `scope`.
     pub fn win_rate_report(
         &self,
         days: Option<u32>,
         now: jiff::Timestamp,
+        scope: AccountScope<'_>,
     ) -> Result<WinRateReport, StoreError> {
         let since = days.map(|days| day_of(window_start(days, now)));
-        Ok(win_rate_of(&self.owned_deals()?, days, since))
+        Ok(win_rate_of(&self.owned_deals(scope)?, days, since))
     }
 
-    /// Timeline entries per team and kind written in the last `days` days up to `now`. Reads
-    /// only the entries of the window.
+    /// Timeline entries per team and kind written in the last `days` days up to `now` on the
+    /// accounts in `scope`. Reads only the entries of the window.
     pub fn interactions_report(
         &self,
         days: u32,
         now: jiff::Timestamp,
+        scope: AccountScope<'_>,
     ) -> Result<InteractionsReport, StoreError> {
         let since = window_start(days, now);
+        let scope: Option<HashSet<String>> =
+            scope.map(|ids| ids.iter().map(ToString::to_string).collect());
         let mut rows = Vec::new();
         let txn = self.db.begin_read().doing(READING)?;
         match txn.open_table(ENTRY_TIMES) {
             Ok(table) => {
                 let from = (since.as_millisecond(), "", "");
                 for row in table.range(from..).doing(READING)? {
-                    let (_, value) = row.doing(READING)?;
+                    let (key, value) = row.doing(READING)?;
+                    if scope
+                        .as_ref()
+                        .is_some_and(|scope| !scope.contains(key.value().1))
+                    {
+                        continue;
+                    }
                     let (team, kind) = value.value();
                     rows.push((parse_word(team, "team")?, parse_word(kind, "kind")?));
                 }
@@ -274,15 +296,17 @@ impl Replica {
     }
 
     /// Accounts without a timeline entry in the last `days` days up to `now`, and accounts with
-    /// an open ticket and an open deal.
+    /// an open ticket and an open deal, among the accounts in `scope`.
     pub fn attention_report(
         &self,
         days: u32,
         now: jiff::Timestamp,
+        scope: AccountScope<'_>,
     ) -> Result<AttentionReport, StoreError> {
         let since = window_start(days, now);
         let touches = self.touches()?;
-        let accounts = self.accounts()?;
+        let mut accounts = self.accounts()?;
+        accounts.retain(|account| in_scope(scope, &account.id));
         let ticketed: BTreeSet<DocumentId> = touches
             .iter()
             .filter(|(_, touch)| touch.open_ticket().is_some())
@@ -301,8 +325,8 @@ impl Replica {
         Ok(attention_of(days, since, &accounts, &touches, &deals))
     }
 
-    /// Every deal, with its account's owner.
-    fn owned_deals(&self) -> Result<Vec<OwnedDeal>, StoreError> {
+    /// Every deal of the accounts in `scope`, with its account's owner.
+    fn owned_deals(&self, scope: AccountScope<'_>) -> Result<Vec<OwnedDeal>, StoreError> {
         let owners: HashMap<DocumentId, Option<String>> = self
             .accounts()?
             .into_iter()
@@ -311,6 +335,7 @@ impl Replica {
         Ok(self
             .deals()?
             .into_iter()
+            .filter(|row| in_scope(scope, &row.account))
             .map(|row| OwnedDeal {
                 account: row.account,
                 owner: owners.get(&row.account).cloned().flatten(),

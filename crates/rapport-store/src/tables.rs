@@ -84,7 +84,7 @@ pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
 /// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
 /// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`; alerts with their
-/// reasons (mentions, following, rules).
+/// reasons (mentions, following, rules); `accounts` rows holding tags and custom fields.
 pub(crate) const INDEX_LAYOUT: &[u8] = b"4";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Data, array, ids, keys, run_with_env, str_at, tmp};
 
-const ACCOUNT_KEYS: [&str; 18] = [
+const ACCOUNT_KEYS: [&str; 19] = [
     "conflicts",
     "contacts",
     "custom",
@@ -23,6 +23,7 @@ const ACCOUNT_KEYS: [&str; 18] = [
     "tier",
     "timeline",
     "url",
+    "value",
     "website",
 ];
 
@@ -164,6 +165,7 @@ fn account_add_prints_its_id_and_show_returns_every_field() {
             "timeline": [],
             "conflicts": [],
             "followers": [],
+            "value": { "score": 0, "tier": "low", "recency": 0, "frequency": 0, "monetary": 0 },
         })
     );
 
@@ -198,12 +200,28 @@ fn account_list_is_sorted_by_name_and_summarises_each_account() {
         assert_eq!(
             keys(summary),
             [
-                "contacts", "domain", "entries", "id", "name", "owner", "stage", "tier"
+                "contacts",
+                "custom",
+                "domain",
+                "entries",
+                "id",
+                "last_entry",
+                "last_team",
+                "name",
+                "open_deal",
+                "owner",
+                "stage",
+                "tags",
+                "tier",
+                "value"
             ]
         );
     }
+    let mut beta_row = list[1].clone();
+    let last_entry = beta_row["last_entry"].take();
+    assert!(last_entry.is_string(), "{last_entry}");
     assert_eq!(
-        list[1],
+        beta_row,
         json!({
             "id": beta,
             "name": "beta",
@@ -213,6 +231,13 @@ fn account_list_is_sorted_by_name_and_summarises_each_account() {
             "owner": "bo",
             "contacts": 2,
             "entries": 1,
+            "tags": [],
+            "custom": {},
+            // A note today: full recency, one entry of twelve, no deal.
+            "value": { "score": 37, "tier": "medium", "recency": 100, "frequency": 8, "monetary": 0 },
+            "last_entry": null,
+            "last_team": "support",
+            "open_deal": false,
         })
     );
     assert_eq!(list[0]["stage"], "lead");

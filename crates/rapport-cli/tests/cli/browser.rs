@@ -42,6 +42,7 @@ const COMMAND: Duration = Duration::from_secs(30);
 mod due_tasks;
 mod follow_page;
 mod reports_page;
+mod segments_page;
 
 #[test]
 fn a_note_with_an_alert_written_on_the_support_page_appears_live_on_the_sales_page() {

@@ -24,6 +24,7 @@ mod reminders;
 mod replica_errors;
 mod reports;
 mod rules;
+mod segments;
 mod support;
 mod sync;
 mod timeline;

@@ -151,24 +151,20 @@ pub struct AccountSummary {
     pub contacts: usize,
     /// How many timeline entries.
     pub entries: usize,
+    /// Tags, sorted.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Custom fields that read as text, by name.
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
 }
 
 /// Reads the whole account.
 pub fn view<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountView, ShapeError> {
     super::check_kind(doc)?;
     let s = |key| read::string(doc, &ROOT, key, "");
-    let tags = match read::object(doc, &ROOT, TAGS, ObjType::Map, "")? {
-        Some(obj) => doc.keys(&obj).collect(),
-        None => Vec::new(),
-    };
-    let mut custom = BTreeMap::new();
-    if let Some(obj) = read::object(doc, &ROOT, CUSTOM, ObjType::Map, "")? {
-        for key in doc.keys(&obj) {
-            if let Some(value) = read::string(doc, &obj, &key, CUSTOM)? {
-                custom.insert(key, value);
-            }
-        }
-    }
+    let tags = tags(doc)?;
+    let custom = custom_fields(doc, Custom::Strict)?;
     let mut timeline = items(doc, TIMELINE, |obj, id: EntryId, path| {
         entry(doc, obj, id, path)
     })?;
@@ -210,7 +206,43 @@ pub fn summary<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountSummary, Sh
         owner: read::string(doc, &ROOT, "owner", "")?,
         contacts: count(CONTACTS)?,
         entries: count(TIMELINE)?,
+        // Kept for segments; an odd shape from a foreign peer leaves them out, not the account.
+        tags: tags(doc).unwrap_or_default(),
+        custom: custom_fields(doc, Custom::TextOnly).unwrap_or_default(),
     })
+}
+
+/// How custom fields that are not text read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Custom {
+    /// As a shape error: the account view shows every field or none.
+    Strict,
+    /// Left out: the list keeps showing an account a foreign peer gave an odd custom field.
+    TextOnly,
+}
+
+fn tags<D: ReadDoc>(doc: &D) -> Result<Vec<String>, ShapeError> {
+    Ok(match read::object(doc, &ROOT, TAGS, ObjType::Map, "")? {
+        Some(obj) => doc.keys(&obj).collect(),
+        None => Vec::new(),
+    })
+}
+
+fn custom_fields<D: ReadDoc>(doc: &D, how: Custom) -> Result<BTreeMap<String, String>, ShapeError> {
+    let mut custom = BTreeMap::new();
+    if let Some(obj) = read::object(doc, &ROOT, CUSTOM, ObjType::Map, "")? {
+        for key in doc.keys(&obj) {
+            let value = match read::string(doc, &obj, &key, CUSTOM) {
+                Ok(value) => value,
+                Err(_) if how == Custom::TextOnly => None,
+                Err(error) => return Err(error),
+            };
+            if let Some(value) = value {
+                custom.insert(key, value);
+            }
+        }
+    }
+    Ok(custom)
 }
 
 /// Reads one timeline entry, if it exists.

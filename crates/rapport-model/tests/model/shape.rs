@@ -422,3 +422,25 @@ fn one_deal_reads_as_the_account_view_shows_it_and_another_shape_names_the_field
     let err = account::read_deal(&doc, id).unwrap_err();
     assert!(err.to_string().contains("amount"), "{err}");
 }
+
+#[test]
+fn odd_tags_and_custom_fields_leave_them_out_of_the_summary_not_the_account() {
+    let mut doc = new_account("Acme");
+    raw(&mut doc, |tx| {
+        let custom = tx.put_object(ROOT, "custom", ObjType::Map)?;
+        tx.put(&custom, "region", "north")?;
+        tx.put(&custom, "seats", 12)?;
+        tx.put(ROOT, "tags", "not a map")
+    });
+    let summary = account::summary(&doc, doc_id()).unwrap();
+    assert_eq!(summary.name, "Acme");
+    assert!(summary.tags.is_empty());
+    assert_eq!(
+        summary.custom,
+        [("region".to_owned(), "north".to_owned())].into()
+    );
+    assert!(
+        account::view(&doc, doc_id()).is_err(),
+        "the whole account still says what does not read"
+    );
+}

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use rapport_model::account::AccountSummary;
+use rapport_model::segment::ScoredAccount;
+use rapport_model::value::AccountValue;
 use rapport_model::{DocumentId, Team};
 use rapport_store::{Replica, TeamAccount};
 use serde_json::{Value, json};
@@ -32,12 +33,12 @@ pub(super) struct TeamFilters {
     pub(super) open_deals: bool,
 }
 
-/// One page of the accounts `matching` (already searched and filtered, by name), as `team`'s
-/// view rows.
+/// One page of the accounts `matching` (already searched, filtered and ordered), as `team`'s
+/// view rows, each with its value score.
 pub(super) fn page(
     replica: &Replica,
     team: Team,
-    matching: &[AccountSummary],
+    matching: &[ScoredAccount],
     filters: &TeamFilters,
     offset: usize,
     limit: usize,
@@ -47,13 +48,22 @@ pub(super) fn page(
         .into_iter()
         .map(|row| (row.summary.id, row))
         .collect();
-    let rows: Vec<TeamAccount> = matching
+    let rows: Vec<(TeamAccount, &AccountValue)> = matching
         .iter()
-        .filter_map(|a| facts.remove(&a.id))
-        .filter(|row| !filters.open_ticket || row.open_ticket.is_some())
-        .filter(|row| !filters.open_deals || row.open_deals.deals > 0)
+        .filter_map(|a| Some((facts.remove(&a.summary.id)?, &a.value)))
+        .filter(|(row, _)| !filters.open_ticket || row.open_ticket.is_some())
+        .filter(|(row, _)| !filters.open_deals || row.open_deals.deals > 0)
         .collect();
-    let page: Vec<&TeamAccount> = rows.iter().skip(offset).take(limit).collect();
+    let page: Vec<Value> = rows
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(row, value)| {
+            let mut row = json!(row);
+            row["value"] = json!(value);
+            row
+        })
+        .collect();
     Ok(Json(json!({
         "team": team,
         "total": rows.len(),

@@ -205,6 +205,8 @@ fn summary(n: u8, name: &str) -> AccountSummary {
         owner: Some("ana".into()),
         contacts: 0,
         entries: 0,
+        tags: Vec::new(),
+        custom: Default::default(),
     }
 }
 

@@ -42,8 +42,8 @@ const SUE: (&str, Team) = ("sue", Team::Support);
 fn reports(replica: &Replica) -> (InteractionsReport, AttentionReport) {
     let now = NOW.parse().unwrap();
     (
-        replica.interactions_report(30, now).unwrap(),
-        replica.attention_report(30, now).unwrap(),
+        replica.interactions_report(30, now, None).unwrap(),
+        replica.attention_report(30, now, None).unwrap(),
     )
 }
 

@@ -98,7 +98,14 @@ fn a_due_task_is_done_from_the_inbox_and_the_account_list_switches_to_supports_v
     });
     assert_eq!(
         headers(&page),
-        ["Name", "Owner", "Stage", "Open deals", "Open value"]
+        [
+            "Name",
+            "Owner",
+            "Stage",
+            "Open deals",
+            "Open value",
+            "Score"
+        ]
     );
     let initech_cells = cells(&page, &initech);
     assert_eq!(initech_cells[3], "1", "{initech_cells:?}");
@@ -114,6 +121,7 @@ fn a_due_task_is_done_from_the_inbox_and_the_account_list_switches_to_supports_v
                 "Last support touch",
                 "Contacts",
                 "Owner",
+                "Score",
             ]
     });
     let globex_cells = cells(&page, &globex);
