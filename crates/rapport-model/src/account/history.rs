@@ -20,8 +20,8 @@ mod subject;
 use std::collections::HashMap;
 use std::fmt;
 
-use automerge::legacy::{Key, ObjectId, OpId};
-use automerge::{Automerge, ObjId, Prop, ReadDoc};
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{ActorId, Automerge, Prop, ReadDoc};
 use serde::Serialize;
 
 use crate::error::ShapeError;
@@ -230,12 +230,20 @@ pub fn history(
         .map(|meta| meta.hash)
         .collect();
     let skip = limit.map_or(0, |limit| hashes.len().saturating_sub(limit));
+    // Every change is read for the objects it makes (their paths), even those a limit leaves
+    // out: a later change may write inside them.
     let mut paths = ObjectPaths::default();
-    let changes = hashes[skip..]
-        .iter()
-        .filter_map(|hash| Some((*hash, doc.get_change_by_hash(hash)?)))
-        .map(|(hash, change)| read_change(doc, hash, &change.decode(), &mut paths))
-        .collect();
+    let mut changes = Vec::with_capacity(hashes.len() - skip);
+    for (index, hash) in hashes.iter().enumerate() {
+        let Some(change) = doc.get_change_by_hash(hash) else {
+            continue;
+        };
+        let change = change.decode();
+        paths.learn(&change);
+        if index >= skip {
+            changes.push(read_change(doc, *hash, &change, &paths));
+        }
+    }
     Ok(AccountHistory {
         account: id,
         total: hashes.len(),
@@ -247,7 +255,7 @@ fn read_change(
     doc: &Automerge,
     hash: automerge::ChangeHash,
     change: &automerge::ExpandedChange,
-    paths: &mut ObjectPaths,
+    paths: &ObjectPaths,
 ) -> HistoryChange {
     let after_heads = [hash];
     let (before, after) = (At::new(doc, &change.deps), At::new(doc, &after_heads));
@@ -255,7 +263,7 @@ fn read_change(
     let written = change
         .operations
         .iter()
-        .filter_map(|op| paths.written(doc, &op.obj, &op.key));
+        .filter_map(|op| paths.written(&op.obj, &op.key));
     let mut edits = Vec::new();
     if created {
         edits.push(FieldEdit::Created {
@@ -279,30 +287,53 @@ fn read_change(
     }
 }
 
-/// The path of every object met so far, from the root down. An object never moves, so its path
-/// is found once for the whole history.
+/// The path of every object made so far, from the root down, learnt from the changes' own
+/// `make` operations in causal order (an object never moves, and is made before anything
+/// writes in it). Asking Automerge for an object's parents instead would seek through lists,
+/// whose lookup checks itself with a debug assertion that a fuzzed document fails.
 #[derive(Default)]
 struct ObjectPaths {
-    known: HashMap<ObjId, Option<Vec<Prop>>>,
+    /// Keyed by the id of the operation that made the object; `None` for an object made
+    /// inside a list or a text, whose position Rapport's documents never need.
+    known: HashMap<(u64, ActorId), Option<Vec<Prop>>>,
 }
 
 impl ObjectPaths {
+    /// Records where each object `change` makes lives.
+    fn learn(&mut self, change: &automerge::ExpandedChange) {
+        let start = change.start_op.get();
+        for (offset, op) in (0u64..).zip(&change.operations) {
+            if !matches!(op.action, OpType::Make(_)) {
+                continue;
+            }
+            let path = match &op.key {
+                Key::Map(key) => self.path_of(&op.obj).map(|mut path| {
+                    path.push(Prop::Map(key.to_string()));
+                    path
+                }),
+                Key::Seq(_) => None,
+            };
+            let made = start.saturating_add(offset);
+            self.known.insert((made, change.actor_id.clone()), path);
+        }
+    }
+
+    fn path_of(&self, obj: &ObjectId) -> Option<Vec<Prop>> {
+        match obj {
+            ObjectId::Root => Some(Vec::new()),
+            ObjectId::Id(OpId(counter, actor)) => self
+                .known
+                .get(&(*counter, actor.clone()))
+                .cloned()
+                .flatten(),
+        }
+    }
+
     /// Where an operation on `obj` at `key` writes: the object's path, then the map key; an
-    /// edit of a list or a text is a change of that object. `None` when the object is not found.
-    fn written(&mut self, doc: &Automerge, obj: &ObjectId, key: &Key) -> Option<Vec<Prop>> {
-        let obj = match obj {
-            ObjectId::Root => ObjId::Root,
-            // The last part is a hint to the actor's index, checked and looked up when wrong.
-            ObjectId::Id(OpId(counter, actor)) => ObjId::Id(*counter, actor.clone(), 0),
-        };
-        let mut path = self
-            .known
-            .entry(obj)
-            .or_insert_with_key(|obj| {
-                let parents = doc.parents(obj).ok()?;
-                Some(parents.path().into_iter().map(|(_, prop)| prop).collect())
-            })
-            .clone()?;
+    /// edit of a list or a text is a change of that object. `None` when the object's path is
+    /// not known.
+    fn written(&self, obj: &ObjectId, key: &Key) -> Option<Vec<Prop>> {
+        let mut path = self.path_of(obj)?;
         if let Key::Map(key) = key {
             path.push(Prop::Map(key.to_string()));
         }
