@@ -222,7 +222,8 @@ fn rule(replica: &mut Replica, command: RuleCommand, out: &Output) -> anyhow::Re
                 );
             }
             let edit = replica.edit_now();
-            replica.change_workspace(&edit, |tx| workspace::put_rule(tx, &rule))?;
+            replica.change_workspace(&edit, |tx| workspace::put_rule(tx, &edit, &rule))?;
+            let rule = rule.created_at(edit.at);
             out.done(
                 &format!("added rule {}", crate::output::rule_text(&rule)),
                 json!({ "added": rule }),
@@ -231,7 +232,7 @@ fn rule(replica: &mut Replica, command: RuleCommand, out: &Output) -> anyhow::Re
         RuleCommand::List => out.rules(&replica.rules()?),
         RuleCommand::Remove { name } => {
             let edit = replica.edit_now();
-            replica.change_workspace(&edit, |tx| workspace::remove_rule(tx, &name))?;
+            replica.change_workspace(&edit, |tx| workspace::remove_rule(tx, &edit, &name))?;
             out.done(&format!("removed rule {name}"), json!({ "removed": name }))
         }
     }

@@ -317,8 +317,12 @@ pub fn rule_text(rule: &Rule) -> String {
     .into_iter()
     .flatten()
     .collect();
+    let since = rule
+        .created
+        .map(|at| format!("  for entries since {}", at.strftime("%Y-%m-%d %H:%M UTC")))
+        .unwrap_or_default();
     format!(
-        "{}  when {}  alert {}",
+        "{}  when {}  alert {}{since}",
         rule.name,
         conditions.join(" "),
         RuleTarget::join(&rule.alert)

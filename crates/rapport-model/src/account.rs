@@ -322,16 +322,17 @@ pub fn acknowledge<T: Transactable>(
     Ok(Touched::acknowledgement(&edit.user, entry))
 }
 
-/// Makes the editing user a follower of the account (again: following twice keeps one
-/// follower). A follower is a flat root key `follower:<user>`, not an entry of a followers map:
-/// existing documents have no such map, and two replicas creating it concurrently would hide
-/// one side's followers.
+/// Makes the editing user a follower of the account from the edit's time on: they are alerted
+/// by entries written since. Following again changes nothing (the first time stands). A
+/// follower is a flat root key `follower:<user>` holding that time, not an entry of a followers
+/// map: existing documents have no such map, and two replicas creating it concurrently would
+/// hide one side's followers.
 pub fn follow<T: Transactable>(tx: &mut T, edit: &Edit) -> Result<Touched, EditError> {
-    tx.put(
-        ROOT,
-        view::follower_key(&edit.user),
-        ScalarValue::Timestamp(edit.at_millis()),
-    )?;
+    let key = view::follower_key(&edit.user);
+    if tx.get(ROOT, key.as_str())?.is_some() {
+        return Ok(Touched::default());
+    }
+    tx.put(ROOT, key, ScalarValue::Timestamp(edit.at_millis()))?;
     Ok(Touched {
         fields: true,
         ..Touched::default()

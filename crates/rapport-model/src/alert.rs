@@ -6,10 +6,19 @@
 //! - `direct`: its `alert` list names `@user`;
 //! - `team`: its `alert` list names the user's team;
 //! - `mentioned`: its text mentions `@user` ([`mention`]);
-//! - `following`: the user follows the account;
-//! - `rule NAME`: a workspace [`rule::Rule`] matches it and targets the user.
+//! - `following`: the user follows the account, and did when the entry was written;
+//! - `rule NAME`: a workspace [`rule::Rule`] written before the entry matches it and targets the
+//!   user.
 //!
 //! The author of an entry is never alerted by it, whatever the reason.
+//!
+//! Following and rules look at the entry's time, never at when a replica learned of the entry:
+//! a follow or a rule reaches replicas in any order relative to the entries, and each must
+//! derive the same inbox. The account's owner, tier and stage are read as they are now.
+//!
+//! What an inbox holds is therefore a function of the documents alone. Two consequences: a
+//! removed rule keeps the alerts it raised (it stays in the workspace with its removal time,
+//! see [`rule`]), while unfollowing an account mutes it, taking back what following raised.
 
 pub mod mention;
 pub mod rule;
@@ -61,7 +70,7 @@ impl serde::Serialize for AlertReason {
 }
 
 /// What rules and following need to know of an entry's account.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AccountFacts {
     /// The `owner` field.
     pub owner: Option<String>,
@@ -69,8 +78,27 @@ pub struct AccountFacts {
     pub tier: Option<String>,
     /// The lifecycle stage.
     pub stage: Option<Stage>,
-    /// The members following the account.
-    pub followers: Vec<UserName>,
+    /// The members following the account, by name.
+    pub followers: Vec<Follower>,
+}
+
+impl AccountFacts {
+    /// Whether `user` followed the account when an entry written at `at` was written. A follow
+    /// of unknown time (a foreign peer's) counts for every entry.
+    pub fn follows(&self, user: &UserName, at: jiff::Timestamp) -> bool {
+        self.followers
+            .iter()
+            .any(|f| f.user == *user && f.since.is_none_or(|since| since <= at))
+    }
+}
+
+/// A member following an account, and since when.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Follower {
+    /// The member.
+    pub user: UserName,
+    /// When they followed; `None` when the document does not say in a form read here.
+    pub since: Option<jiff::Timestamp>,
 }
 
 /// The member an inbox is for, and the workspace's members and rules.
@@ -107,11 +135,11 @@ pub fn reasons(
     if mention::mentioned_members(&entry.text, recipient.members).contains(&user) {
         out.push(AlertReason::Mentioned);
     }
-    if account.followers.contains(user) {
+    if account.follows(user, entry.at) {
         out.push(AlertReason::Following);
     }
     for rule in recipient.rules {
-        if rule.matches(entry, account) && rule.targets(account, user, recipient.team) {
+        if rule.matches(entry, account) && rule.targets(entry, account, user, recipient.team) {
             out.push(AlertReason::Rule(rule.name.clone()));
         }
     }
@@ -159,7 +187,13 @@ mod tests {
             owner: Some(owner.to_owned()),
             tier: Some("gold".to_owned()),
             stage: Some(Stage::Customer),
-            followers: followers.iter().map(|f| name(f)).collect(),
+            followers: followers
+                .iter()
+                .map(|f| Follower {
+                    user: name(f),
+                    since: None,
+                })
+                .collect(),
         }
     }
 
@@ -228,6 +262,44 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(words, ["following", "rule gold-tickets"]);
+        Ok(())
+    }
+
+    #[test]
+    fn rules_and_follows_count_only_for_entries_written_since()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let at = |ms| jiff::Timestamp::from_millisecond(ms);
+        let rules = [gold_tickets()?.created_at(at(1_000)?)];
+        let members = [name("ana"), name("bo")];
+        let mut account = gold_account("ana", &[]);
+        account.followers = vec![Follower {
+            user: name("bo"),
+            since: Some(at(2_000)?),
+        }];
+        let reasons_at = |ms, user: &UserName| -> Result<Vec<String>, jiff::Error> {
+            let mut ticket = entry("sam", EntryKind::Ticket, Team::Support, "down");
+            ticket.at = at(ms)?;
+            let recipient = Recipient {
+                user,
+                team: Team::Sales,
+                members: &members,
+                rules: &rules,
+            };
+            Ok(reasons(&ticket, &account, &recipient)
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        };
+        assert!(reasons_at(999, &members[0])?.is_empty(), "before the rule");
+        assert_eq!(reasons_at(1_000, &members[0])?, ["rule gold-tickets"]);
+        assert!(
+            reasons_at(1_999, &members[1])?.is_empty(),
+            "before bo followed"
+        );
+        assert_eq!(
+            reasons_at(2_000, &members[1])?,
+            ["following", "rule gold-tickets"]
+        );
         Ok(())
     }
 

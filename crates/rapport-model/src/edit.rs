@@ -19,12 +19,14 @@ pub struct Edit {
 }
 
 impl Edit {
-    /// An edit by `user` of `team` now.
+    /// An edit by `user` of `team` now, to the millisecond (what documents store), so that a
+    /// time read back equals the edit's.
     pub fn now(user: UserName, team: Team) -> Self {
+        let now = jiff::Timestamp::now();
         Self {
             user,
             team,
-            at: jiff::Timestamp::now(),
+            at: jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now),
         }
     }
 

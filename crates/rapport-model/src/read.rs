@@ -149,6 +149,31 @@ pub(crate) fn int<D: ReadDoc>(
     }
 }
 
+/// A time at `obj[key]`, if present: a timestamp, or an integer of Unix milliseconds (as a
+/// JavaScript peer may write it).
+pub(crate) fn time<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    key: &str,
+    prefix: &str,
+) -> Result<Option<jiff::Timestamp>, ShapeError> {
+    let path = join(prefix, key);
+    match get(doc, obj, key, &path)? {
+        None => Ok(None),
+        Some((value, _)) => {
+            let millis = match value.as_scalar() {
+                Some(ScalarValue::Timestamp(ms) | ScalarValue::Int(ms)) => Some(*ms),
+                Some(ScalarValue::Uint(ms)) => i64::try_from(*ms).ok(),
+                _ => None,
+            };
+            millis
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                .map(Some)
+                .ok_or_else(|| wrong(&path, "a timestamp", &value))
+        }
+    }
+}
+
 /// A boolean at `obj[key]`, if present.
 pub(crate) fn boolean<D: ReadDoc>(
     doc: &D,

@@ -12,7 +12,8 @@
 //!   timeline: { <EntryId>: { kind, team, author: Str, at: Timestamp, text: Text, alert: [Str] } }
 //!   acks:     { "<user>:<EntryId>": Timestamp }
 //!   merged_into: Str (optional: the DocumentId of the account this one was merged into)
-//!   "follower:<user>": Timestamp (one flat root key per follower, set when they followed) }
+//!   "follower:<user>": Timestamp (one flat root key per follower, set when they followed; they
+//!                      are alerted by entries written from then on) }
 //! ```
 //! An account with `merged_into` stays a document of the workspace (replicas keep syncing it),
 //! but lists, search and alerts show the account it was merged into, which holds copies of all
@@ -24,7 +25,9 @@
 //!   members:  { <user>: { team, role: Str } },
 //!   accounts: { <DocumentId>: true },
 //!   pipeline: [Str]
-//!   "rule:<name>": { kind, tier, stage, team, alert: Str } (one flat root key per alert rule) }
+//!   "rule:<name>": { kind, tier, stage, team, alert: Str, created, removed: Timestamp }
+//!                  (one flat root key per alert rule; it fires for entries written from
+//!                  `created` until `removed`, and a removed rule stays for what it raised) }
 //! ```
 //! Collections are maps keyed by unique ids, never lists, so concurrent additions never
 //! interleave or collide. Every collection is created with the document, so that two replicas
@@ -39,6 +42,8 @@ pub(crate) const SCHEMA: &str = "schema";
 pub(crate) const SCHEMA_VERSION: u64 = 1;
 pub(crate) const CREATED: &str = "created";
 pub(crate) const CREATED_BY: &str = "created_by";
+/// When a rule was removed (it stays, for the alerts it raised).
+pub(crate) const REMOVED: &str = "removed";
 
 pub(crate) const ACCOUNT_TYPE: &str = "account";
 pub(crate) const TAGS: &str = "tags";

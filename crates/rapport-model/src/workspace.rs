@@ -86,9 +86,11 @@ pub fn add_account<T: Transactable>(tx: &mut T, id: DocumentId) -> Result<(), Ed
     Ok(())
 }
 
-/// Writes an alert rule under its own root key, `rule:<name>`, replacing a rule of that name.
-pub fn put_rule<T: Transactable>(tx: &mut T, rule: &Rule) -> Result<(), EditError> {
+/// Writes an alert rule under its own root key, `rule:<name>`, replacing a rule of that name,
+/// with the edit's time as its creation time: it fires for entries written from then on.
+pub fn put_rule<T: Transactable>(tx: &mut T, edit: &Edit, rule: &Rule) -> Result<(), EditError> {
     let obj = tx.put_object(ROOT, rule_key(&rule.name), ObjType::Map)?;
+    tx.put(&obj, CREATED, ScalarValue::Timestamp(edit.at_millis()))?;
     let when = &rule.when;
     let fields = [
         ("kind", when.kind.map(|k| k.as_str().to_owned())),
@@ -105,22 +107,47 @@ pub fn put_rule<T: Transactable>(tx: &mut T, rule: &Rule) -> Result<(), EditErro
     Ok(())
 }
 
-/// Removes the alert rule `name`.
-pub fn remove_rule<T: Transactable>(tx: &mut T, name: &RuleName) -> Result<(), EditError> {
+/// Removes the alert rule `name` from the edit's time on: it fires for no entry written since,
+/// and the alerts it raised for earlier entries stay. The rule's key stays in the document with
+/// its removal time, so that every replica, whatever it merged first, agrees on both.
+pub fn remove_rule<T: Transactable>(
+    tx: &mut T,
+    edit: &Edit,
+    name: &RuleName,
+) -> Result<(), EditError> {
     let key = rule_key(name);
-    if tx.get(ROOT, key.as_str())?.is_none() {
-        return Err(EditError::UnknownRule {
-            name: name.to_string(),
-        });
+    let unknown = || EditError::UnknownRule {
+        name: name.to_string(),
+    };
+    match read_rule(tx, &key) {
+        Some(rule) if rule.removed.is_none() => {
+            let obj = read::object(tx, &ROOT, &key, ObjType::Map, "")?.ok_or_else(unknown)?;
+            tx.put(&obj, REMOVED, ScalarValue::Timestamp(edit.at_millis()))?;
+            Ok(())
+        }
+        Some(_) => Err(unknown()),
+        // A key this version does not read as a rule (a foreign peer's) fired for no one here:
+        // it simply goes.
+        None if tx.get(ROOT, key.as_str())?.is_some() => {
+            tx.delete(ROOT, key.as_str())?;
+            Ok(())
+        }
+        None => Err(unknown()),
     }
-    tx.delete(ROOT, key.as_str())?;
-    Ok(())
 }
 
-/// The workspace's alert rules, by name. A rule that does not read (written by a foreign peer,
-/// or by a later version with conditions this one does not know) is skipped: it fires for no
-/// one here rather than for everyone.
+/// The workspace's standing alert rules, by name: those not removed.
 pub fn rules<D: ReadDoc>(doc: &D) -> Vec<Rule> {
+    let mut out = alert_rules(doc);
+    out.retain(|rule| rule.removed.is_none());
+    out
+}
+
+/// Every alert rule the workspace holds, by name, removed ones (which still cover the entries
+/// written while they stood) included: what alerts are derived from. A rule that does not read
+/// (written by a foreign peer, or by a later version with conditions this one does not know)
+/// is skipped: it fires for no one here rather than for everyone.
+pub fn alert_rules<D: ReadDoc>(doc: &D) -> Vec<Rule> {
     let mut out: Vec<Rule> = doc
         .keys(&ROOT)
         .filter_map(|key| read_rule(doc, &key))
@@ -132,7 +159,7 @@ pub fn rules<D: ReadDoc>(doc: &D) -> Vec<Rule> {
 fn read_rule<D: ReadDoc>(doc: &D, key: &str) -> Option<Rule> {
     let name: RuleName = key.strip_prefix(RULE_PREFIX)?.parse().ok()?;
     let obj = read::object(doc, &ROOT, key, ObjType::Map, "").ok()??;
-    let known = ["kind", "tier", "stage", "team", "alert"];
+    let known = ["kind", "tier", "stage", "team", "alert", CREATED, REMOVED];
     if doc.keys(&obj).any(|field| !known.contains(&field.as_str())) {
         return None;
     }
@@ -145,7 +172,18 @@ fn read_rule<D: ReadDoc>(doc: &D, key: &str) -> Option<Rule> {
         team: text("team").map(|t| t.parse()).transpose().ok()?,
     };
     let alert = RuleTarget::parse_list(&text("alert")?).ok()?;
-    Rule::new(name, when, alert).ok()
+    let mut rule = Rule::new(name, when, alert).ok()?;
+    // A creation time that does not read makes the rule as old as any entry: it then fires
+    // for every entry, the same on every replica. A removal time that does not read removes
+    // it for every entry.
+    if let Ok(Some(at)) = read::time(doc, &obj, CREATED, key) {
+        rule = rule.created_at(at);
+    }
+    match read::time(doc, &obj, REMOVED, key) {
+        Ok(None) => Some(rule),
+        Ok(Some(at)) => Some(rule.removed_at(at)),
+        Err(_) => Some(rule.removed_at(jiff::Timestamp::MIN)),
+    }
 }
 
 fn rule_key(name: &RuleName) -> String {

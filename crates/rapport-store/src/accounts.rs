@@ -122,8 +122,8 @@ impl Replica {
         self.persist(vec![PendingChange { id, chunk, touched }])
     }
 
-    /// Applies an edit to the workspace document (its alert rules) and commits it durably.
-    /// Nothing derived is updated: rules apply to entries indexed from now on.
+    /// Applies an edit to the workspace document (its members, alert rules) and commits it
+    /// durably; the alerts a changed rule concerns are rewritten after the commit.
     pub fn change_workspace(
         &mut self,
         edit: &Edit,

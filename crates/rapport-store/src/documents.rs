@@ -323,12 +323,17 @@ impl Replica {
                 continue;
             }
             rows::replace_with_snapshot(&txn, &id.to_string(), bytes, &heads)?;
-            if *id != self.workspace {
+            if *id == self.workspace {
+                crate::index::mark_alert_rules_due(&txn)?;
+            } else {
                 crate::index::index_or_leave_out(&mut derived, doc, *id, &everything, &reader)?;
             }
         }
         drop(derived);
         txn.commit().doing(doing)?;
+        if fresh.iter().any(|(_, id, _, _)| *id == self.workspace) {
+            self.settle_alert_rules()?;
+        }
         Ok(())
     }
 
@@ -595,6 +600,9 @@ impl Replica {
             }
         }
         txn.commit().doing(doing)?;
+        if changes.iter().any(|change| change.id == self.workspace) {
+            self.settle_alert_rules()?;
+        }
         for change in changes {
             self.compact_if_due(change.id)?;
         }

@@ -11,8 +11,10 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransact
 use serde::{Deserialize, Serialize};
 
 mod derived;
+mod settle;
 
 pub(crate) use derived::{Derived, index_or_leave_out};
+pub(crate) use settle::mark_alert_rules_due;
 
 use crate::boards;
 use crate::documents::PendingChange;
@@ -93,6 +95,11 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// The workspace's alert rules.
+    pub(crate) fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
     /// The recipient the model's alert reasons are computed for.
     pub(crate) fn recipient(&self) -> Recipient<'_> {
         Recipient {
@@ -110,20 +117,25 @@ impl Replica {
     /// joining) or not readable gives none: entries then alert by their alert lists only.
     pub(crate) fn reader(&mut self) -> Reader {
         let id = self.workspace;
-        let (members, rules) = match self.document(id) {
+        let (mut members, rules) = match self.document(id) {
             Ok(doc) => {
                 let members = workspace::members(doc).unwrap_or_else(|error| {
                     tracing::warn!(workspace = %id, %error, "workspace members unreadable; mentions alert no one");
                     Vec::new()
                 });
-                (members, workspace::rules(doc))
+                (members, workspace::alert_rules(doc))
             }
             Err(_) => (Vec::new(), Vec::new()),
         };
+        members.retain(|m| m.user != self.user);
+        // The inbox's own user always counts as a member: whether they are mentioned never
+        // depends on whether the workspace document arrived before the entry.
+        let mut members: Vec<UserName> = members.into_iter().map(|m| m.user).collect();
+        members.push(self.user.clone());
         Reader {
             user: self.user.clone(),
             team: self.team,
-            members: members.into_iter().map(|m| m.user).collect(),
+            members,
             rules,
         }
     }
@@ -135,13 +147,15 @@ impl Replica {
         change: &PendingChange,
     ) -> Result<(), StoreError> {
         if change.id == self.workspace {
-            return Ok(());
+            return mark_alert_rules_due(txn);
         }
         if change.touched.is_empty() {
             return Ok(());
         }
-        // Only entries need the workspace's members and rules.
-        let reader = if change.touched.everything || !change.touched.entries.is_empty() {
+        // Only entries, and the account fields their alerts read, need the workspace's members
+        // and rules.
+        let touched = &change.touched;
+        let reader = if touched.everything || touched.fields || !touched.entries.is_empty() {
             self.reader()
         } else {
             Reader {
@@ -207,6 +221,7 @@ impl Replica {
         let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
         let (docs, workspace) = (&mut self.docs, self.workspace);
         let mut indexed = Vec::new();
+        let mut workspace_seen = false;
         load_each(waiting, |key, loaded| {
             unindexed.remove(key.as_str()).doing(DOING)?;
             let Some((id, heads, loaded)) = loaded else {
@@ -225,7 +240,10 @@ impl Replica {
                 tracing::warn!(document = %id, "a document from the relay holds other heads than it said");
                 rows::put_heads(&txn, &key, &doc.get_heads())?;
             }
-            if id != workspace {
+            if id == workspace {
+                mark_alert_rules_due(&txn)?;
+                workspace_seen = true;
+            } else {
                 index_or_leave_out(&mut derived, &doc, id, &everything, &reader)?;
                 indexed.push(id);
             }
@@ -233,6 +251,9 @@ impl Replica {
         })?;
         drop((derived, unindexed));
         txn.commit().doing(DOING)?;
+        if workspace_seen {
+            self.settle_alert_rules()?;
+        }
         self.forward_indexed(&indexed)?;
         self.unindexed()
     }
@@ -293,6 +314,7 @@ impl Replica {
             index_or_leave_out(&mut derived, doc, id, &everything, &reader)?;
         }
         drop(derived);
+        settle::record_alert_rules(&txn, &reader)?;
         self.restore_survivors(&txn)?;
         txn.commit().doing(DOING)?;
         Ok(())

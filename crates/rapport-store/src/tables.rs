@@ -36,6 +36,9 @@ pub(crate) const ITEM_INDEX: TableDefinition<(&str, &str), (&str, &str)> =
 pub(crate) const ITEMS: TableDefinition<&str, (&str, &str)> = TableDefinition::new("items");
 /// (account id, entry id) -> JSON `AlertRecord`: entries that alert this replica's user.
 pub(crate) const ALERTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("alerts");
+/// Account id -> JSON `AccountFacts` (owner, tier, stage, followers with their times): what the
+/// account's alert rows were derived from, so that a change to any of them re-derives them.
+pub(crate) const ALERT_FACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_facts");
 /// (account id, deal id) -> JSON deal row: every deal that reads, for the pipeline board.
 pub(crate) const DEALS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("deals");
 /// (account id, entry id) -> (author's team, time in Unix milliseconds): every timeline entry
@@ -79,13 +82,20 @@ pub(crate) const HEADS_KEPT_KEY: &str = "heads";
 pub(crate) const BOARDS_KEPT_KEY: &str = "boards";
 /// Meta key: present once every indexed account has its `entry_times` and `touches` rows.
 pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
+/// Meta key: the workspace's alert rules the `alerts` rows were derived from (JSON: rule name ->
+/// the rule as JSON).
+pub(crate) const ALERT_RULES_KEY: &str = "alert_rules";
+/// Meta key: present while the workspace document changed and the `alerts` rows may not follow
+/// its rules yet; the replica settles them after the commit, or on open after a crash.
+pub(crate) const ALERT_RULES_DUE_KEY: &str = "alert_rules_due";
 /// Meta key: the layout of the derived tables, [`INDEX_LAYOUT`]; a replica holding another (or
 /// none) has them rebuilt on open.
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
 /// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
 /// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`; alerts with their
-/// reasons (mentions, following, rules); `accounts` rows holding tags and custom fields.
-pub(crate) const INDEX_LAYOUT: &[u8] = b"4";
+/// reasons (mentions, following and rules, each for entries written since), `alert_facts` and
+/// the rules they follow; `accounts` rows holding tags and custom fields.
+pub(crate) const INDEX_LAYOUT: &[u8] = b"5";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).
 pub(crate) const RETIRED_TABLES: [TableDefinition<&str, ()>; 2] = [
@@ -110,6 +120,7 @@ pub(crate) fn create_all(txn: &redb::WriteTransaction) -> Result<(), redb::Table
     txn.open_table(ITEM_INDEX)?;
     txn.open_table(ITEMS)?;
     txn.open_table(ALERTS)?;
+    txn.open_table(ALERT_FACTS)?;
     txn.open_table(DEALS)?;
     txn.open_table(ACTIVITY)?;
     txn.open_table(ENTRY_TIMES)?;

@@ -109,15 +109,15 @@ fn a_follower_hears_a_support_ticket_on_the_followed_account() {
         "a follower's own entry alerts them not"
     );
 
-    // After unfollowing, new entries no longer reach mia; the alert she had stays.
+    // Unfollowing mutes the account for mia: what following raised leaves her inbox, on each
+    // of her replicas alike, and new entries no longer reach her.
     mia.json(["account", "unfollow", &account]);
     sync_all(&[&sam, &mia, &sue]);
     assert_eq!(sam.show(&account)["followers"], json!(["sue"]));
+    assert_eq!(mia.alerts(true), json!([]));
     sue.id_of(["log", &account, "--kind", "ticket", "Login broken again"]);
     sync_all(&[&sam, &mia, &sue]);
-    let inbox = mia.alerts(false);
-    assert_eq!(array(&inbox).len(), 1, "{inbox:#}");
-    assert_eq!(inbox[0]["id"], ticket.as_str());
+    assert_eq!(mia.alerts(true), json!([]));
 }
 
 #[test]
@@ -145,7 +145,10 @@ fn a_rule_for_tickets_on_gold_accounts_alerts_the_owner_and_followers() {
     sync_all(&[&sam, &mia, &sue]);
     mia.json(["account", "follow", &gold]);
     sync_all(&[&sam, &mia, &sue]);
-    let rules = sam.json(["workspace", "rule", "list"]);
+    let mut rules = sam.json(["workspace", "rule", "list"]);
+    assert_eq!(rules[0]["created"], added["added"]["created"]);
+    assert!(rules[0]["created"].is_string(), "{rules:#}");
+    rules[0].as_object_mut().map(|rule| rule.remove("created"));
     assert_eq!(
         rules,
         json!([{
@@ -180,13 +183,64 @@ fn a_rule_for_tickets_on_gold_accounts_alerts_the_owner_and_followers() {
     let text = sam.run(["alerts"]).ok().stdout;
     assert!(text.contains("why: rule gold-tickets"), "{text}");
 
-    // Removing the rule stops it for new entries; what it raised stays.
+    // Removing the rule stops it for entries written from then on; what it raised stays.
     sue.json(["workspace", "rule", "remove", "gold-tickets"]);
     sync_all(&[&sam, &mia, &sue]);
     assert_eq!(sam.json(["workspace", "rule", "list"]), json!([]));
     sue.id_of(["log", &gold, "--kind", "ticket", "Outage again"]);
     sync_all(&[&sam, &mia, &sue]);
     assert_eq!(ids_of(&sam.alerts(false)), [ticket]);
+}
+
+#[test]
+fn a_rule_or_a_follow_that_arrives_after_the_entries_still_alerts_for_those_written_since() {
+    let tmp = tmp();
+    let (relay, [sam, mia, sue]) = relay_with(
+        &tmp,
+        [("sam", "sales"), ("mia", "marketing"), ("sue", "support")],
+    );
+    let account = sam.add_account("Globex", &["--owner", "sam"]);
+    sync_all(&[&sam, &mia, &sue]);
+    let old_ticket = sue.id_of(["log", &account, "--kind", "ticket", "Old outage"]);
+    sue.sync().ok();
+
+    // sam writes a rule and mia follows, both offline; sue's ticket written afterwards reaches
+    // their replicas before their own edits reach the relay.
+    sam.json([
+        "workspace",
+        "rule",
+        "add",
+        "tickets",
+        "--when-kind",
+        "ticket",
+        "--alert",
+        "owner,marketing",
+    ]);
+    mia.json(["account", "follow", &account]);
+    let ticket = sue.id_of(["log", &account, "--kind", "ticket", "Outage in EU region"]);
+    sue.sync().ok();
+    mia.sync().ok();
+    assert_eq!(
+        reasons_for(&mia.alerts(false), &ticket),
+        json!(["following"]),
+        "mia's follow is older than the ticket; the rule has not reached her"
+    );
+    sam.sync().ok();
+    assert_eq!(ids_of(&sam.alerts(false)), [ticket.as_str()]);
+    mia.sync().ok();
+    let inbox = mia.alerts(false);
+    assert_eq!(
+        reasons_for(&inbox, &ticket),
+        json!(["following", "rule tickets"]),
+        "the rule reached back to the ticket written after it"
+    );
+    assert_eq!(ids_of(&inbox), [ticket.as_str()], "never the older ticket");
+    assert!(alerts_for(&sam.alerts(true), &old_ticket).is_empty());
+
+    // A replica that learns everything at once derives the same inbox.
+    let mia_token = Data::at(tmp.path().join("relay")).invite("mia", "marketing", "member");
+    let fresh = Data::join_relay(tmp.path().join("mia-fresh"), &relay.url, &mia_token);
+    assert_eq!(fresh.alerts(false), mia.alerts(false));
 }
 
 fn ids_of(inbox: &Value) -> Vec<String> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 use serde::Serialize;
 
-use crate::alert::AccountFacts;
+use crate::alert::{AccountFacts, Follower};
 use crate::error::ShapeError;
 use crate::fields::{AccountField, ContactField};
 use crate::id::{ContactId, DealId, DocumentId, EntryId, TaskId};
@@ -290,15 +290,25 @@ pub(crate) fn follower_key(user: &UserName) -> String {
     format!("{FOLLOWER_PREFIX}{user}")
 }
 
-/// What alert rules and following read of an account: owner, tier, stage and followers. Read
-/// leniently: a field in a foreign shape counts as absent rather than hiding the alert.
+/// What alert rules and following read of an account: owner, tier, stage and followers with
+/// the time each followed. Read leniently: a field in a foreign shape counts as absent rather
+/// than hiding the alert, and a follow whose time does not read counts for every entry.
 pub fn alert_facts<D: ReadDoc>(doc: &D) -> AccountFacts {
     let text = |key| read::string(doc, &ROOT, key, "").ok().flatten();
+    let followers = followers(doc)
+        .into_iter()
+        .map(|user| {
+            let since = read::time(doc, &ROOT, &follower_key(&user), "")
+                .ok()
+                .flatten();
+            Follower { user, since }
+        })
+        .collect();
     AccountFacts {
         owner: text("owner"),
         tier: text("tier"),
         stage: read::parsed(doc, &ROOT, "stage", "").ok().flatten(),
-        followers: followers(doc),
+        followers,
     }
 }
 

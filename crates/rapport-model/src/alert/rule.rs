@@ -3,6 +3,10 @@
 //! A rule is a condition on an entry and its account (entry kind, author's team, account tier,
 //! account stage; every condition given must hold) and the targets it alerts. Rules live in the
 //! workspace document; see [`crate::workspace::rules`].
+//!
+//! A rule fires for entries written from its creation until its removal, by the entries' own
+//! times: whether a replica merged an entry before or after the rule (or its removal) reached
+//! it, the answer is the same, and removing a rule keeps the alerts it raised.
 
 use std::fmt;
 use std::str::FromStr;
@@ -154,6 +158,13 @@ pub struct Rule {
     pub when: RuleCondition,
     /// Whom it alerts.
     pub alert: Vec<RuleTarget>,
+    /// When it was written: it fires for entries written from then on. `None` (a rule written
+    /// before rules carried their time, or by a foreign peer) fires for every entry.
+    pub created: Option<jiff::Timestamp>,
+    /// When it was removed: it fires for no entry written from then on. A removed rule stays in
+    /// the workspace document for the alerts it raised, and is listed nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<jiff::Timestamp>,
 }
 
 impl Rule {
@@ -178,30 +189,63 @@ impl Rule {
                 what: "a rule's alert list",
             });
         }
-        Ok(Rule { name, when, alert })
+        Ok(Rule {
+            name,
+            when,
+            alert,
+            created: None,
+            removed: None,
+        })
     }
 
-    /// Whether `entry`, on an account with `account`'s fields, meets every condition.
+    /// The rule as written at `at`: it fires for entries written from then on.
+    pub fn created_at(self, at: jiff::Timestamp) -> Rule {
+        Rule {
+            created: Some(at),
+            ..self
+        }
+    }
+
+    /// The rule as removed at `at`: it fires for no entry written from then on.
+    pub fn removed_at(self, at: jiff::Timestamp) -> Rule {
+        Rule {
+            removed: Some(at),
+            ..self
+        }
+    }
+
+    /// Whether `entry`, on an account with `account`'s fields, meets every condition and was
+    /// written while the rule stood.
     pub fn matches(&self, entry: &EntryView, account: &AccountFacts) -> bool {
         let when = &self.when;
+        let not_older = self.created.is_none_or(|created| entry.at >= created)
+            && self.removed.is_none_or(|removed| entry.at < removed);
         let same_tier = |wanted: &String| {
             account
                 .tier
                 .as_deref()
                 .is_some_and(|tier| tier.trim().to_lowercase() == wanted.to_lowercase())
         };
-        when.kind.is_none_or(|kind| kind == entry.kind)
+        not_older
+            && when.kind.is_none_or(|kind| kind == entry.kind)
             && when.team.is_none_or(|team| team == entry.team)
             && when.stage.is_none_or(|stage| account.stage == Some(stage))
             && when.tier.as_ref().is_none_or(same_tier)
     }
 
-    /// Whether the rule's targets include `user` of `team` on an account with `account`'s
-    /// owner and followers.
-    pub fn targets(&self, account: &AccountFacts, user: &UserName, team: Team) -> bool {
+    /// Whether the rule's targets include `user` of `team` for `entry` on an account with
+    /// `account`'s owner and followers (a follower counts for entries written since they
+    /// followed).
+    pub fn targets(
+        &self,
+        entry: &EntryView,
+        account: &AccountFacts,
+        user: &UserName,
+        team: Team,
+    ) -> bool {
         self.alert.iter().any(|target| match target {
             RuleTarget::Owner => account.owner.as_deref() == Some(user.as_str()),
-            RuleTarget::Followers => account.followers.contains(user),
+            RuleTarget::Followers => account.follows(user, entry.at),
             RuleTarget::Team(t) => *t == team,
             RuleTarget::User(u) => u == user,
         })

@@ -37,7 +37,10 @@ fn concurrent_follows_from_two_replicas_both_count() {
     write(&mut a, &bo, |tx| account::unfollow(tx, &bo));
     sync(&mut a, &mut b);
     assert_eq!(account::followers(&b), [user("cy")]);
-    assert_eq!(account::alert_facts(&b).followers, [user("cy")]);
+    let facts = account::alert_facts(&b);
+    let following: Vec<_> = facts.followers.iter().map(|f| &f.user).collect();
+    assert_eq!(following, [&user("cy")]);
+    assert_eq!(facts.followers[0].since, Some(cy.at));
 
     let edits: Vec<String> = account::history(&a, crate::doc_id(), None)
         .unwrap()
@@ -64,10 +67,10 @@ fn concurrent_rules_from_two_replicas_both_hold_and_a_foreign_rule_is_skipped() 
     write(&mut a, &ana, |tx| workspace::create(tx, &ana, "Acme"));
     let mut b = replica(&a);
     write(&mut a, &ana, |tx| {
-        workspace::put_rule(tx, &rule("tickets", EntryKind::Ticket))
+        workspace::put_rule(tx, &ana, &rule("tickets", EntryKind::Ticket))
     });
     write(&mut b, &ana, |tx| {
-        workspace::put_rule(tx, &rule("calls", EntryKind::Call))
+        workspace::put_rule(tx, &ana, &rule("calls", EntryKind::Call))
     });
     write(&mut b, &ana, |tx| {
         let odd = tx.put_object(ROOT, "rule:odd", ObjType::Map)?;
@@ -86,15 +89,35 @@ fn concurrent_rules_from_two_replicas_both_hold_and_a_foreign_rule_is_skipped() 
     assert_eq!(workspace::rules(&a), workspace::rules(&b));
 
     write(&mut a, &ana, |tx| {
-        workspace::remove_rule(tx, &"calls".parse().unwrap())
+        workspace::remove_rule(tx, &ana, &"calls".parse().unwrap())
     });
     let unknown = a
-        .transact(|tx| workspace::remove_rule(tx, &"calls".parse().unwrap()))
+        .transact(|tx| workspace::remove_rule(tx, &ana, &"calls".parse().unwrap()))
         .map_err(|failure| failure.error.to_string());
     assert_eq!(
         unknown.err().as_deref(),
         Some("no alert rule named 'calls' in this workspace")
     );
     sync(&mut a, &mut b);
-    assert_eq!(workspace::rules(&b), [rule("tickets", EntryKind::Ticket)]);
+    assert_eq!(
+        workspace::rules(&b),
+        [rule("tickets", EntryKind::Ticket).created_at(ana.at)],
+        "a rule carries the time it was written"
+    );
+}
+
+#[test]
+fn following_again_keeps_the_time_of_the_first_follow() {
+    let mut a = new_account("Globex");
+    let first = edit_at("bo", Team::Sales, BASE_MS + 10);
+    let again = edit_at("bo", Team::Sales, BASE_MS + 20);
+    write(&mut a, &first, |tx| account::follow(tx, &first));
+    let touched = write_touched(&mut a, &again, |tx| account::follow(tx, &again));
+    assert!(touched.is_empty(), "following again changes nothing");
+    let since: Vec<_> = account::alert_facts(&a)
+        .followers
+        .iter()
+        .map(|f| (f.user.to_string(), f.since))
+        .collect();
+    assert_eq!(since, [("bo".to_owned(), Some(first.at))]);
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::Automerge;
 use rapport_model::account::{self, ContactView, EntryView, Section};
+use rapport_model::alert::AccountFacts;
 use rapport_model::{
     ContactId, DealId, DocumentId, EntryId, TaskId, Touched, UserName, alert, search,
 };
@@ -17,7 +18,8 @@ use crate::merge;
 use crate::reminders;
 use crate::reports;
 use crate::tables::{
-    ACCOUNTS, ACTIVITY, ALERTS, DEALS, ENTRY_TIMES, ITEM_INDEX, ITEMS, TERM_ACCOUNTS, TOUCHES,
+    ACCOUNTS, ACTIVITY, ALERT_FACTS, ALERTS, DEALS, ENTRY_TIMES, ITEM_INDEX, ITEMS, TERM_ACCOUNTS,
+    TOUCHES,
 };
 use crate::tables::{CONTACT_ROWS, MERGED, OPEN_TASK_KEYS, OPEN_TASKS};
 
@@ -28,12 +30,13 @@ pub(crate) struct Derived<'t> {
     terms: Table<'t, (&'static str, &'static str), u32>,
     item_index: Table<'t, (&'static str, &'static str), (&'static str, &'static str)>,
     items: Table<'t, &'static str, (&'static str, &'static str)>,
-    alerts: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    pub(crate) alerts: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    alert_facts: Table<'t, &'static str, &'static [u8]>,
     pub(crate) deals: Table<'t, (&'static str, &'static str), &'static [u8]>,
     pub(crate) activity: Table<'t, (&'static str, &'static str), (&'static str, i64)>,
     pub(crate) entry_times: reports::touches::EntryTimesTable<'t>,
     pub(crate) touches: reports::touches::TouchesTable<'t>,
-    merged: Table<'t, &'static str, &'static str>,
+    pub(crate) merged: Table<'t, &'static str, &'static str>,
     contact_rows: Table<'t, (&'static str, &'static str), (&'static str, &'static str)>,
     pub(crate) open_tasks: reminders::OpenTasksTable<'t>,
     pub(crate) open_task_keys: reminders::OpenTaskKeysTable<'t>,
@@ -47,6 +50,7 @@ impl<'t> Derived<'t> {
             item_index: txn.open_table(ITEM_INDEX).doing(DOING)?,
             items: txn.open_table(ITEMS).doing(DOING)?,
             alerts: txn.open_table(ALERTS).doing(DOING)?,
+            alert_facts: txn.open_table(ALERT_FACTS).doing(DOING)?,
             deals: txn.open_table(DEALS).doing(DOING)?,
             activity: txn.open_table(ACTIVITY).doing(DOING)?,
             entry_times: txn.open_table(ENTRY_TIMES).doing(DOING)?,
@@ -114,6 +118,8 @@ fn index_account(
     if touched.summary() {
         put_summary(derived, doc, id)?;
     }
+    // What the account's alerts read of it; when that changed, every entry's alert follows.
+    let facts = account::alert_facts(doc);
     if touched.fields {
         let texts = account::field_texts(doc).map_err(shape)?;
         put_item(
@@ -123,6 +129,9 @@ fn index_account(
             Held::Fields,
             Some(terms_of(&texts)),
         )?;
+        if put_alert_facts(derived, &key, &facts)? {
+            rederive_alerts(derived, doc, id, &facts, reader)?;
+        }
     }
     for contact in &touched.contacts {
         let found = contact
@@ -142,7 +151,7 @@ fn index_account(
             }),
             Err(_) => None,
         };
-        put_entry(derived, doc, id, entry_key, entry, reader)?;
+        put_entry(derived, doc, id, entry_key, entry, &facts, reader)?;
     }
     for deal_key in &touched.deals {
         let deal = match deal_key.parse::<DealId>() {
@@ -188,6 +197,8 @@ fn reindex_everything(
     let shape = |source| StoreError::Shape { id, source };
     clear_account(derived, &key)?;
     put_summary(derived, doc, id)?;
+    let facts = account::alert_facts(doc);
+    put_alert_facts(derived, &key, &facts)?;
     // Every item with its terms, written once the reading is done.
     let mut held: Vec<(String, Held, BTreeSet<String>)> = Vec::new();
     let texts = account::field_texts(doc).map_err(shape)?;
@@ -212,7 +223,7 @@ fn reindex_everything(
             Held::Item(ItemKind::Entry),
             terms_of(&[&entry.text]),
         ));
-        write_entry_rows(derived, doc, id, &item, Some(entry), reader)?;
+        write_entry_rows(derived, doc, id, &item, Some(entry), &facts, reader)?;
     }
     for (item, deal) in account::each_deal(doc).map_err(shape)? {
         let deal = deal
@@ -322,6 +333,7 @@ fn put_entry(
     id: DocumentId,
     entry_key: &str,
     entry: Option<EntryView>,
+    facts: &AccountFacts,
     reader: &Reader,
 ) -> Result<(), StoreError> {
     let terms = entry.as_ref().map(|e| terms_of(&[&e.text]));
@@ -332,7 +344,7 @@ fn put_entry(
         Held::Item(ItemKind::Entry),
         terms,
     )?;
-    write_entry_rows(derived, doc, id, entry_key, entry, reader)
+    write_entry_rows(derived, doc, id, entry_key, entry, facts, reader)
 }
 
 /// The entry's activity row and, when it alerts this replica's user, its alert.
@@ -342,15 +354,31 @@ fn write_entry_rows(
     id: DocumentId,
     entry_key: &str,
     entry: Option<EntryView>,
+    facts: &AccountFacts,
     reader: &Reader,
 ) -> Result<(), StoreError> {
     let account_key = id.to_string();
     reports::touches::set_entry(derived, doc, id, entry_key, entry.as_ref())?;
     let activity = entry.as_ref().map(|e| (e.team, e.at));
     boards::set_activity(&mut derived.activity, &account_key, entry_key, activity)?;
-    let reasons = entry.as_ref().map_or_else(Vec::new, |e| {
-        alert::reasons(e, &account::alert_facts(doc), &reader.recipient())
-    });
+    set_alert(derived, doc, id, entry_key, entry, facts, reader)
+}
+
+/// Writes the alert row of entry `entry_key` when it alerts this replica's user (`entry` as it
+/// now reads, `None` when gone or not readable), and removes it when it does not.
+fn set_alert(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+    entry_key: &str,
+    entry: Option<EntryView>,
+    facts: &AccountFacts,
+    reader: &Reader,
+) -> Result<(), StoreError> {
+    let account_key = id.to_string();
+    let reasons = entry
+        .as_ref()
+        .map_or_else(Vec::new, |e| alert::reasons(e, facts, &reader.recipient()));
     match entry.filter(|_| !reasons.is_empty()) {
         Some(entry) => {
             let acknowledged =
@@ -379,6 +407,70 @@ fn write_entry_rows(
                 .remove((account_key.as_str(), entry_key))
                 .doing(DOING)?;
         }
+    }
+    Ok(())
+}
+
+/// Records what the account's alerts read of it; returns whether that changed.
+fn put_alert_facts(
+    derived: &mut Derived<'_>,
+    account_key: &str,
+    facts: &AccountFacts,
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_vec(facts).map_err(|e| StoreError::DamagedIndex {
+        table: "alert_facts",
+        reason: e.to_string(),
+    })?;
+    let same = derived
+        .alert_facts
+        .get(account_key)
+        .doing(DOING)?
+        .is_some_and(|old| old.value() == json.as_slice());
+    if !same {
+        derived
+            .alert_facts
+            .insert(account_key, json.as_slice())
+            .doing(DOING)?;
+    }
+    Ok(!same)
+}
+
+/// Rewrites the alert row of every entry of the account: its owner, tier, stage or followers
+/// changed, and with them whom its entries alert.
+fn rederive_alerts(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+    facts: &AccountFacts,
+    reader: &Reader,
+) -> Result<(), StoreError> {
+    let entries = account::each_entry(doc).map_err(|source| StoreError::Shape { id, source })?;
+    for (item, entry) in entries {
+        set_alert(derived, doc, id, &item, entry.ok(), facts, reader)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the alert rows of `entries` of account `id` (a rule that reads them changed). An
+/// account merged into another keeps no rows, and gets none here.
+pub(crate) fn rederive_entry_alerts(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+    entries: &BTreeSet<String>,
+    reader: &Reader,
+) -> Result<(), StoreError> {
+    let key = id.to_string();
+    if derived.merged.get(key.as_str()).doing(DOING)?.is_some() {
+        return Ok(());
+    }
+    let facts = account::alert_facts(doc);
+    for entry_key in entries {
+        let entry = entry_key
+            .parse::<EntryId>()
+            .ok()
+            .and_then(|entry| account::read_entry(doc, entry).ok().flatten());
+        set_alert(derived, doc, id, entry_key, entry, &facts, reader)?;
     }
     Ok(())
 }
@@ -536,6 +628,7 @@ fn clear_account(derived: &mut Derived<'_>, account_key: &str) -> Result<(), Sto
         .alerts
         .retain_in(whole_account.clone(), |_, _| false)
         .doing(DOING)?;
+    derived.alert_facts.remove(account_key).doing(DOING)?;
     reports::touches::clear_account(derived, account_key)?;
     merge::clear_contact_rows(&mut derived.contact_rows, account_key)?;
     reminders::clear_account(derived, account_key)?;

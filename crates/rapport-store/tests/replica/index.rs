@@ -171,7 +171,7 @@ fn an_index_in_an_earlier_layout_is_rebuilt_once_on_open() {
     let meta = txn
         .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta"))
         .unwrap();
-    assert_eq!(meta.get("index").unwrap().unwrap().value(), b"4");
+    assert_eq!(meta.get("index").unwrap().unwrap().value(), b"5");
 }
 
 #[test]
