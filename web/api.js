@@ -102,3 +102,5 @@ export const getReport = (report, days, signal) => get(`api/reports/${id(report)
 
 export const listSegments = (signal) => get('api/segments', signal);
 export const addSegment = (name, filter) => post('api/segments', { name, filter });
+/** Deletes every segment named `name` (two when two replicas saved it at once). */
+export const removeSegment = (name) => post(`api/segments/${id(name)}/remove`);

@@ -8,7 +8,7 @@
 
 import * as api from './api.js';
 import { coalesce, h, replace } from './dom.js';
-import { capitalize } from './format.js';
+import { capitalize, plural } from './format.js';
 import { subscribe } from './live.js';
 import { notify, notifyError, showAlertToast } from './toasts.js';
 import * as accountsView from './views/accounts.js';
@@ -174,17 +174,39 @@ function showBanner() {
   banner.dataset.kind = session.streamUp ? 'offline' : 'lost';
 }
 
+/**
+ * The Alerts badge: unacknowledged alerts plus due tasks (open tasks of mine due today or
+ * earlier), what the inbox asks me to act on. Refreshed on every change of an account, on an
+ * alert, after the inbox acts, and just after midnight UTC, when tomorrow's tasks fall due.
+ */
 const refreshAlertCount = coalesce(async () => {
   try {
-    const alerts = await api.listAlerts(false);
-    const count = alerts.filter((alert) => !alert.acknowledged).length;
+    const [alerts, reminders] = await Promise.all([api.listAlerts(false), api.listReminders()]);
+    const open = alerts.filter((alert) => !alert.acknowledged).length;
+    const due = reminders.length;
+    const count = open + due;
     const badge = document.getElementById('alert-count');
     badge.textContent = String(count);
+    badge.dataset.alerts = String(open);
+    badge.dataset.due = String(due);
     badge.classList.toggle('is-zero', count === 0);
+    const words = `${plural(open, 'unacknowledged alert')}, ${plural(due, 'due task')}`;
+    badge.title = capitalize(words);
+    document.getElementById('alert-count-words').textContent = ` (${words})`;
   } catch (error) {
     notifyError(error);
   }
 }, 300);
+
+/** Refreshes the badge just after each midnight UTC: the day due tasks are counted by. */
+function refreshAtMidnight() {
+  const now = new Date();
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  setTimeout(() => {
+    refreshAlertCount();
+    refreshAtMidnight();
+  }, midnight - now.getTime() + 1000);
+}
 
 // ---- Live updates -----------------------------------------------------------------------
 
@@ -251,6 +273,7 @@ async function boot() {
   window.addEventListener('hashchange', route);
   route();
   refreshAlertCount();
+  refreshAtMidnight();
   startLive();
 }
 

@@ -38,12 +38,34 @@ export function showAlertToast(alert) {
       teamBadge(alert.team),
       h('span', {}, h('strong', {}, alert.author), ` on ${alert.account_name ?? 'an account'}${kind}`)),
     h('p', { class: 'toast-text' }, alert.text),
+    whyLine(alert),
     h('a', { class: 'toast-link', href, on: { click: () => toast.remove() } },
       `Open ${alert.account_name ?? 'account'}`));
   toast.prepend(h('span', { class: 'visually-hidden' }, 'New alert: '));
   toast.append(closeButton('Dismiss alert', () => toast.remove()));
   region.append(toast);
   autoDismiss(toast, ALERT_TOAST_MS);
+}
+
+/** Why the alert is mine, in words: "Why: mentioned you · you follow Acme"; nothing if unknown. */
+function whyLine(alert) {
+  const reasons = Array.isArray(alert.reasons) ? alert.reasons.filter((r) => typeof r === 'string') : [];
+  if (reasons.length === 0) return null;
+  const account = alert.account_name ?? 'the account';
+  return h('p', { class: 'toast-why' }, h('span', { class: 'muted' }, 'Why: '),
+    reasons.map((reason) => reasonWords(reason, account)).join(' · '));
+}
+
+/** One reason of an alert record (`direct`, `team`, `mentioned`, `following`, `rule NAME`) in words. */
+export function reasonWords(reason, accountName) {
+  if (reason.startsWith('rule ')) return `rule ${reason.slice(5)}`;
+  switch (reason) {
+    case 'direct': return 'sent to you';
+    case 'team': return 'sent to your team';
+    case 'mentioned': return 'mentioned you';
+    case 'following': return `you follow ${accountName}`;
+    default: return reason;
+  }
 }
 
 function closeButton(label, onClick) {

@@ -9,7 +9,7 @@
 import * as api from '../api.js';
 import { coalesce, debounce, field, h, reconcile, replace, select } from '../dom.js';
 import { ACCOUNT_STAGES, TEAMS, capitalize, formatDay, formatMoney, plural, scoreBadge, stageBadge } from '../format.js';
-import { notifyError } from '../toasts.js';
+import { notify, notifyError } from '../toasts.js';
 import { newAccountPanel } from './new-account.js';
 
 const LIMIT = 50;
@@ -90,6 +90,18 @@ export function mount(root, _params, context) {
   // `write-only`: a viewer cannot write to the workspace.
   const saveForm = h('form', { class: 'segment-save write-only', on: { submit: onSaveSegment } },
     h('label', { for: 'segment-name', class: 'visually-hidden' }, 'Segment name'), segmentName, saveSegment);
+  // Deleting a segment asks first, in place: it is gone for the whole workspace.
+  const deleteSegment = h('button', {
+    id: 'delete-segment', type: 'button', class: 'button subtle write-only', hidden: !filters.segment,
+    'aria-controls': 'segment-confirm', 'aria-expanded': 'false', on: { click: askDeleteSegment },
+  }, 'Delete segment');
+  const confirmText = h('p', { id: 'segment-confirm-text' });
+  const confirmDelete = h('button', { id: 'confirm-delete-segment', type: 'button', class: 'button danger', on: { click: onDeleteSegment } }, 'Delete');
+  const cancelDelete = h('button', { id: 'cancel-delete-segment', type: 'button', class: 'button subtle', on: { click: () => closeConfirm(true) } }, 'Cancel');
+  const confirmPanel = h('div', {
+    id: 'segment-confirm', class: 'segment-confirm write-only', role: 'group', 'aria-labelledby': confirmText.id, hidden: true,
+    on: { keydown: (event) => { if (event.key === 'Escape') closeConfirm(true); } },
+  }, confirmText, h('div', { class: 'segment-confirm-actions' }, confirmDelete, cancelDelete));
   const sortScore = h('button', {
     id: 'sort-score', type: 'button', class: 'sort-button', on: { click: toggleScoreSort },
     title: 'Value score, 0–100: recent and frequent timeline entries, deal value ranked per currency',
@@ -134,7 +146,8 @@ export function mount(root, _params, context) {
         h('kbd', { class: 'search-key', 'aria-hidden': 'true', title: 'Press / to search' }, '/')),
       Object.values(filterFields),
       h('div', { class: 'field field-button' }, clear)),
-    h('div', { class: 'segment-bar' }, field('Segment', segment), saveForm),
+    h('div', { class: 'segment-bar' }, field('Segment', segment), deleteSegment, saveForm),
+    confirmPanel,
     h('div', { class: 'table-wrap' }, table),
     h('nav', { class: 'pager', 'aria-label': 'Pages' }, prev, range, next));
   root.append(page);
@@ -295,6 +308,7 @@ export function mount(root, _params, context) {
       stage: stage.value, tier: tier.value, owner: owner.value,
       open_deals: openDeals.checked, open_ticket: openTicket.checked, segment: segment.value, offset: 0,
     });
+    showSegmentActions();
     selectedId = null;
     load();
   }
@@ -347,10 +361,46 @@ export function mount(root, _params, context) {
     }
   }
 
+  /** Asks, next to the picker, whether to delete the segment picked. */
+  function askDeleteSegment() {
+    if (!filters.segment) return;
+    confirmPanel.dataset.segment = filters.segment;
+    confirmText.textContent = `Delete the segment “${filters.segment}” for everyone in the workspace? Its accounts stay; only the saved filters go.`;
+    confirmPanel.hidden = false;
+    deleteSegment.setAttribute('aria-expanded', 'true');
+    cancelDelete.focus();
+  }
+
+  function closeConfirm(refocus) {
+    confirmPanel.hidden = true;
+    deleteSegment.setAttribute('aria-expanded', 'false');
+    if (refocus && !deleteSegment.hidden) deleteSegment.focus();
+  }
+
+  /** Deletes the segment the question named (not whatever is picked by now) and shows all accounts. */
+  async function onDeleteSegment() {
+    const name = confirmPanel.dataset.segment;
+    confirmDelete.disabled = true;
+    try {
+      await api.removeSegment(name);
+      notify(`Deleted the segment “${name}”.`, 'success');
+      closeConfirm(false);
+      if (filters.segment === name) Object.assign(filters, { segment: '', offset: 0 });
+      await loadSegments();
+      load();
+      segment.focus();
+    } catch (error) {
+      notifyError(error);
+    } finally {
+      confirmDelete.disabled = false;
+    }
+  }
+
   function clearFilters() {
     Object.assign(filters, { q: '', stage: '', tier: '', owner: '', open_deals: false, open_ticket: false, segment: '', offset: 0 });
     search.value = stage.value = tier.value = owner.value = segment.value = '';
     openDeals.checked = openTicket.checked = false;
+    showSegmentActions();
     selectedId = null;
     load();
     search.focus();
@@ -374,6 +424,12 @@ export function mount(root, _params, context) {
   for (const control of [stage, tier, owner, openDeals, openTicket, segment]) control.addEventListener('change', onFilter);
   teamView.addEventListener('change', onTeam);
 
+  /** "Delete segment" only while one is picked; a question about another one is withdrawn. */
+  function showSegmentActions() {
+    deleteSegment.hidden = !filters.segment;
+    if (!confirmPanel.hidden && confirmPanel.dataset.segment !== filters.segment) closeConfirm(false);
+  }
+
   /** The workspace's saved segments, shared by the whole team. */
   async function loadSegments() {
     try {
@@ -382,6 +438,7 @@ export function mount(root, _params, context) {
       if (filters.segment && !names.includes(filters.segment)) filters.segment = '';
       replace(segment, h('option', { value: '' }, 'All accounts'), names.map((name) => h('option', { value: name }, name)));
       segment.value = filters.segment;
+      showSegmentActions();
     } catch (error) {
       notifyError(error);
     }

@@ -117,6 +117,7 @@ export function mount(root, _params, context) {
     } catch (error) {
       notifyError(error);
     }
+    context.refreshAlertCount();
     load();
   }
 

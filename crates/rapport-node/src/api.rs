@@ -58,6 +58,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/dashboard", get(dashboard))
         .route("/reports/{report}", get(report))
         .route("/segments", get(segments).post(add_segment))
+        .route("/segments/{name}/remove", post(remove_segment))
         .fallback(|| async { ApiError::NotFound("no such API path".into()) })
 }
 
@@ -858,4 +859,18 @@ async fn add_segment(
     .await?;
     written(&node, &[workspace]);
     Ok((StatusCode::CREATED, Json(json!(saved))))
+}
+
+async fn remove_segment(State(node): Shared, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    let (removed, workspace) = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        let removed = replica.remove_segment(&edit, &name)?;
+        Ok((
+            json!({ "name": name, "removed": removed }),
+            replica.workspace_id(),
+        ))
+    })
+    .await?;
+    written(&node, &[workspace]);
+    Ok(Json(removed))
 }

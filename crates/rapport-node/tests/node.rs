@@ -640,3 +640,52 @@ async fn a_follow_up_is_a_due_task_until_done_and_team_views_carry_their_columns
     let marketing = json_of(at, "GET", "/api/dashboard?team=marketing", None).await;
     assert_eq!(marketing["recent"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_is_removed_by_name_an_unknown_one_is_404_and_a_viewer_is_refused() {
+    let setup = setup().await;
+    let saved = json_of(
+        setup.sales,
+        "POST",
+        "/api/segments",
+        Some(json!({ "name": "Big deals", "filter": { "open_deal": true } })),
+    )
+    .await;
+    assert_eq!(saved["name"], "Big deals");
+
+    let (status, text) = request(
+        setup.viewer,
+        "POST",
+        "/api/segments/Big%20deals/remove",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 403, "{text}");
+    let (status, text) = request(
+        setup.sales,
+        "POST",
+        "/api/segments/Nope/remove",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("Nope"), "the error names it: {text}");
+    assert_eq!(
+        json_of(setup.sales, "GET", "/api/segments", None).await,
+        json!([saved]),
+        "refusals change nothing"
+    );
+
+    let removed = json_of(
+        setup.sales,
+        "POST",
+        "/api/segments/Big%20deals/remove",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(removed, json!({ "name": "Big deals", "removed": 1 }));
+    assert_eq!(
+        json_of(setup.sales, "GET", "/api/segments", None).await,
+        json!([])
+    );
+}

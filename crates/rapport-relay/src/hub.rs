@@ -331,7 +331,9 @@ impl WorkspaceHub {
         // restored damaged document announces nothing (its entries were announced before).
         let events = match document.damaged_heads() {
             Some(_) => Vec::new(),
-            None => self.alerts.events(self.id, id, &document.doc, &before),
+            None => self.alerts.events(self.id, id, &document.doc, &before, || {
+                self.stored_workspace()
+            }),
         };
         let announces = !events.is_empty();
         if let Err(error) = self
@@ -344,6 +346,10 @@ impl WorkspaceHub {
         }
         if announces {
             self.alerts.wake();
+        }
+        // Entries from now on are read against the members and rules this version holds.
+        if id == self.id {
+            self.alerts.workspace_committed(self.id, &document.doc);
         }
         let mut digest = lock(&self.digest);
         digest.toggle(&document_digest(id, &stored_before));
@@ -381,7 +387,11 @@ impl WorkspaceHub {
         // Webhook hook: the alerts the new documents hold, recorded with them.
         let events: Vec<_> = fresh
             .iter()
-            .flat_map(|&(i, id, _, _)| self.alerts.events(self.id, id, &incoming[i].1, &[]))
+            .flat_map(|&(i, id, _, _)| {
+                let doc = &incoming[i].1;
+                self.alerts
+                    .events(self.id, id, doc, &[], || self.stored_workspace())
+            })
             .collect();
         self.store.import_with_events(self.id, &rows, &events)?;
         if !events.is_empty() {
@@ -422,6 +432,18 @@ impl WorkspaceHub {
             return Ok(None);
         };
         Ok(Some(f(&document.doc)))
+    }
+
+    /// The workspace document as stored, read past the slots (whose locks a commit holds while
+    /// it asks); `None` when it is not stored or does not load.
+    fn stored_workspace(&self) -> Option<Automerge> {
+        match self.store.load(self.id, self.id) {
+            Ok(stored) => stored.map(|stored| stored.doc),
+            Err(error) => {
+                tracing::warn!(workspace = %self.id, %error, "the workspace document does not load; webhooks announce alert lists only");
+                None
+            }
+        }
     }
 
     /// Takes the empty slot of a document the workspace does not have out of the map, unless

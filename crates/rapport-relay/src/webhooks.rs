@@ -1,11 +1,13 @@
 //! Webhooks: a workspace's alerts, posted as signed JSON to a URL its admin configured, so that
 //! a chat channel hears of them with no member's laptop open.
 //!
-//! - When a change the relay commits adds a timeline entry with a non-empty `alert` list to an
+//! - When a change the relay commits adds a timeline entry that alerts someone (its `alert`
+//!   list, a mention of a member, a workspace rule; following alone does not count) to an
 //!   account of a workspace that has a webhook, `AlertHook::events` turns it into an event
-//!   (`detect.rs`) that the hub records in the durable outbox in the change's own transaction
-//!   ([`rapport_store::RelayStore::commit_with_events`]). A workspace without a webhook pays one
-//!   read of a lock per change.
+//!   (`detect.rs`) naming who it alerts and why (`audience.rs`, by the model's
+//!   `alert::reasons`), which the hub records in the durable outbox in the change's own
+//!   transaction ([`rapport_store::RelayStore::commit_with_events`]). A workspace without a
+//!   webhook pays one read of a lock per change.
 //! - `run` (`deliver.rs`) is the background task that posts the outbox's events
 //!   (`post.rs`: HTTP/1 over TCP, or TLS for `https://`, signed with HMAC-SHA256), retries
 //!   with exponential backoff, and removes each event once it is delivered or given up.
@@ -14,7 +16,7 @@
 //! is one event, whichever replica brings it and however often. docs/protocol.md specifies the
 //! JSON and the signature.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use automerge::{Automerge, ChangeHash};
@@ -24,10 +26,14 @@ use rapport_store::OutboxEvent;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+use crate::hub::lock;
+
+mod audience;
 mod deliver;
 mod detect;
 mod post;
 
+use audience::{Audience, AudienceCache};
 pub(crate) use deliver::run;
 
 /// The longest webhook URL accepted.
@@ -171,10 +177,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// What a workspace's hub needs to record webhook events: the workspace's name while it has a
-/// webhook, and how to wake the delivery task.
+/// webhook, whom its entries alert (kept between changes), and how to wake the delivery task.
 #[derive(Debug)]
 pub(crate) struct AlertHook {
     workspace_name: RwLock<Option<Arc<str>>>,
+    audience: Mutex<AudienceCache>,
     wake: Arc<Notify>,
 }
 
@@ -184,6 +191,7 @@ impl AlertHook {
     pub(crate) fn new(workspace_name: Option<String>, wake: Arc<Notify>) -> Self {
         Self {
             workspace_name: RwLock::new(workspace_name.map(Arc::from)),
+            audience: Mutex::new(AudienceCache::default()),
             wake,
         }
     }
@@ -195,26 +203,77 @@ impl AlertHook {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *name = workspace_name.map(Arc::from);
+        drop(name);
+        lock(&self.audience).replace(None);
+    }
+
+    fn name(&self) -> Option<Arc<str>> {
+        self.workspace_name
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// The events to record with a change that took document `id` of `workspace` from
-    /// `before` to its present heads: none unless the workspace has a webhook.
+    /// `before` to its present heads: none unless the workspace has a webhook. `stored_workspace`
+    /// reads the workspace document from the store, for a hub that has not committed it yet
+    /// (never from the hub's own slots: the caller holds one).
     pub(crate) fn events(
         &self,
         workspace: DocumentId,
         id: DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
+        stored_workspace: impl FnOnce() -> Option<Automerge>,
     ) -> Vec<OutboxEvent> {
-        let name = self
-            .workspace_name
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        match name {
-            Some(name) => detect::alert_events(workspace, &name, id, doc, before),
+        // The workspace document has no timeline: its changes announce nothing.
+        if id == workspace {
+            return Vec::new();
+        }
+        match self.name() {
+            Some(name) => detect::alert_events(workspace, &name, id, doc, before, || {
+                self.audience(workspace, stored_workspace)
+            }),
             None => Vec::new(),
         }
+    }
+
+    /// The workspace document `doc` of `workspace` was committed: entries from now on alert
+    /// its members by its rules.
+    pub(crate) fn workspace_committed(&self, workspace: DocumentId, doc: &Automerge) {
+        // Without a webhook nobody asks: read it only when an event needs it.
+        let audience = self
+            .name()
+            .map(|_| Arc::new(Audience::read(workspace, doc)));
+        lock(&self.audience).replace(audience);
+    }
+
+    /// The audience as of the workspace document's last commit, read from the store when the
+    /// hub has not committed it since it opened (or since the webhook changed). A workspace
+    /// document not stored alerts no one but what alert lists name.
+    fn audience(
+        &self,
+        workspace: DocumentId,
+        stored_workspace: impl FnOnce() -> Option<Automerge>,
+    ) -> Arc<Audience> {
+        let generation = {
+            let cache = lock(&self.audience);
+            if let Some(audience) = &cache.current {
+                return audience.clone();
+            }
+            cache.generation
+        };
+        let audience = Arc::new(
+            stored_workspace()
+                .map(|doc| Audience::read(workspace, &doc))
+                .unwrap_or_default(),
+        );
+        let mut cache = lock(&self.audience);
+        // A commit of the workspace document meanwhile brought a newer audience: keep that.
+        if cache.generation == generation {
+            cache.current = Some(audience.clone());
+        }
+        audience
     }
 
     /// Tells the delivery task that events are waiting.

@@ -41,6 +41,7 @@ const COMMAND: Duration = Duration::from_secs(30);
 
 mod due_tasks;
 mod follow_page;
+mod inbox_badge;
 mod reports_page;
 mod segments_page;
 

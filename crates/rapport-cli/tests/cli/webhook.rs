@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use crate::processes::{PATIENCE, RelayServer, wait_until};
 use crate::support::{Data, tmp};
 
+mod recipients;
+
 const SECRET: &str = "cli-webhook-secret-0123456789";
 
 /// One POST as the receiver read it: lowercase header names and values, and the body.

@@ -1,5 +1,7 @@
 //! Finding what a change announces: the timeline entries it added that alert someone, each
-//! turned into the JSON body of one event.
+//! turned into the JSON body of one event naming who it alerts and why.
+
+use std::sync::Arc;
 
 use automerge::{Automerge, ChangeHash};
 use rapport_model::DocumentId;
@@ -7,15 +9,19 @@ use rapport_model::account::{self, EntryView};
 use rapport_store::OutboxEvent;
 use serde_json::json;
 
-/// One event per entry the document gained since `before` with a non-empty `alert` list. A
-/// document that is not an account, or whose entries do not read, announces nothing (it is
-/// stored all the same).
+use super::audience::{self, Alerted, Audience};
+
+/// One event per entry the document gained since `before` that announces (an `alert` list, a
+/// mention of a member, a rule; see [`audience::announces`]), with the members `audience`
+/// says it alerts. A document that is not an account, or whose entries do not read, announces
+/// nothing (it is stored all the same). `audience` is asked for only when entries were added.
 pub(super) fn alert_events(
     workspace: DocumentId,
     workspace_name: &str,
     account_id: DocumentId,
     doc: &Automerge,
     before: &[ChangeHash],
+    audience: impl FnOnce() -> Arc<Audience>,
 ) -> Vec<OutboxEvent> {
     let added = match account::entries_added(doc, before) {
         Ok(added) => added,
@@ -27,18 +33,24 @@ pub(super) fn alert_events(
     if added.is_empty() {
         return Vec::new();
     }
-    let alerting: Vec<EntryView> = added
+    let audience = audience();
+    let facts = account::alert_facts(doc);
+    let announced: Vec<(EntryView, Vec<Alerted>)> = added
         .into_iter()
         .filter_map(|id| account::read_entry(doc, id).ok().flatten())
-        .filter(|entry| !entry.alert.is_empty())
+        .map(|entry| {
+            let alerted = audience.alerted(&entry, &facts);
+            (entry, alerted)
+        })
+        .filter(|(entry, alerted)| audience::announces(&entry.alert, alerted))
         .collect();
-    if alerting.is_empty() {
+    if announced.is_empty() {
         return Vec::new();
     }
     let account_name = account::account_name(doc).unwrap_or_default();
-    alerting
+    announced
         .into_iter()
-        .map(|entry| {
+        .map(|(entry, alerted)| {
             let mut event = OutboxEvent {
                 workspace,
                 account: account_id,
@@ -51,6 +63,7 @@ pub(super) fn alert_events(
                 "workspace": { "id": workspace.to_string(), "name": workspace_name },
                 "account": { "id": account_id.to_string(), "name": account_name },
                 "entry": entry,
+                "recipients": alerted,
             })
             .to_string();
             event

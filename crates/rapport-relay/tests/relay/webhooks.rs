@@ -6,13 +6,16 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ROOT, ReadDoc};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hmac::{KeyInit, Mac};
 use rapport_client::link;
-use rapport_model::{Role, Team};
+use rapport_model::account;
+use rapport_model::{DocumentId, Role, Team};
 use rapport_proto::{ADMIN_FILE, AdminEndpoint, AdminRequest, AdminResponse};
 use rapport_proto::{WebhookSecret, WebhookUrl};
 use rapport_relay::webhooks::WebhookConfig;
@@ -197,10 +200,84 @@ async fn a_note_with_an_alert_is_posted_once_signed_and_a_note_without_one_is_no
     assert_eq!(entry["text"], "customer asked about enterprise");
     assert_eq!(entry["alert"], serde_json::json!(["sales", "@ana"]));
     assert!(entry["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        body["recipients"],
+        serde_json::json!([]),
+        "no member of sales, and the author is never alerted by their own note"
+    );
 
     add_note(&mut ana, globex, "a quiet note", &[]);
     let _ana = sync(ana).await;
     receiver.assert_quiet().await;
+    relay.stop().await;
+}
+
+/// Writes into document `id` of the relay's copy of `workspace` what a foreign peer might.
+fn write_foreign(
+    relay: &RunningRelay,
+    workspace: DocumentId,
+    id: DocumentId,
+    write: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+) {
+    let hub = relay.hubs.hub(workspace).unwrap();
+    let written = hub.update(id, false, |doc| {
+        let mut tx = doc.transaction();
+        write(&mut tx);
+        tx.commit();
+    });
+    written.unwrap().expect("the relay holds the document");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_and_an_account_in_a_foreign_shape_still_post_alert_lists_and_stop_nothing() {
+    let mut receiver = Receiver::start(&[]).await;
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), fast_retries()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let bo_token = relay.invite("Acme", "bo", Team::Sales, Role::Member);
+    set_webhook(&relay, "Acme", &receiver.url);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    let mut ana = sync(ana).await;
+    let workspace = ana.workspace_id();
+
+    // A member whose team does not read makes the member list unreadable; an owner that is a
+    // list is not a name.
+    write_foreign(&relay, workspace, workspace, |tx| {
+        let (_, members) = tx.get(ROOT, "members").unwrap().unwrap();
+        let zed = tx.put_object(&members, "zed", ObjType::Map).unwrap();
+        tx.put(&zed, "team", "pirates").unwrap();
+    });
+    write_foreign(&relay, workspace, globex, |tx| {
+        tx.put_object(ROOT, "owner", ObjType::List).unwrap();
+    });
+    // Written before ana's replica hears of either.
+    add_note(&mut ana, globex, "@bo a mention of whom, now?", &[]);
+    add_note(&mut ana, globex, "an alert list still counts", &["sales"]);
+    let _ana = sync(ana).await;
+
+    let body = verified(&receiver.next().await, SECRET);
+    assert_eq!(body["entry"]["text"], "an alert list still counts");
+    assert_eq!(
+        body["recipients"],
+        serde_json::json!([]),
+        "whom the workspace alerts is unknown"
+    );
+    receiver.assert_quiet().await;
+    // The relay serves on: another member joins and gets every entry (read from the document
+    // itself: its account view refuses the foreign owner).
+    let (_bo_dir, mut bo) = join(&relay, &bo_token).await;
+    let doc = automerge::Automerge::load(&bo.document_bytes(globex).unwrap()).unwrap();
+    let mut texts: Vec<String> = account::entries_added(&doc, &[])
+        .unwrap()
+        .into_iter()
+        .map(|id| account::read_entry(&doc, id).unwrap().unwrap().text)
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        ["@bo a mention of whom, now?", "an alert list still counts"]
+    );
     relay.stop().await;
 }
 

@@ -101,3 +101,72 @@ fn the_account_list_sorts_by_score_picks_a_saved_segment_and_saves_the_filters_a
         page.text("#account-score .badge.score").as_deref() == Some("81 high")
     });
 }
+
+#[test]
+fn a_segment_is_deleted_from_the_account_list_only_once_the_question_is_confirmed() {
+    let tmp = tmp();
+    let data = Data::init(tmp.path().join("sam"), "sam", "sales");
+    let globex = data.add_account("Globex", &["--stage", "customer"]);
+    let initech = data.add_account("Initech", &["--stage", "prospect"]);
+    for (name, stage) in [("Customers", "customer"), ("Prospects", "prospect")] {
+        data.run(["segment", "add", name, "--stage", stage]).ok();
+    }
+    let node = LocalNode::start(&data);
+    let browser = Browser::start("segment-delete");
+    let page = browser.open("sales", &node.url);
+    page.wait_for("both accounts listed", |page| page.rows().len() == 2);
+    assert!(
+        !page.visible("#delete-segment"),
+        "nothing to delete while no segment is picked"
+    );
+
+    page.click("#segment option[value='Customers']");
+    page.wait_for("the Customers segment alone", |page| {
+        page.rows() == [globex.as_str()]
+    });
+    page.click("#delete-segment");
+    page.wait_for("the question", |page| page.visible("#segment-confirm"));
+    let question = page.text("#segment-confirm-text").unwrap_or_default();
+    assert!(
+        question.contains("“Customers”") && question.contains("everyone"),
+        "{question}"
+    );
+    page.screenshot("question");
+    page.click("#cancel-delete-segment");
+    page.wait_for("the question withdrawn", |page| {
+        !page.visible("#segment-confirm")
+    });
+    assert_eq!(page.count("#segment option"), 3, "nothing was deleted");
+    assert_eq!(page.rows(), [globex.as_str()]);
+
+    page.click("#delete-segment");
+    page.wait_for("the question again", |page| {
+        page.visible("#confirm-delete-segment")
+    });
+    page.click("#confirm-delete-segment");
+    page.wait_for("the segment gone and every account listed", |page| {
+        page.count("#segment option") == 2 && page.rows().len() == 2
+    });
+    assert_eq!(
+        page.script("return document.querySelector('#segment').value;", vec![]),
+        json!("")
+    );
+    assert!(!page.visible("#delete-segment"));
+    assert!(
+        page.text("#notices")
+            .is_some_and(|notice| notice.contains("Deleted the segment “Customers”")),
+        "{:?}",
+        page.text("#notices")
+    );
+    page.screenshot("deleted");
+    page.click("#segment option[value='Prospects']");
+    page.wait_for("the other segment still works", |page| {
+        page.rows() == [initech.as_str()]
+    });
+    drop(page);
+    drop(node);
+
+    let left = data.json(["segment", "list"]);
+    assert_eq!(left.as_array().map(Vec::len), Some(1), "{left:#}");
+    assert_eq!(left[0]["name"], "Prospects");
+}
