@@ -81,6 +81,7 @@ export const followAccount = (account) => post(`api/accounts/${id(account)}/foll
 export const unfollowAccount = (account) => post(`api/accounts/${id(account)}/unfollow`, {});
 export const getDuplicates = (signal) => get('api/duplicates', signal);
 export const mergeAccount = (account, into) => post(`api/accounts/${id(account)}/merge`, { into });
+export const mergeContact = (contact, into) => post(`api/contacts/${id(contact)}/merge`, { into });
 
 export const addContact = (account, contact) => post(`api/accounts/${id(account)}/contacts`, contact);
 export const addEntry = (account, entry) => post(`api/accounts/${id(account)}/entries`, entry);

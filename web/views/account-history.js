@@ -75,7 +75,9 @@ function describe(edit) {
     case 'tag_added': return ['Tag added: ', strong(edit.tag)];
     case 'tag_removed': return ['Tag removed: ', strong(edit.tag)];
     case 'contact_added': return ['Contact added: ', strong(edit.name ?? edit.contact)];
-    case 'contact_changed': return fromTo(`${capitalize(edit.field)} of ${edit.name ?? 'a contact'}`, edit.from, edit.to);
+    case 'contact_changed':
+      if (edit.field === 'merged_into' && edit.to) return ['Contact ', strong(edit.name ?? 'a contact'), ' merged into ', strong(edit.to)];
+      return fromTo(`${capitalize(edit.field)} of ${edit.name ?? 'a contact'}`, edit.from, edit.to);
     case 'deal_added': return ['Deal added: ', strong(edit.title ?? edit.deal), muted(details([edit.amount, edit.stage]))];
     case 'deal_changed': return fromTo(`${capitalize(edit.field)} of deal ${edit.title ?? edit.deal}`, edit.from, edit.to);
     case 'task_added': return ['Task added: ', strong(edit.title ?? edit.task), muted(details([edit.assignee && `@${edit.assignee}`, edit.due && `due ${edit.due}`]))];

@@ -12,6 +12,7 @@ import { notify } from '../toasts.js';
 export function contactsPart({ accountId, run }) {
   const list = h('ul', { class: 'item-list' });
   const empty = h('p', { class: 'muted empty-line' }, 'No contacts yet.');
+  let mergedInto = new Map();
 
   const name = h('input', { required: true, autocomplete: 'off' });
   const title = h('input', { autocomplete: 'off' });
@@ -92,7 +93,11 @@ export function contactsPart({ accountId, run }) {
         contact.email ? h('a', { href: `mailto:${contact.email}` }, contact.email) : null,
         contact.email && contact.phone ? ' · ' : null,
         contact.phone ? h('a', { href: `tel:${contact.phone}` }, contact.phone) : null,
-        !contact.email && !contact.phone ? h('span', { class: 'muted' }, 'No email or phone') : null));
+        !contact.email && !contact.phone ? h('span', { class: 'muted' }, 'No email or phone') : null),
+      // Contacts merged into this one, as they now read: an edit made to one later shows here.
+      (mergedInto.get(contact.id) ?? []).map((merged) => h('span', {
+        class: 'item-sub muted contact-merged', dataset: { contactId: merged.id },
+      }, `Merged: ${[merged.name, merged.title, merged.email, merged.phone].filter(Boolean).join(' · ')}`)));
     syncInput(emailInput, contact.email);
     syncInput(phoneInput, contact.phone);
   }
@@ -101,6 +106,10 @@ export function contactsPart({ accountId, run }) {
     element: section('Contacts', 'contacts', [list, empty], 'Add contact', form),
     update(account) {
       const contacts = account.contacts ?? [];
+      mergedInto = new Map();
+      for (const merged of account.merged_contacts ?? []) {
+        mergedInto.set(merged.into, [...(mergedInto.get(merged.into) ?? []), merged]);
+      }
       reconcile(list, contacts, (c) => c.id, createRow, updateRow);
       empty.hidden = contacts.length > 0;
     },

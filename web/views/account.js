@@ -191,7 +191,8 @@ function conflictsPart({ accountId, run }) {
 function fieldLabel(field, account) {
   const contact = /^contacts\.([^.]+)\.(.+)$/.exec(field);
   if (contact) {
-    const person = account.contacts?.find((c) => c.id === contact[1]);
+    const people = [...(account.contacts ?? []), ...(account.merged_contacts ?? [])];
+    const person = people.find((c) => c.id === contact[1]);
     return `${capitalize(contact[2])} of ${person?.name ?? 'a contact'}`;
   }
   if (field.startsWith('custom.')) return field.slice('custom.'.length);

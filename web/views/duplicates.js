@@ -1,6 +1,8 @@
-// `#/duplicates`: accounts and contacts that look like the same one, each pair with why, and
-// for accounts a "Merge into …" button on each side (`write-only`): the other account's
-// contacts, deals, tasks and timeline move into the one kept, and its page then shows that one.
+// `#/duplicates`: accounts and contacts that look like the same one, each pair with why, and a
+// "Keep …" button on each side (`write-only`). For accounts, the other account's contacts,
+// deals, tasks and timeline move into the one kept, and its page then shows that one; for two
+// contacts of one account, the kept contact gets the fields it lacks and the other shows under
+// it. Contacts of two accounts are not merged: the accounts are, first.
 
 import * as api from '../api.js';
 import { coalesce, h, replace } from '../dom.js';
@@ -56,22 +58,43 @@ export function mount(root, _params, context) {
   }
 
   function contactPair(pair) {
-    const side = (contact) => h('div', { class: 'duplicate-side' },
-      h('a', { href: `#/accounts/${encodeURIComponent(contact.account)}` }, contact.name),
-      h('span', { class: 'muted' }, contact.email ?? ''));
+    const together = pair.a.account === pair.b.account;
+    const side = (kept, other) => h('div', { class: 'duplicate-side' },
+      h('a', { href: `#/accounts/${encodeURIComponent(kept.account)}` }, kept.name),
+      h('span', { class: 'muted' }, kept.email ?? ''),
+      together ? h('button', {
+        type: 'button', class: 'button write-only merge-button', dataset: { keep: kept.id, other: other.id },
+        'aria-label': `Merge contact ${other.name} into ${kept.name}`,
+        on: { click: (event) => mergeContact(other, kept, event.currentTarget) },
+      }, `Keep ${kept.name}`) : null);
     return h('li', { class: 'card duplicate-pair', dataset: { a: pair.a.id, b: pair.b.id } },
-      h('div', { class: 'duplicate-sides' }, side(pair.a), side(pair.b)),
-      h('p', { class: 'muted duplicate-reasons' }, reasons(pair.reasons)));
+      h('div', { class: 'duplicate-sides' }, side(pair.a, pair.b), side(pair.b, pair.a)),
+      h('p', { class: 'muted duplicate-reasons' }, reasons(pair.reasons),
+        together ? null : ' · In different accounts: merge the accounts first.'));
   }
 
-  async function merge(other, kept, button) {
+  function merge(other, kept, button) {
+    return merging(button, async () => {
+      const result = await api.mergeAccount(other.id, kept.id);
+      const copied = result?.copied ?? 0;
+      return `Merged ${other.name} into ${kept.name} (${copied.toLocaleString()} ${copied === 1 ? 'item' : 'items'} moved).`;
+    });
+  }
+
+  function mergeContact(other, kept, button) {
+    return merging(button, async () => {
+      const result = await api.mergeContact(other.id, kept.id);
+      const filled = result?.filled ?? [];
+      return `Merged contact ${other.name} into ${kept.name}${filled.length ? ` (${filled.join(', ')} filled)` : ''}.`;
+    });
+  }
+
+  async function merging(button, work) {
     if (busy) return;
     busy = true;
     button.disabled = true;
     try {
-      const result = await api.mergeAccount(other.id, kept.id);
-      const copied = result?.copied ?? 0;
-      notify(`Merged ${other.name} into ${kept.name} (${copied.toLocaleString()} ${copied === 1 ? 'item' : 'items'} moved).`, 'success');
+      notify(await work(), 'success');
     } catch (error) {
       notifyError(error);
     }

@@ -399,6 +399,15 @@ pub enum ContactCommand {
         #[arg(required = true, value_name = "FIELD=VALUE")]
         assignments: Vec<String>,
     },
+    /// Merge a contact into another of the same account: the kept one keeps its values and
+    /// gets those it lacks; the merged one then shows under it
+    Merge {
+        /// The contact to merge away: id or unique prefix
+        other: String,
+        /// The contact to keep
+        #[arg(long, value_name = "KEEP")]
+        into: String,
+    },
 }
 
 /// `rapport note ...`.

@@ -283,6 +283,13 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
             let value = value_of(replica, id)?;
             out.account_changed(&replica.account(id)?, value.as_ref())
         }
+        ContactCommand::Merge { other, into } => {
+            let (_, other) = replica.resolve_item(ItemKind::Contact, &other)?;
+            let (_, keep) = replica.resolve_item(ItemKind::Contact, &into)?;
+            let edit = replica.edit_now();
+            let merge = replica.merge_contacts(&edit, other.parse()?, keep.parse()?)?;
+            out.contact_merged(&merge)
+        }
     }
 }
 

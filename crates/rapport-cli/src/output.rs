@@ -14,7 +14,7 @@ use rapport_model::duplicates::Reason;
 use rapport_model::segment::{ScoredAccount, Segment};
 use rapport_model::value::AccountValue;
 use rapport_model::workspace::WorkspaceView;
-use rapport_store::{AlertRecord, Duplicates, OpenTask};
+use rapport_store::{AlertRecord, ContactMerge, Duplicates, OpenTask};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -82,6 +82,26 @@ impl Output {
             ));
         }
         self.print(text.trim_end())
+    }
+
+    /// A contact merge: what was merged into what, and the fields filled.
+    pub fn contact_merged(&self, merge: &ContactMerge) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(merge);
+        }
+        let (merged, into, account) = (merge.merged, merge.into, merge.account);
+        if !merge.changed {
+            return self.print(&format!(
+                "contact {merged} was merged into {into} already; nothing changed"
+            ));
+        }
+        let filled = match merge.filled.as_slice() {
+            [] => "no fields filled".to_owned(),
+            fields => format!("filled {}", fields.join(", ")),
+        };
+        self.print(&format!(
+            "merged contact {merged} into {into} in account {account} ({filled})"
+        ))
     }
 
     /// An action that completed.
@@ -379,7 +399,23 @@ fn account_text(a: &AccountView, value: Option<&AccountValue>) -> String {
                 .into_iter()
                 .flatten()
                 .collect();
-            format!("{}  {}  {}", c.id, c.name, details.join(", "))
+            let mut line = format!("{}  {}  {}", c.id, c.name, details.join(", "));
+            // What was merged into it, as it now reads: a later edit to it shows here.
+            for m in a.merged_contacts.iter().filter(|m| m.into == c.id) {
+                let m = &m.contact;
+                let details: Vec<&str> =
+                    [m.title.as_deref(), m.email.as_deref(), m.phone.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                line.push_str(&format!(
+                    "\n      merged: {}  {}  {}",
+                    m.id,
+                    m.name,
+                    details.join(", ")
+                ));
+            }
+            line
         }),
     );
     section(

@@ -7,6 +7,7 @@
 //! as appending to an empty one.
 
 mod added;
+pub mod contact_merge;
 mod history;
 pub mod merge;
 mod view;
@@ -14,9 +15,10 @@ mod view;
 pub use added::{account_name, entries_added};
 pub use history::{AccountHistory, FieldEdit, HistoryChange, history};
 pub use view::{
-    AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead, Section,
-    TaskView, alert_facts, each_contact, each_deal, each_entry, field_texts, followers, has_item,
-    is_acknowledged, item_keys, read_contact, read_deal, read_entry, read_task, summary, view,
+    AccountSummary, AccountView, Conflict, ContactView, DealView, EntryView, ItemRead,
+    MergedContact, Section, TaskView, alert_facts, each_contact, each_deal, each_entry,
+    field_texts, followers, has_item, is_acknowledged, item_keys, read_contact, read_deal,
+    read_entry, read_task, summary, view,
 };
 
 use automerge::transaction::Transactable;

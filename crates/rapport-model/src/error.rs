@@ -171,6 +171,16 @@ pub enum EditError {
         /// Its id.
         id: String,
     },
+    /// A contact merge that cannot be made as asked (into itself, into a merged contact).
+    #[error("cannot merge contact {other} into {keep}: {reason}")]
+    CannotMergeContact {
+        /// The contact to merge away.
+        other: crate::id::ContactId,
+        /// The contact to keep.
+        keep: crate::id::ContactId,
+        /// Why not.
+        reason: String,
+    },
     /// The workspace has no alert rule of that name.
     #[error("no alert rule named '{name}' in this workspace")]
     UnknownRule {

@@ -6,7 +6,8 @@
 //!   name, domain, industry, tier, stage, owner, phone, website: Str
 //!   tags:     { <tag>: true }
 //!   custom:   { <name>: Str }
-//!   contacts: { <ContactId>: { name, email, phone, title: Str } }
+//!   contacts: { <ContactId>: { name, email, phone, title: Str,
+//!               merged_into: Str (optional: the ContactId, in this account, it was merged into) } }
 //!   deals:    { <DealId>: { title: Str, amount: Int (minor units), currency: Str, stage: Str, close: "YYYY-MM-DD" } }
 //!   tasks:    { <TaskId>: { title, assignee, due: Str, done: Bool } }
 //!   timeline: { <EntryId>: { kind, team, author: Str, at: Timestamp, text: Text, alert: [Str] } }
@@ -18,7 +19,8 @@
 //! An account with `merged_into` stays a document of the workspace (replicas keep syncing it),
 //! but lists, search and alerts show the account it was merged into, which holds copies of all
 //! its items under the same keys; merges are followed to the end of a chain, and a loop ends at
-//! its smallest id.
+//! its smallest id. A contact with `merged_into` stays in its account the same way, shown under
+//! the contact that stands for it (followed likewise), not in lists, search or duplicates.
 //! Workspace document (one per workspace):
 //! ```text
 //! { type: "workspace", schema: 1, name: Str,

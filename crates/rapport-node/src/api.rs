@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/accounts/{account}/follow", post(follow))
         .route("/accounts/{account}/unfollow", post(unfollow))
         .route("/duplicates", get(duplicates))
+        .route("/contacts/{contact}/merge", post(merge_contact))
         .route("/accounts/{account}/contacts", post(add_contact))
         .route("/accounts/{account}/entries", post(add_entry))
         .route("/accounts/{account}/deals", post(add_deal))
@@ -99,6 +100,7 @@ impl From<StoreError> for ApiError {
             StoreError::AmbiguousAccount { .. }
             | StoreError::AmbiguousItem { .. }
             | StoreError::CannotMerge { .. }
+            | StoreError::CannotMergeContacts { .. }
             | StoreError::Segment(_)
             | StoreError::Edit { .. } => ApiError::BadInput(message),
             StoreError::DuplicateSegment { .. } => ApiError::Conflict(message),
@@ -835,6 +837,29 @@ async fn merge_account(
     Ok(Json(
         json!({ "merged": other, "into": keep, "copied": copied }),
     ))
+}
+
+/// Merges the contact of the path into the contact `into` of the same account.
+async fn merge_contact(
+    State(node): Shared,
+    Path(contact): Path<String>,
+    Json(body): Json<MergeBody>,
+) -> ApiResult<Json<Value>> {
+    let parse = |text: &str| -> ApiResult<ContactId> {
+        text.trim()
+            .parse()
+            .map_err(|_| ApiError::NotFound(format!("unknown contact '{text}'")))
+    };
+    let (other, keep) = (parse(&contact)?, parse(&body.into)?);
+    let merge = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        Ok(replica.merge_contacts(&edit, other, keep)?)
+    })
+    .await?;
+    if merge.changed {
+        written(&node, &[merge.account]);
+    }
+    Ok(Json(json!(merge)))
 }
 
 async fn segments(State(node): Shared) -> ApiResult<Json<Value>> {

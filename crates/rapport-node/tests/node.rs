@@ -337,6 +337,89 @@ async fn a_merge_refuses_bad_accounts_and_then_both_ids_serve_the_kept_account()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_merge_refuses_bad_contacts_and_then_shows_the_merged_one_under_the_kept() {
+    let setup = setup().await;
+    let mut accounts = Vec::new();
+    for name in ["Globex", "Initech"] {
+        let created = json_of(
+            setup.sales,
+            "POST",
+            "/api/accounts",
+            Some(json!({ "name": name })),
+        )
+        .await;
+        accounts.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let mut contacts = Vec::new();
+    for (account, name, phone) in [
+        (0, "Hank", None),
+        (0, "H. Scorpio", Some("+1")),
+        (1, "Hank S.", None),
+    ] {
+        let body = json!({ "name": name, "email": "hank@globex.com", "phone": phone });
+        let path = format!("/api/accounts/{}/contacts", accounts[account]);
+        let created = json_of(setup.sales, "POST", &path, Some(body)).await;
+        contacts.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let [keep, other, elsewhere] = [&contacts[0], &contacts[1], &contacts[2]];
+    let merge = format!("/api/contacts/{other}/merge");
+    let cases = [
+        (merge.clone(), json!({ "into": other }), 400),
+        (
+            format!("/api/contacts/{elsewhere}/merge"),
+            json!({ "into": keep }),
+            400,
+        ),
+        (
+            merge.clone(),
+            json!({ "into": "01JCZ0000000000000000000C1" }),
+            404,
+        ),
+        (merge.clone(), json!({ "into": "not an id" }), 404),
+        (merge.clone(), json!({}), 422),
+    ];
+    for (path, body, expected) in cases {
+        let (status, text) = request(setup.sales, "POST", &path, Some(body.clone())).await;
+        assert_eq!(status, expected, "{path} {body}: {text}");
+    }
+    let found = json_of(setup.sales, "GET", "/api/duplicates", None).await;
+    assert_eq!(
+        found["contacts"].as_array().unwrap().len(),
+        3,
+        "nothing changed: {found}"
+    );
+
+    let merged = json_of(setup.sales, "POST", &merge, Some(json!({ "into": keep }))).await;
+    assert_eq!(
+        merged,
+        json!({ "account": accounts[0], "merged": other, "into": keep,
+                "filled": ["phone"], "changed": true })
+    );
+    let account = json_of(
+        setup.sales,
+        "GET",
+        &format!("/api/accounts/{}", accounts[0]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        account["contacts"].as_array().unwrap().len(),
+        1,
+        "{account}"
+    );
+    assert_eq!(account["contacts"][0]["phone"], "+1");
+    assert_eq!(account["merged_contacts"][0]["id"], other.as_str());
+    assert_eq!(account["merged_contacts"][0]["into"], keep.as_str());
+    let found = json_of(setup.sales, "GET", "/api/duplicates", None).await;
+    assert_eq!(found["contacts"].as_array().unwrap().len(), 1, "{found}");
+    let again = json_of(setup.sales, "POST", &merge, Some(json!({ "into": keep }))).await;
+    assert_eq!(again["changed"], false);
+    let path = format!("/api/contacts/{keep}/merge");
+    let (status, text) = request(setup.sales, "POST", &path, Some(json!({ "into": other }))).await;
+    assert_eq!(status, 400, "a merged contact cannot be kept: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_says_who_changed_what_and_an_unknown_account_is_404() {
     let setup = setup().await;
     let created = json_of(

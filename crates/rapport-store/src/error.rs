@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rapport_model::{DocumentId, EditError, ShapeError, UserName};
+use rapport_model::{ContactId, DocumentId, EditError, ShapeError, UserName};
 
 /// Why a replica could not be opened or created.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +158,17 @@ pub enum StoreError {
         other: DocumentId,
         /// The account to keep.
         keep: DocumentId,
+        /// Why not.
+        reason: String,
+    },
+    /// A contact merge that cannot be made: into itself, into a merged contact, across
+    /// accounts.
+    #[error("cannot merge contact {other} into {keep}: {reason}")]
+    CannotMergeContacts {
+        /// The contact to merge away.
+        other: ContactId,
+        /// The contact to keep.
+        keep: ContactId,
         /// Why not.
         reason: String,
     },

@@ -39,7 +39,7 @@ pub use boards::{DealRow, MAX_ACTIVITY_WEEKS, WeekActivity};
 pub use documents::AccountBatch;
 pub use error::{OpenError, StoreError};
 pub use index::{AlertRecord, ItemKind};
-pub use merge::Duplicates;
+pub use merge::{ContactMerge, Duplicates};
 pub use relay::{
     DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, RELAY_FILE, RelayStore,
     StoredDocument, TokenRecord, WebhookRecord,

@@ -7,6 +7,8 @@
 //! end; a loop ends at its smallest id), so every replica decides the same. Copies keep their
 //! keys, so forwarding twice, or on two replicas at once, converges to one copy.
 
+mod contacts;
+
 use std::collections::BTreeSet;
 
 use automerge::Automerge;
@@ -21,6 +23,8 @@ use crate::error::{StorageContext, StoreError};
 use crate::index::{Derived, index_or_leave_out};
 use crate::replica::Replica;
 use crate::tables::{ACCOUNTS, CONTACT_ROWS, MERGED};
+
+pub use contacts::ContactMerge;
 
 const DOING: &str = "indexing merged accounts";
 const READING: &str = "reading merged accounts";

@@ -57,8 +57,8 @@ pub(crate) type TouchRow = (Option<i64>, Option<i64>, Option<i64>);
 /// Account id -> the account id its document says it was merged into: accounts left out of
 /// the other tables because another stands for them (`crate::merge`).
 pub(crate) const MERGED: TableDefinition<&str, &str> = TableDefinition::new("merged");
-/// (account id, contact id) -> (name, email or ""): every contact that reads, for duplicate
-/// detection without loading documents.
+/// (account id, contact id) -> (name, email or ""): every contact that reads and is not merged
+/// into another, for duplicate detection without loading documents.
 pub(crate) const CONTACT_ROWS: TableDefinition<(&str, &str), (&str, &str)> =
     TableDefinition::new("contact_rows");
 /// (assignee, due date `YYYY-MM-DD` or "" for none, account id, task id) -> title: every task
@@ -94,7 +94,8 @@ pub(crate) const INDEX_LAYOUT_KEY: &str = "index";
 /// The layout this code writes: `term_accounts`, `item_index` (rows of merged accounts kept
 /// apart), `merged`, `contact_rows`, `open_tasks` and `open_task_keys`; alerts with their
 /// reasons (mentions, following and rules, each for entries written since), `alert_facts` and
-/// the rules they follow; `accounts` rows holding tags and custom fields.
+/// the rules they follow; `accounts` rows holding tags and custom fields; contacts merged into
+/// another without `contact_rows` or search terms.
 pub(crate) const INDEX_LAYOUT: &[u8] = b"5";
 /// Derived tables that earlier layouts kept, dropped when the index is rebuilt (redb deletes by
 /// name and kind, so their key and value types here do not matter).

@@ -628,9 +628,12 @@ impl Items<'_> {
     }
 
     fn contact(&mut self, id: ContactId, contact: &NewContact, counts: &mut ItemCounts) {
-        let found = self
-            .view
-            .and_then(|v| v.contacts.iter().find(|c| c.id == id));
+        // A contact merged into another is still there: written to, not made again (which
+        // would replace it, and its merge with it).
+        let found = self.view.and_then(|v| {
+            let merged = v.merged_contacts.iter().map(|m| &m.contact);
+            v.contacts.iter().chain(merged).find(|c| c.id == id)
+        });
         let Some(found) = found else {
             counts.created += 1;
             self.change.contacts.push((id, contact.clone()));

@@ -551,9 +551,12 @@ impl<'e> Planner<'e> {
     }
 
     fn contact(&mut self, change: usize, place: Option<Place>, contact: &ContactRecord) -> Outcome {
+        // Contacts merged into another come last: a row naming one is not a new contact.
         let existing = self.view(place).and_then(|view| {
+            let merged = view.merged_contacts.iter().map(|m| &m.contact);
             view.contacts
                 .iter()
+                .chain(merged)
                 .find(|c| match (&contact.email, &c.email) {
                     (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
                     (None, _) => c.name.eq_ignore_ascii_case(&contact.name),

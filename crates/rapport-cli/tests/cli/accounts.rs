@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Data, array, ids, keys, run_with_env, str_at, tmp};
 
-const ACCOUNT_KEYS: [&str; 19] = [
+const ACCOUNT_KEYS: [&str; 20] = [
     "conflicts",
     "contacts",
     "custom",
@@ -14,6 +14,7 @@ const ACCOUNT_KEYS: [&str; 19] = [
     "followers",
     "id",
     "industry",
+    "merged_contacts",
     "name",
     "owner",
     "phone",
@@ -160,6 +161,7 @@ fn account_add_prints_its_id_and_show_returns_every_field() {
             "tags": [],
             "custom": {},
             "contacts": [],
+            "merged_contacts": [],
             "deals": [],
             "tasks": [],
             "timeline": [],

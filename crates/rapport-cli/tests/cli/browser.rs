@@ -40,6 +40,7 @@ const INSTALL: &str = "the browser tests need Debian's Chromium and its WebDrive
 const COMMAND: Duration = Duration::from_secs(30);
 
 mod due_tasks;
+mod duplicate_contacts;
 mod follow_page;
 mod inbox_badge;
 mod reports_page;

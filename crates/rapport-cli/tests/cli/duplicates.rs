@@ -11,7 +11,7 @@ use crate::support::{Data, array, ids, join, str_at, tmp};
 
 /// Invites each user (a member of `team`) while the relay is stopped, starts it, and joins
 /// each in a directory of their own.
-fn relay_with<const N: usize>(
+pub(crate) fn relay_with<const N: usize>(
     tmp: &TempDir,
     members: [(&str, &str); N],
 ) -> (RelayServer, [Data; N]) {
@@ -24,7 +24,7 @@ fn relay_with<const N: usize>(
 }
 
 /// Syncs every replica in turn, twice, so that what each sent reaches all the others.
-fn sync_all(members: &[&Data]) {
+pub(crate) fn sync_all(members: &[&Data]) {
     for _ in 0..2 {
         for member in members {
             member.sync().ok();
@@ -33,7 +33,7 @@ fn sync_all(members: &[&Data]) {
 }
 
 /// The pairs of `duplicates --json` of one kind, as sorted pairs of names, with their reasons.
-fn pairs(found: &Value, kind: &str) -> Vec<(String, String, Value)> {
+pub(crate) fn pairs(found: &Value, kind: &str) -> Vec<(String, String, Value)> {
     let mut pairs: Vec<(String, String, Value)> = array(&found[kind])
         .iter()
         .map(|pair| {

@@ -11,6 +11,7 @@ mod accounts;
 mod alerts;
 mod browser;
 mod chaos;
+mod contact_merge;
 mod deals_tasks;
 mod duplicates;
 mod errors;

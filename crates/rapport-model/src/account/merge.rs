@@ -278,14 +278,14 @@ fn touched_item(section: &str, key: &str) -> Touched {
     touched
 }
 
-/// The account that stands for `start` once merges are followed to the end: `merged_into`
-/// gives the document an account was merged into, or `None` for one that was not (or is not
+/// The account (or contact) that stands for `start` once merges are followed to the end:
+/// `merged_into` gives the one it was merged into, or `None` for one that was not (or is not
 /// here). Merges that form a loop (two replicas merging two accounts into each other) end at
-/// the loop's smallest id, so every replica picks the same survivor.
-pub fn survivor(
-    start: DocumentId,
-    mut merged_into: impl FnMut(DocumentId) -> Option<DocumentId>,
-) -> DocumentId {
+/// the loop's smallest id as text, so every replica picks the same survivor.
+pub fn survivor<I: Copy + PartialEq + std::fmt::Display>(
+    start: I,
+    mut merged_into: impl FnMut(I) -> Option<I>,
+) -> I {
     let mut path = vec![start];
     let mut current = start;
     while let Some(next) = merged_into(current) {
@@ -293,7 +293,7 @@ pub fn survivor(
             return path[at..]
                 .iter()
                 .copied()
-                .min_by_key(DocumentId::to_string)
+                .min_by_key(ToString::to_string)
                 .unwrap_or(next);
         }
         path.push(next);

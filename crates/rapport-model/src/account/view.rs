@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 use serde::Serialize;
 
+use super::contact_merge::ContactMerges;
 use crate::alert::{AccountFacts, Follower};
 use crate::error::ShapeError;
 use crate::fields::{AccountField, ContactField};
@@ -41,8 +42,11 @@ pub struct AccountView {
     pub tags: Vec<String>,
     /// Custom fields.
     pub custom: BTreeMap<String, String>,
-    /// Contacts, oldest first.
+    /// Contacts, oldest first; not those merged into another.
     pub contacts: Vec<ContactView>,
+    /// Contacts merged into another, oldest first, each as it now reads (with what was written
+    /// to it after the merge) and with the contact that stands for it.
+    pub merged_contacts: Vec<MergedContact>,
     /// Deals, oldest first.
     pub deals: Vec<DealView>,
     /// Tasks, oldest first.
@@ -68,6 +72,16 @@ pub struct ContactView {
     pub phone: Option<String>,
     /// Job title.
     pub title: Option<String>,
+}
+
+/// A contact merged into another of the account.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MergedContact {
+    /// The contact, as it reads.
+    #[serde(flatten)]
+    pub contact: ContactView,
+    /// The contact that stands for it (merges followed to the end).
+    pub into: ContactId,
 }
 
 /// A deal.
@@ -169,6 +183,11 @@ pub fn view<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountView, ShapeErr
         entry(doc, obj, id, path)
     })?;
     timeline.sort_by_key(|entry| (entry.at, entry.id));
+    let merges = ContactMerges::read(doc)?;
+    let (contacts, merged_contacts) = standing_and_merged(
+        items(doc, CONTACTS, |obj, id, path| contact(doc, obj, id, path))?,
+        &merges,
+    );
     Ok(AccountView {
         id,
         url: id.url(),
@@ -182,7 +201,8 @@ pub fn view<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountView, ShapeErr
         website: s("website")?,
         tags,
         custom,
-        contacts: items(doc, CONTACTS, |obj, id, path| contact(doc, obj, id, path))?,
+        contacts,
+        merged_contacts,
         deals: items(doc, DEALS, |obj, id, path| deal(doc, obj, id, path))?,
         tasks: items(doc, TASKS, |obj, id, path| task(doc, obj, id, path))?,
         timeline,
@@ -204,12 +224,35 @@ pub fn summary<D: ReadDoc>(doc: &D, id: DocumentId) -> Result<AccountSummary, Sh
         tier: read::string(doc, &ROOT, "tier", "")?,
         stage: read::string(doc, &ROOT, "stage", "")?,
         owner: read::string(doc, &ROOT, "owner", "")?,
-        contacts: count(CONTACTS)?,
+        contacts: count(CONTACTS)?.saturating_sub(merged_count(doc)),
         entries: count(TIMELINE)?,
         // Kept for segments; an odd shape from a foreign peer leaves them out, not the account.
         tags: tags(doc).unwrap_or_default(),
         custom: custom_fields(doc, Custom::TextOnly).unwrap_or_default(),
     })
+}
+
+/// Sorts contacts into those that stand for themselves and those merged into another.
+fn standing_and_merged(
+    contacts: Vec<ContactView>,
+    merges: &ContactMerges,
+) -> (Vec<ContactView>, Vec<MergedContact>) {
+    let mut standing = Vec::new();
+    let mut merged = Vec::new();
+    for contact in contacts {
+        let into = merges.survivor(contact.id);
+        if into == contact.id {
+            standing.push(contact);
+        } else {
+            merged.push(MergedContact { contact, into });
+        }
+    }
+    (standing, merged)
+}
+
+/// How many contacts another stands for; a contacts map that does not read counts none.
+fn merged_count<D: ReadDoc>(doc: &D) -> usize {
+    ContactMerges::read(doc).map_or(0, |merges| merges.hidden())
 }
 
 /// How custom fields that are not text read.

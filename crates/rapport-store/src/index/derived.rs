@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::Automerge;
+use rapport_model::account::contact_merge::ContactMerges;
 use rapport_model::account::{self, ContactView, EntryView, Section};
 use rapport_model::alert::AccountFacts;
 use rapport_model::{
@@ -133,14 +134,8 @@ fn index_account(
             rederive_alerts(derived, doc, id, &facts, reader)?;
         }
     }
-    for contact in &touched.contacts {
-        let found = contact
-            .parse::<ContactId>()
-            .ok()
-            .and_then(|id| account::read_contact(doc, id).ok().flatten());
-        let terms = found.as_ref().map(contact_terms);
-        put_item(derived, &key, contact, Held::Item(ItemKind::Contact), terms)?;
-        merge::set_contact_row(&mut derived.contact_rows, &key, contact, found.as_ref())?;
+    if !touched.contacts.is_empty() {
+        put_contacts(derived, doc, id, &touched.contacts)?;
     }
     for entry_key in &touched.entries {
         // An entry a foreign peer wrote in another shape is left out of the indexes, not fatal.
@@ -186,6 +181,35 @@ fn index_account(
     Ok(())
 }
 
+/// Indexes the contacts a change touched, and every contact that carries a merge mark: whether
+/// a contact stands for itself can change with another's mark (a loop of merges completed).
+/// A contact merged into another keeps its `items` row (commands still find it) but no search
+/// terms and no duplicate row: it shows as the one that stands for it.
+fn put_contacts(
+    derived: &mut Derived<'_>,
+    doc: &Automerge,
+    id: DocumentId,
+    touched: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let key = id.to_string();
+    let merges = ContactMerges::read(doc).map_err(|source| StoreError::Shape { id, source })?;
+    let mut contacts = touched.clone();
+    contacts.extend(merges.marked().map(|contact| contact.to_string()));
+    for contact in &contacts {
+        let found = contact
+            .parse::<ContactId>()
+            .ok()
+            .and_then(|id| account::read_contact(doc, id).ok().flatten());
+        let standing = found.as_ref().filter(|c| !merges.stands_for_another(c.id));
+        let terms = found
+            .as_ref()
+            .map(|_| standing.map(contact_terms).unwrap_or_default());
+        put_item(derived, &key, contact, Held::Item(ItemKind::Contact), terms)?;
+        merge::set_contact_row(&mut derived.contact_rows, &key, contact, standing)?;
+    }
+    Ok(())
+}
+
 /// Indexes an account from scratch, reading each section of the document in one pass.
 fn reindex_everything(
     derived: &mut Derived<'_>,
@@ -204,10 +228,17 @@ fn reindex_everything(
     let texts = account::field_texts(doc).map_err(shape)?;
     held.push((FIELDS_ITEM.to_owned(), Held::Fields, terms_of(&texts)));
     // A contact or an entry that does not read is left out, as its own update leaves it out.
+    let merges = ContactMerges::read(doc).map_err(shape)?;
     for (item, contact) in account::each_contact(doc).map_err(shape)? {
-        if let Ok(contact) = contact {
-            merge::set_contact_row(&mut derived.contact_rows, &key, &item, Some(&contact))?;
-            held.push((item, Held::Item(ItemKind::Contact), contact_terms(&contact)));
+        match contact {
+            Ok(contact) if merges.stands_for_another(contact.id) => {
+                held.push((item, Held::Item(ItemKind::Contact), BTreeSet::new()));
+            }
+            Ok(contact) => {
+                merge::set_contact_row(&mut derived.contact_rows, &key, &item, Some(&contact))?;
+                held.push((item, Held::Item(ItemKind::Contact), contact_terms(&contact)));
+            }
+            Err(_) => {}
         }
     }
     for (item, entry) in account::each_entry(doc).map_err(shape)? {
