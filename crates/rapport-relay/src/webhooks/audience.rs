@@ -41,7 +41,7 @@ impl Audience {
         Self {
             names: members.iter().map(|m| m.user.clone()).collect(),
             members,
-            rules: workspace::rules(doc),
+            rules: workspace::alert_rules(doc),
         }
     }
 
