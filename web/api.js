@@ -54,6 +54,7 @@ async function readJson(response) {
 
 const get = (path, signal) => request('GET', path, undefined, signal);
 const post = (path, body = {}) => request('POST', path, body);
+const remove = (path) => request('DELETE', path);
 const id = (value) => encodeURIComponent(value);
 
 /** Builds a query string, leaving out empty values. */
@@ -105,3 +106,7 @@ export const listSegments = (signal) => get('api/segments', signal);
 export const addSegment = (name, filter) => post('api/segments', { name, filter });
 /** Deletes every segment named `name` (two when two replicas saved it at once). */
 export const removeSegment = (name) => post(`api/segments/${id(name)}/remove`);
+
+export const listFields = (signal) => get('api/fields', signal);
+export const defineField = (definition) => post('api/fields', definition);
+export const removeField = (name) => remove(`api/fields/${id(name)}`);

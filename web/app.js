@@ -18,6 +18,7 @@ import * as dashboardView from './views/dashboard.js';
 import * as duplicatesView from './views/duplicates.js';
 import * as pipelineView from './views/pipeline.js';
 import * as reportsView from './views/reports.js';
+import * as settingsView from './views/settings.js';
 
 const ROUTES = [
   { path: /^\/accounts\/?$/, nav: 'accounts', view: accountsView },
@@ -27,6 +28,7 @@ const ROUTES = [
   { path: /^\/reports\/?$/, nav: 'reports', view: reportsView },
   { path: /^\/alerts\/?$/, nav: 'alerts', view: alertsView },
   { path: /^\/duplicates\/?$/, nav: 'duplicates', view: duplicatesView },
+  { path: /^\/settings\/?$/, nav: 'settings', view: settingsView },
 ];
 
 const STATUS_TEXT = {

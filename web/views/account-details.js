@@ -1,6 +1,11 @@
 // The account's fields as an editable form. Only fields the user changed are sent; fields
 // they did not touch follow live updates (see `syncInput`). A viewer, who cannot change them,
 // gets the same fields as a list of facts instead (`write-only` / `viewer-only` in style.css).
+//
+// Custom fields come from the account's `custom_fields`: every field the workspace defines,
+// in definition order with its label and an input suited to its type (a select for a choice),
+// whether or not the account has a value, then the values of fields nobody defined. A value
+// that does not fit its definition is shown as it is, in a text input marked invalid.
 
 import * as api from '../api.js';
 import { field, h, isEdited, reconcile, replace, select, syncInput } from '../dom.js';
@@ -120,8 +125,10 @@ export function detailsPart({ accountId, context, run }) {
         syncInput(control, value);
       }
       const conflicted = new Set((account.conflicts ?? []).map((c) => c.field));
-      reconcile(custom, Object.entries(account.custom ?? {}), ([key]) => key, customRow, (row, [key, value]) => {
-        syncInput(row.querySelector('input'), value);
+      reconcile(custom, customFields(account), customKey, customRow, (row, shown) => {
+        const control = row.querySelector('[data-field]');
+        if (control.tagName === 'SELECT') ensureOption(control, shown.value);
+        syncInput(control, shown.value);
       });
       for (const control of allInputs()) control.classList.toggle('has-conflict', conflicted.has(control.dataset.field));
       showState();
@@ -136,16 +143,47 @@ function factRows(account) {
     return name === 'stage' && account.stage ? capitalize(account.stage) : account[name];
   };
   const rows = FIELDS.map(([name, label]) => [label, shown(name)]);
-  for (const [key, value] of Object.entries(account.custom ?? {})) rows.push([key, value]);
+  for (const { label, value } of customFields(account)) rows.push([label, value]);
   return rows.map(([label, value]) => [
     h('dt', {}, label),
     h('dd', {}, value == null || value === '' ? h('span', { class: 'muted' }, '—') : String(value)),
   ]);
 }
 
-function customRow([key]) {
-  const control = h('input', { dataset: { field: `custom.${key}` }, autocomplete: 'off' });
-  return field(key, control);
+/**
+ * The custom fields to show: `custom_fields` as the node gives them, or, from a node that
+ * does not give them, the plain values as fields nobody defined.
+ */
+function customFields(account) {
+  if (Array.isArray(account.custom_fields)) return account.custom_fields;
+  return Object.entries(account.custom ?? {}).map(([name, value]) => ({ name, label: name, type: null, value, valid: true }));
+}
+
+/** A row is rebuilt when what its input depends on changes: the type, options or validity. */
+function customKey(shown) {
+  return JSON.stringify([shown.name, shown.label, shown.type, shown.options ?? [], shown.valid]);
+}
+
+/** What each type of field is typed into; a choice is a select. */
+const INPUT_TYPES = { number: 'number', date: 'date', url: 'url', email: 'email' };
+
+/** What a value of each type looks like, for a value that does not fit. */
+const EXPECTED = {
+  number: 'a number', date: 'a date', url: 'an http(s) address', email: 'an email address', choice: 'one of the options',
+};
+
+function customRow(shown) {
+  const dataset = { field: `custom.${shown.name}`, type: shown.type ?? 'undefined' };
+  let control;
+  if (shown.valid && shown.type === 'choice') {
+    control = select([['', '—'], ...(shown.options ?? [])], { dataset });
+  } else {
+    const type = shown.valid ? INPUT_TYPES[shown.type] ?? 'text' : 'text';
+    control = h('input', { type, dataset, autocomplete: 'off', step: type === 'number' ? 'any' : null });
+  }
+  const hint = shown.valid ? null : `Does not fit this field: expected ${EXPECTED[shown.type] ?? 'another value'}`;
+  control.classList.toggle('is-invalid', !shown.valid);
+  return field(shown.label, control, hint);
 }
 
 /** A select must offer the current value even if it is not one we know. */

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use rapport_model::alert::rule::RuleName;
+use rapport_model::custom_field::{FieldName, FieldType};
 use rapport_model::{AlertTarget, Currency, EntryKind, Role, Stage, Team, UserName, ValueTier};
 use rapport_transfer::{ColumnMap, Kind};
 
@@ -578,6 +579,42 @@ pub enum WorkspaceCommand {
     /// Alert rules: entries that match a rule alert its targets, no mention needed
     #[command(subcommand)]
     Rule(RuleCommand),
+    /// Custom fields: which `custom.NAME` fields every account has, with a label and a type
+    /// their values are checked against
+    #[command(subcommand)]
+    Field(FieldCommand),
+}
+
+/// `rapport workspace field ...`.
+#[derive(Debug, Subcommand)]
+pub enum FieldCommand {
+    /// Define a custom field: every account shows it, and `account set ACCOUNT
+    /// custom.NAME=VALUE` and imports check values against its type
+    Add(FieldAddArgs),
+    /// List the workspace's custom fields, in the order they were defined
+    List,
+    /// Remove a custom field's definition (the values accounts hold stay)
+    Remove {
+        /// The field's name
+        name: FieldName,
+    },
+}
+
+/// `rapport workspace field add`.
+#[derive(Debug, Args)]
+pub struct FieldAddArgs {
+    /// The field's name (letters, digits, '_' or '-'): values are `custom.NAME`
+    pub name: FieldName,
+    /// What its values are: text, number, date (YYYY-MM-DD), choice (one of --options), url,
+    /// email
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: FieldType,
+    /// For a choice field: the values it offers, comma separated
+    #[arg(long, value_name = "A,B,...")]
+    pub options: Option<String>,
+    /// What people see [default: the name]
+    #[arg(long)]
+    pub label: Option<String>,
 }
 
 /// `rapport workspace rule ...`.

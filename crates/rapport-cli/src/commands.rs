@@ -5,6 +5,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
 use rapport_model::alert::rule::{Rule, RuleCondition, RuleTarget};
+use rapport_model::custom_field;
 use rapport_model::value::AccountValue;
 use rapport_model::workspace;
 use rapport_model::{
@@ -67,6 +68,9 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Duplicates => out.duplicates(&open()?.duplicates()?),
         Command::Workspace(WorkspaceCommand::Show) => out.workspace(&open()?.workspace()?),
         Command::Workspace(WorkspaceCommand::Rule(command)) => rule(&mut open()?, command, out),
+        Command::Workspace(WorkspaceCommand::Field(command)) => {
+            crate::custom_fields::field(&mut open()?, command, out)
+        }
         Command::Import(args) => crate::transfer::import(&mut open()?, args, out),
         Command::Export(args) => crate::transfer::export(&mut open()?, args, out),
         Command::Join(args) => network::join(data, args, out),
@@ -104,6 +108,24 @@ fn value_of(replica: &mut Replica, id: DocumentId) -> anyhow::Result<Option<Acco
     Ok(replica
         .scored_account(id, jiff::Timestamp::now())?
         .map(|scored| scored.value))
+}
+
+/// Account `id` as `account show` prints it (as a change's result when `changed`): with its
+/// value score and its custom fields, the defined ones first.
+fn print_account(
+    replica: &mut Replica,
+    id: DocumentId,
+    out: &Output,
+    changed: bool,
+) -> anyhow::Result<()> {
+    let value = value_of(replica, id)?;
+    let view = replica.account(id)?;
+    let custom = custom_field::present(&replica.field_definitions()?, &view.custom);
+    if changed {
+        out.account_changed(&view, value.as_ref(), &custom)
+    } else {
+        out.account(&view, value.as_ref(), &custom)
+    }
 }
 
 /// Refuses a name, title or text that is empty or only blanks.
@@ -157,8 +179,7 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
             if named != id {
                 eprintln!("account {named} was merged into {id}");
             }
-            let value = value_of(replica, id)?;
-            out.account(&replica.account(id)?, value.as_ref())
+            print_account(replica, id, out, false)
         }
         AccountCommand::Follow { account } => {
             let id = replica.resolve_account(&account)?;
@@ -198,9 +219,8 @@ fn account(replica: &mut Replica, command: AccountCommand, out: &Output) -> anyh
                 .collect::<Result<Vec<_>, _>>()?;
             let id = replica.resolve_account(&account)?;
             let edit = replica.edit_now();
-            replica.change_account(id, &edit, |tx| account::set(tx, &assignments))?;
-            let value = value_of(replica, id)?;
-            out.account_changed(&replica.account(id)?, value.as_ref())
+            replica.set_account_fields(id, &edit, &assignments)?;
+            print_account(replica, id, out, true)
         }
     }
 }
@@ -280,8 +300,7 @@ fn contact(replica: &mut Replica, command: ContactCommand, out: &Output) -> anyh
             replica.change_account(id, &edit, |tx| {
                 account::set_contact(tx, contact, &assignments)
             })?;
-            let value = value_of(replica, id)?;
-            out.account_changed(&replica.account(id)?, value.as_ref())
+            print_account(replica, id, out, true)
         }
         ContactCommand::Merge { other, into } => {
             let (_, other) = replica.resolve_item(ItemKind::Contact, &other)?;

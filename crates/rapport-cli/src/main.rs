@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod custom_fields;
 mod demo;
 mod network;
 mod output;

@@ -10,6 +10,7 @@ use std::path::Path;
 use rapport_model::DocumentId;
 use rapport_model::account::AccountView;
 use rapport_model::alert::rule::{Rule, RuleTarget};
+use rapport_model::custom_field::{CustomValue, FieldDefinition};
 use rapport_model::duplicates::Reason;
 use rapport_model::segment::{ScoredAccount, Segment};
 use rapport_model::value::AccountValue;
@@ -203,21 +204,36 @@ impl Output {
         self.print(&text)
     }
 
-    /// One account, with its value score when the list holds it. In JSON the score is
-    /// `value` beside the account's fields.
+    /// One account, with its value score when the list holds it and its custom fields as
+    /// the workspace defines them. In JSON the score is `value` beside the account's fields,
+    /// and `custom_fields` lists the defined fields first (each with `valid`), then the others.
     pub fn account(
         &self,
         account: &AccountView,
         value: Option<&AccountValue>,
+        custom: &[CustomValue],
     ) -> anyhow::Result<()> {
         if self.json {
             let mut json = serde_json::to_value(account)?;
             if let Value::Object(fields) = &mut json {
                 fields.insert("value".into(), serde_json::to_value(value)?);
+                fields.insert("custom_fields".into(), serde_json::to_value(custom)?);
             }
             return self.print_json(&json);
         }
-        self.print(&account_text(account, value))
+        self.print(&account_text(account, value, custom))
+    }
+
+    /// The workspace's custom field definitions, in the order they were made.
+    pub fn field_definitions(&self, definitions: &[FieldDefinition]) -> anyhow::Result<()> {
+        if self.json {
+            return self.print_json(definitions);
+        }
+        if definitions.is_empty() {
+            return self.print("no custom fields defined");
+        }
+        let lines: Vec<String> = definitions.iter().map(definition_text).collect();
+        self.print(&lines.join("\n"))
     }
 
     /// The saved segments, each with its conditions.
@@ -239,9 +255,10 @@ impl Output {
         &self,
         account: &AccountView,
         value: Option<&AccountValue>,
+        custom: &[CustomValue],
     ) -> anyhow::Result<()> {
         if self.json {
-            self.account(account, value)
+            self.account(account, value, custom)
         } else {
             self.print(&format!("updated {} ({})", account.name, account.id))
         }
@@ -349,7 +366,19 @@ pub fn rule_text(rule: &Rule) -> String {
     )
 }
 
-fn account_text(a: &AccountView, value: Option<&AccountValue>) -> String {
+/// One definition on one line: `region  Sales region  choice: EMEA, APAC`.
+pub fn definition_text(definition: &FieldDefinition) -> String {
+    let mut text = format!(
+        "{}  {}  {}",
+        definition.name, definition.label, definition.kind
+    );
+    if !definition.options.is_empty() {
+        text.push_str(&format!(": {}", definition.options.join(", ")));
+    }
+    text
+}
+
+fn account_text(a: &AccountView, value: Option<&AccountValue>, custom: &[CustomValue]) -> String {
     let mut t = format!("{}\n  id       {}\n", a.name, a.id);
     let fields = [
         ("domain", &a.domain),
@@ -374,8 +403,13 @@ fn account_text(a: &AccountView, value: Option<&AccountValue>) -> String {
         let names: Vec<&str> = a.followers.iter().map(|f| f.as_str()).collect();
         t.push_str(&format!("  followers {}\n", names.join(", ")));
     }
-    for (key, value) in &a.custom {
-        t.push_str(&format!("  {key:<8} {value}\n"));
+    for field in custom {
+        let shown = field.value.as_deref().unwrap_or("-");
+        t.push_str(&format!("  {:<8} {shown}", field.label));
+        if let (false, Some(kind)) = (field.valid, field.kind) {
+            t.push_str(&format!("  (does not fit its type, {kind})"));
+        }
+        t.push('\n');
     }
     if let Some(v) = value {
         t.push_str(&format!(

@@ -85,6 +85,7 @@ fn existing(
     file: &rapport_transfer::ParsedFile,
 ) -> anyhow::Result<Existing> {
     let mut existing = Existing::new(replica.workspace()?.pipeline);
+    existing.set_field_definitions(replica.field_definitions()?);
     for summary in replica.accounts()? {
         existing.add_account(summary.id, &summary.name, summary.domain.as_deref());
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use automerge::{Automerge, LoadOptions, OnPartialLoad};
 use rapport_model::account::{self, NewContact, NewEntry, Section};
+use rapport_model::custom_field;
 use rapport_model::workspace::{self, Member};
 use rapport_store::Replica;
 
@@ -208,6 +209,7 @@ fn read_workspace(doc: &Automerge, id: DocumentId) {
     let _ = black_box(workspace::members(doc));
     let _ = black_box(workspace::pipeline(doc));
     let _ = black_box(workspace::account_ids(doc));
+    let _ = black_box(custom_field::definitions(doc));
 }
 
 fn fuzz_edit() -> Option<Edit> {

@@ -114,6 +114,37 @@ pub enum InvalidInput {
         /// The rule's name.
         name: String,
     },
+    /// Not a custom field name.
+    #[error("invalid custom field name '{text}': use 1 to 64 letters, digits, '_' or '-'")]
+    FieldName {
+        /// The text given.
+        text: String,
+    },
+    /// A custom field label that is too long.
+    #[error(
+        "invalid custom field label '{text}': use at most {max} characters",
+        max = crate::custom_field::MAX_LABEL
+    )]
+    FieldLabel {
+        /// The label given.
+        text: String,
+    },
+    /// Options a custom field cannot have.
+    #[error("invalid custom field options: {reason}")]
+    FieldOptions {
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// A value that does not fit its custom field's definition.
+    #[error("invalid value '{text}' for custom.{field}: expected {expected}")]
+    FieldValue {
+        /// The field's name.
+        field: Box<str>,
+        /// The value given.
+        text: String,
+        /// What the field takes.
+        expected: Box<str>,
+    },
     /// Not of the form FIELD=VALUE.
     #[error("invalid assignment '{text}': expected FIELD=VALUE")]
     Assignment {
@@ -184,6 +215,12 @@ pub enum EditError {
     /// The workspace has no alert rule of that name.
     #[error("no alert rule named '{name}' in this workspace")]
     UnknownRule {
+        /// The name given.
+        name: String,
+    },
+    /// The workspace defines no custom field of that name.
+    #[error("no custom field named '{name}' is defined in this workspace")]
+    UnknownFieldDefinition {
         /// The name given.
         name: String,
     },

@@ -5,6 +5,8 @@
 //!   timeline, acknowledgements); [`account::AccountView`] is the merged 360° record, with its
 //!   [`account::Conflict`]s.
 //! - [`workspace`] writes and reads the workspace document (name, members, pipeline, account ids).
+//! - [`custom_field`] is the workspace's custom field definitions (label, type, options) and
+//!   the check of values against them.
 //! - [`duplicates`] finds accounts and contacts that look like the same one, and
 //!   [`account::merge`] merges one account into another.
 //! - [`reminder`] says when an open task is due (a reminder) and reads `--follow-up` dates,
@@ -38,6 +40,7 @@
 pub mod account;
 pub mod alert;
 pub mod change_times;
+pub mod custom_field;
 pub mod duplicates;
 mod edit;
 mod error;

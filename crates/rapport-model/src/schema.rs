@@ -29,13 +29,16 @@
 //!   pipeline: [Str]
 //!   "rule:<name>": { kind, tier, stage, team, alert: Str, created, removed: Timestamp }
 //!                  (one flat root key per alert rule; it fires for entries written from
-//!                  `created` until `removed`, and a removed rule stays for what it raised) }
+//!                  `created` until `removed`, and a removed rule stays for what it raised)
+//!   "segment:<ULID>": Str (a segment's JSON, one flat root key per saved segment)
+//!   "field:<name>": { label, type: Str, options: Str (a choice's, comma separated),
+//!                     defined: Timestamp } (one flat root key per custom field definition) }
 //! ```
 //! Collections are maps keyed by unique ids, never lists, so concurrent additions never
 //! interleave or collide. Every collection is created with the document, so that two replicas
 //! never create the same collection concurrently (which would hide one side's content). Data
-//! added since (followers, alert rules) lives under flat root keys with a prefix, one key per
-//! follower or rule, so that existing documents need no new collection and concurrent follows or
+//! added since (followers, alert rules, segments, custom field definitions) lives under flat root keys with a prefix, one key per
+//! follower, rule, segment or definition, so that existing documents need no new collection and concurrent follows or
 //! rules from two replicas never hide each other; two writes of the same key (one user following
 //! twice, one rule name written twice) keep one value, as any field does.
 
@@ -68,3 +71,5 @@ pub(crate) const ACCOUNTS: &str = "accounts";
 pub(crate) const PIPELINE: &str = "pipeline";
 /// The prefix of an alert rule's root key: `rule:<name>`.
 pub(crate) const RULE_PREFIX: &str = "rule:";
+/// The prefix of a custom field definition's root key: `field:<name>`.
+pub(crate) const FIELD_PREFIX: &str = "field:";

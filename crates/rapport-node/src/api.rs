@@ -9,10 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
+use rapport_model::custom_field::{self, FieldDefinition, FieldName, FieldType};
 use rapport_model::segment::SegmentFilter;
 use rapport_model::{
     AccountAssignment, AlertTarget, ContactAssignment, ContactId, Currency, DealId, DocumentId,
@@ -60,6 +61,8 @@ pub(crate) fn routes() -> Router<Arc<Node>> {
         .route("/reports/{report}", get(report))
         .route("/segments", get(segments).post(add_segment))
         .route("/segments/{name}/remove", post(remove_segment))
+        .route("/fields", get(field_definitions).post(define_field))
+        .route("/fields/{name}", delete(remove_field))
         .fallback(|| async { ApiError::NotFound("no such API path".into()) })
 }
 
@@ -95,6 +98,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::UnknownDocument { .. }
             | StoreError::UnknownSegment { .. }
+            | StoreError::UnknownField { .. }
             | StoreError::UnknownAccount { .. }
             | StoreError::UnknownItem { .. } => ApiError::NotFound(message),
             StoreError::AmbiguousAccount { .. }
@@ -102,8 +106,11 @@ impl From<StoreError> for ApiError {
             | StoreError::CannotMerge { .. }
             | StoreError::CannotMergeContacts { .. }
             | StoreError::Segment(_)
+            | StoreError::Invalid(_)
             | StoreError::Edit { .. } => ApiError::BadInput(message),
-            StoreError::DuplicateSegment { .. } => ApiError::Conflict(message),
+            StoreError::DuplicateSegment { .. } | StoreError::DuplicateField { .. } => {
+                ApiError::Conflict(message)
+            }
             StoreError::Shape { .. } => ApiError::Conflict(message),
             StoreError::ReadOnly { .. } => ApiError::Forbidden(message),
             _ => ApiError::Failed(message),
@@ -303,9 +310,12 @@ async fn account_view(State(node): Shared, Path(account): Path<String>) -> ApiRe
     with_replica(&node, move |replica| {
         // A merged account shows as the account that stands for it.
         let id = replica.survivor_of(id)?;
-        let mut view = json!(replica.account(id)?);
+        let account = replica.account(id)?;
+        let custom = custom_field::present(&replica.field_definitions()?, &account.custom);
+        let mut view = json!(account);
         let value = replica.scored_account(id, jiff::Timestamp::now())?;
         view["value"] = json!(value.map(|scored| scored.value));
+        view["custom_fields"] = json!(custom);
         Ok(Json(view))
     })
     .await
@@ -416,7 +426,7 @@ async fn set_fields(
     with_replica(&node, move |replica| {
         let edit = replica.edit_now();
         if !own.is_empty() {
-            replica.change_account(id, &edit, |tx| account::set(tx, &own))?;
+            replica.set_account_fields(id, &edit, &own)?;
         }
         for (contact, assignments) in contacts {
             replica.change_account(id, &edit, |tx| {
@@ -898,4 +908,53 @@ async fn remove_segment(State(node): Shared, Path(name): Path<String>) -> ApiRes
     .await?;
     written(&node, &[workspace]);
     Ok(Json(removed))
+}
+
+async fn field_definitions(State(node): Shared) -> ApiResult<Json<Value>> {
+    with_replica(&node, |replica| {
+        Ok(Json(json!(replica.field_definitions()?)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct FieldBody {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    label: Option<String>,
+    #[serde(default)]
+    options: Vec<String>,
+}
+
+async fn define_field(
+    State(node): Shared,
+    Json(body): Json<FieldBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let name: FieldName = body.name.trim().parse()?;
+    let kind: FieldType = body.kind.trim().parse()?;
+    let definition = FieldDefinition::new(name, kind, body.label.as_deref(), &body.options)?;
+    let answer = json!(definition);
+    let workspace = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.define_field(&edit, &definition)?;
+        Ok(replica.workspace_id())
+    })
+    .await?;
+    written(&node, &[workspace]);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+async fn remove_field(State(node): Shared, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    let field: FieldName = name
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no custom field named '{name}'")))?;
+    let workspace = with_replica(&node, move |replica| {
+        let edit = replica.edit_now();
+        replica.remove_field(&edit, &field)?;
+        Ok(replica.workspace_id())
+    })
+    .await?;
+    written(&node, &[workspace]);
+    Ok(StatusCode::NO_CONTENT)
 }

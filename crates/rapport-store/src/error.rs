@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use rapport_model::{ContactId, DocumentId, EditError, ShapeError, UserName};
 
+impl From<rapport_model::InvalidInput> for StoreError {
+    fn from(error: rapport_model::InvalidInput) -> Self {
+        StoreError::Invalid(Box::new(error))
+    }
+}
+
 /// Why a replica could not be opened or created.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -117,6 +123,23 @@ pub enum StoreError {
     /// A segment that cannot be saved as given.
     #[error(transparent)]
     Segment(#[from] rapport_model::segment::SegmentError),
+    /// A custom field of this name is defined already.
+    #[error("a custom field named '{name}' is defined already: remove it first")]
+    DuplicateField {
+        /// The name.
+        name: String,
+    },
+    /// No custom field of this name is defined.
+    #[error(
+        "no custom field named '{name}' is defined in this workspace: `rapport workspace field list` shows them"
+    )]
+    UnknownField {
+        /// The name given.
+        name: String,
+    },
+    /// A value given for a field does not fit it (a custom field's definition).
+    #[error(transparent)]
+    Invalid(Box<rapport_model::InvalidInput>),
     /// No account matches.
     #[error("unknown account '{query}'")]
     UnknownAccount {

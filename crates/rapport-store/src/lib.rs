@@ -19,6 +19,7 @@
 
 mod accounts;
 mod boards;
+mod custom_fields;
 mod documents;
 mod error;
 #[cfg(feature = "faults")]

@@ -7,6 +7,7 @@
 //! timeline entries keep their ids, so an item the account has already is the same item:
 //! importing a file twice changes nothing the second time.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use automerge::transaction::Transactable;
@@ -244,12 +245,28 @@ pub fn plan_json(file: &JsonFile, existing: &Existing, workspace: DocumentId) ->
         changes: Vec::new(),
     };
     for (position, account) in file.accounts.iter().enumerate() {
+        let account = &checked_custom(existing, account);
         let found = index.find(existing, account);
         let (report, change) = planner.account(position + 1, account, found);
         plan.accounts.push(report);
         plan.changes.extend(change);
     }
     plan
+}
+
+/// The account with its custom values as stored, checked against the workspace's definitions:
+/// a value that does not fit is a problem of the account.
+fn checked_custom<'f>(existing: &Existing, account: &'f FileAccount) -> Cow<'f, FileAccount> {
+    let (custom, refused) = existing.check_custom(&account.custom);
+    if custom == account.custom && refused.is_none() {
+        return Cow::Borrowed(account);
+    }
+    let mut checked = account.clone();
+    checked.custom = custom;
+    checked
+        .problems
+        .extend(refused.map(|error| error.to_string()));
+    Cow::Owned(checked)
 }
 
 /// The workspace's accounts by id, normalized domain and lowercased name.

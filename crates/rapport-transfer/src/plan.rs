@@ -2,13 +2,14 @@
 //! changes per account that carry it out. Deciding needs only the workspace's accounts (names
 //! and domains) and, for the accounts the file names, their views.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
 use rapport_model::account::{self, AccountView, NewAccount, NewContact, NewDeal};
+use rapport_model::custom_field::FieldDefinition;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
-    DocumentId, Edit, EditError, PipelineStage, Touched,
+    DocumentId, Edit, EditError, InvalidInput, PipelineStage, Touched,
 };
 use serde::Serialize;
 
@@ -56,11 +57,14 @@ pub fn parse_file(
 }
 
 /// The workspace as an import sees it: every account's name and domain, the views of those a
-/// file names (for their contacts and deals), and the deal pipeline.
+/// file names (for their contacts and deals), the deal pipeline and the custom fields it
+/// defines.
 #[derive(Clone, Debug, Default)]
 pub struct Existing {
     pub(crate) accounts: Vec<Known>,
     pub(crate) pipeline: Vec<PipelineStage>,
+    /// The custom fields the workspace defines: values for them are checked.
+    pub(crate) fields: Vec<FieldDefinition>,
     /// Where items of the workspace live, by item id (for a JSON import).
     pub(crate) items: HashMap<String, DocumentId>,
 }
@@ -80,8 +84,40 @@ impl Existing {
         Self {
             accounts: Vec::new(),
             pipeline,
+            fields: Vec::new(),
             items: HashMap::new(),
         }
+    }
+
+    /// Sets the custom fields the workspace defines: a value a file gives one of them must
+    /// fit its definition, or its row (its account, in a JSON file) is rejected.
+    pub fn set_field_definitions(&mut self, definitions: Vec<FieldDefinition>) {
+        self.fields = definitions;
+    }
+
+    /// Custom values checked against the definitions: each as it is stored (a choice as the
+    /// option spells it), and the first that does not fit, if any.
+    pub(crate) fn check_custom(
+        &self,
+        custom: &BTreeMap<String, String>,
+    ) -> (BTreeMap<String, String>, Option<InvalidInput>) {
+        let mut refused = None;
+        let checked = custom
+            .iter()
+            .map(|(name, value)| {
+                let defined = self.fields.iter().find(|d| d.name.as_str() == name);
+                let value = match defined.map(|d| d.check(value)) {
+                    Some(Ok(checked)) => checked,
+                    Some(Err(error)) => {
+                        refused.get_or_insert(error);
+                        value.clone()
+                    }
+                    None => value.clone(),
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        (checked, refused)
     }
 
     /// Adds an account by its name and domain.
@@ -374,7 +410,24 @@ struct Planner<'e> {
 
 impl<'e> Planner<'e> {
     fn row(&mut self, line: u64, record: &Record) -> Result<RowPlan, Reject> {
-        // Checked before anything is planned, so that a rejected deal creates no account.
+        // Checked before anything is planned, so that a rejected row creates no account.
+        let (custom, refused) = self.existing.check_custom(&record.account.custom);
+        if let Some(error) = refused {
+            return Err(Reject::Invalid(error));
+        }
+        let checked;
+        let record = if custom == record.account.custom {
+            record
+        } else {
+            checked = Record {
+                account: AccountRecord {
+                    custom,
+                    ..record.account.clone()
+                },
+                item: record.item.clone(),
+            };
+            &checked
+        };
         if let Item::Deal(deal) = &record.item {
             pipeline_stage(deal.stage.as_deref(), &self.existing.pipeline)?;
         }

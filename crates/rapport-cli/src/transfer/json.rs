@@ -28,6 +28,7 @@ pub fn import(
         follow_merges(replica, &mut file)?;
     }
     let mut existing = Existing::new(workspace.pipeline);
+    existing.set_field_definitions(replica.field_definitions()?);
     for summary in replica.accounts()? {
         existing.add_account(summary.id, &summary.name, summary.domain.as_deref());
     }

@@ -5,10 +5,11 @@ use serde_json::{Value, json};
 
 use crate::support::{Data, array, ids, keys, run_with_env, str_at, tmp};
 
-const ACCOUNT_KEYS: [&str; 20] = [
+const ACCOUNT_KEYS: [&str; 21] = [
     "conflicts",
     "contacts",
     "custom",
+    "custom_fields",
     "deals",
     "domain",
     "followers",
@@ -160,6 +161,7 @@ fn account_add_prints_its_id_and_show_returns_every_field() {
             "website": null,
             "tags": [],
             "custom": {},
+            "custom_fields": [],
             "contacts": [],
             "merged_contacts": [],
             "deals": [],

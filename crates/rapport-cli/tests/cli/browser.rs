@@ -39,6 +39,7 @@ const INSTALL: &str = "the browser tests need Debian's Chromium and its WebDrive
 /// How long one WebDriver command (a click, a script) may take.
 const COMMAND: Duration = Duration::from_secs(30);
 
+mod custom_fields_page;
 mod due_tasks;
 mod duplicate_contacts;
 mod follow_page;

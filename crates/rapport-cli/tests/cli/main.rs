@@ -12,6 +12,7 @@ mod alerts;
 mod browser;
 mod chaos;
 mod contact_merge;
+mod custom_fields;
 mod deals_tasks;
 mod duplicates;
 mod errors;
