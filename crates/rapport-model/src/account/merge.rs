@@ -12,7 +12,9 @@ use crate::error::{EditError, ShapeError};
 use crate::fields::AccountField;
 use crate::id::DocumentId;
 use crate::read;
-use crate::schema::{ACKS, CONTACTS, CUSTOM, DEALS, MERGED_INTO, TAGS, TASKS, TIMELINE};
+use crate::schema::{
+    ACKS, CONTACTS, CUSTOM, DEALS, FOLLOWER_PREFIX, MERGED_INTO, TAGS, TASKS, TIMELINE,
+};
 use crate::touched::Touched;
 
 /// How deep a copied value may nest: Rapport's items are two levels deep (an entry's alert
@@ -98,8 +100,9 @@ impl Carried {
     }
 }
 
-/// What `from` holds that `into` lacks: account fields `into` has no value for, custom fields
-/// and tags it does not have, and every item and acknowledgement whose key it does not hold.
+/// What `from` holds that `into` lacks: account fields `into` has no value for, followers,
+/// custom fields and tags it does not have, and every item and acknowledgement whose key it
+/// does not hold.
 /// What a merge copies.
 pub fn missing<F: ReadDoc, I: ReadDoc>(from: &F, into: &I) -> Result<Carried, ShapeError> {
     let mut carried = missing_items(from, into)?;
@@ -132,6 +135,17 @@ fn missing_fields<F: ReadDoc, I: ReadDoc>(
             && let Some(value) = copy(from, &ROOT, key, 0)
         {
             fields.push((Place::Root, key.to_owned(), value));
+        }
+    }
+    // Followers of the merged account follow the survivor, from the time they followed.
+    for key in from
+        .keys(ROOT)
+        .filter(|key| key.starts_with(FOLLOWER_PREFIX))
+    {
+        if into.get(ROOT, key.as_str()).ok().flatten().is_none()
+            && let Some(value) = copy(from, &ROOT, &key, 0)
+        {
+            fields.push((Place::Root, key, value));
         }
     }
     for (place, section) in [(Place::Custom, CUSTOM), (Place::Tags, TAGS)] {
@@ -456,6 +470,38 @@ mod tests {
         assert_eq!(va.timeline[0].id, their_note);
         assert_eq!(va.timeline[0].text, "theirs");
         assert_eq!(va.conflicts, []);
+    }
+
+    #[test]
+    fn followers_of_the_merged_account_follow_the_survivor_from_when_they_followed() {
+        let mut keep = new_account("Acme", None);
+        let mut other = new_account("Acme Ltd", None);
+        let at = |user: &str, ms| Edit {
+            user: user.parse().unwrap(),
+            team: Team::Sales,
+            at: jiff::Timestamp::from_millisecond(ms).unwrap(),
+        };
+        let (bo_keep, bo_other, cy) = (at("bo", 3_000), at("bo", 1_000), at("cy", 2_000));
+        change(&mut keep, |tx| account::follow(tx, &bo_keep));
+        change(&mut other, |tx| account::follow(tx, &bo_other));
+        change(&mut other, |tx| account::follow(tx, &cy));
+        let carried = missing(&other, &keep).unwrap();
+        change(&mut keep, |tx| carried.write(tx));
+        let since: Vec<(String, i64)> = account::alert_facts(&keep)
+            .followers
+            .iter()
+            .map(|f| {
+                (
+                    f.user.to_string(),
+                    f.since.map_or(0, |t| t.as_millisecond()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            since,
+            [("bo".to_owned(), 3_000), ("cy".to_owned(), 2_000)],
+            "the survivor's own follow stands"
+        );
     }
 
     #[test]

@@ -271,12 +271,25 @@ fn tags<D: ReadDoc>(doc: &D) -> Result<Vec<String>, ShapeError> {
     })
 }
 
+/// The text of a scalar other than a string at `obj[key]`: `Some(None)` for a null, `None`
+/// when it is no such scalar (an object, bytes).
+fn scalar_text<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<Option<String>> {
+    let (value, _) = doc.get(obj, key).ok().flatten()?;
+    match value.as_scalar()? {
+        automerge::ScalarValue::Null => Some(None),
+        automerge::ScalarValue::Bytes(_) | automerge::ScalarValue::Unknown { .. } => None,
+        scalar => Some(Some(scalar.to_string())),
+    }
+}
+
 fn custom_fields<D: ReadDoc>(doc: &D, how: Custom) -> Result<BTreeMap<String, String>, ShapeError> {
     let mut custom = BTreeMap::new();
     if let Some(obj) = read::object(doc, &ROOT, CUSTOM, ObjType::Map, "")? {
         for key in doc.keys(&obj) {
             let value = match read::string(doc, &obj, &key, CUSTOM) {
                 Ok(value) => value,
+                // A number, a flag or a time a foreign peer wrote reads as its text.
+                Err(_) if let Some(text) = scalar_text(doc, &obj, &key) => text,
                 Err(_) if how == Custom::TextOnly => None,
                 Err(error) => return Err(error),
             };

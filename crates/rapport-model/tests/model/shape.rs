@@ -5,6 +5,7 @@ use automerge::transaction::{Transactable, Transaction};
 use automerge::{Automerge, AutomergeError, ObjType, ROOT, ReadDoc, ScalarValue};
 use rapport_model::account;
 use rapport_model::{EntryId, InvalidInput, ShapeError, Team, workspace};
+use std::collections::BTreeMap;
 
 use crate::{BASE_MS, add_note, doc_id, edit_at, new_account, write};
 
@@ -437,10 +438,42 @@ fn odd_tags_and_custom_fields_leave_them_out_of_the_summary_not_the_account() {
     assert!(summary.tags.is_empty());
     assert_eq!(
         summary.custom,
-        [("region".to_owned(), "north".to_owned())].into()
+        [
+            ("region".to_owned(), "north".to_owned()),
+            ("seats".to_owned(), "12".to_owned())
+        ]
+        .into()
     );
     assert!(
         account::view(&doc, doc_id()).is_err(),
         "the whole account still says what does not read"
+    );
+}
+
+#[test]
+fn numbers_and_flags_a_peer_wrote_as_custom_fields_read_as_their_text() {
+    let mut doc = new_account("Acme");
+    raw(&mut doc, |tx| {
+        let custom = tx.put_object(ROOT, "custom", ObjType::Map)?;
+        tx.put(&custom, "seats", 12)?;
+        tx.put(&custom, "vip", true)?;
+        tx.put(&custom, "gone", ())?;
+        Ok(())
+    });
+    let view = account::view(&doc, doc_id()).unwrap();
+    let expected: BTreeMap<String, String> = [
+        ("seats".to_owned(), "12".to_owned()),
+        ("vip".to_owned(), "true".to_owned()),
+    ]
+    .into();
+    assert_eq!(view.custom, expected);
+    raw(&mut doc, |tx| {
+        let (_, custom) = tx.get(ROOT, "custom")?.unwrap();
+        tx.put_object(&custom, "nested", ObjType::Map)?;
+        Ok(())
+    });
+    assert!(
+        account::view(&doc, doc_id()).is_err(),
+        "an object is still no custom value"
     );
 }
