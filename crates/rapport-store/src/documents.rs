@@ -313,9 +313,19 @@ impl Replica {
             return Ok(());
         }
         let doing = "importing documents";
-        let reader = self.reader();
-        let everything = Touched::everything();
         let txn = self.db.begin_write().doing(doing)?;
+        // A workspace document among them brings its rules: what is indexed already is settled
+        // with them first, and the new documents are indexed with them.
+        let workspace = fresh.iter().find(|(_, id, _, _)| *id == self.workspace);
+        let reader = match workspace {
+            Some((_, _, doc, _)) => {
+                let rules = rapport_model::workspace::alert_rules(doc);
+                self.settle_alert_rules(&txn, rules.clone())?;
+                crate::index::Reader::new(self.user.clone(), self.team, rules)
+            }
+            None => self.reader(),
+        };
+        let everything = Touched::everything();
         let mut derived = crate::index::Derived::open(&txn)?;
         for (_, id, doc, bytes) in fresh {
             let heads = doc.get_heads();
@@ -323,17 +333,12 @@ impl Replica {
                 continue;
             }
             rows::replace_with_snapshot(&txn, &id.to_string(), bytes, &heads)?;
-            if *id == self.workspace {
-                crate::index::mark_alert_rules_due(&txn)?;
-            } else {
+            if *id != self.workspace {
                 crate::index::index_or_leave_out(&mut derived, doc, *id, &everything, &reader)?;
             }
         }
         drop(derived);
         txn.commit().doing(doing)?;
-        if fresh.iter().any(|(_, id, _, _)| *id == self.workspace) {
-            self.settle_alert_rules()?;
-        }
         Ok(())
     }
 
@@ -600,9 +605,6 @@ impl Replica {
             }
         }
         txn.commit().doing(doing)?;
-        if changes.iter().any(|change| change.id == self.workspace) {
-            self.settle_alert_rules()?;
-        }
         for change in changes {
             self.compact_if_due(change.id)?;
         }

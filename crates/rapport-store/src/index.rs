@@ -14,7 +14,6 @@ mod derived;
 mod settle;
 
 pub(crate) use derived::{Derived, index_or_leave_out};
-pub(crate) use settle::mark_alert_rules_due;
 
 use crate::boards;
 use crate::documents::PendingChange;
@@ -85,59 +84,48 @@ impl ItemKind {
     }
 }
 
-/// Who the alert inbox is for, with the workspace's members and alert rules as they are when
-/// an entry is indexed.
+/// Who the alert inbox is for, with the workspace's alert rules as they are when an entry is
+/// indexed.
 pub(crate) struct Reader {
     pub(crate) user: UserName,
     pub(crate) team: Team,
-    members: Vec<UserName>,
     rules: Vec<Rule>,
 }
 
 impl Reader {
-    /// The workspace's alert rules.
+    pub(crate) fn new(user: UserName, team: Team, rules: Vec<Rule>) -> Self {
+        Self { user, team, rules }
+    }
+
+    /// The workspace's alert rules, removed ones included (they cover the entries written
+    /// while they stood).
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
-    /// The recipient the model's alert reasons are computed for.
+    /// The recipient the model's alert reasons are computed for. Its members are the user
+    /// alone: the inbox is theirs, so only mentions of them count, and whether they are
+    /// mentioned never depends on the workspace document having arrived before the entry.
     pub(crate) fn recipient(&self) -> Recipient<'_> {
         Recipient {
             user: &self.user,
             team: self.team,
-            members: &self.members,
+            members: std::slice::from_ref(&self.user),
             rules: &self.rules,
         }
     }
 }
 
 impl Replica {
-    /// The reader of this replica's alert inbox, with the workspace's members and rules as the
-    /// workspace document now holds them. A workspace document not here yet (a replica still
-    /// joining) or not readable gives none: entries then alert by their alert lists only.
+    /// The reader of this replica's alert inbox, with the workspace's rules as the workspace
+    /// document now holds them. A workspace document not here yet (a replica still joining) or
+    /// not readable gives none.
     pub(crate) fn reader(&mut self) -> Reader {
-        let id = self.workspace;
-        let (mut members, rules) = match self.document(id) {
-            Ok(doc) => {
-                let members = workspace::members(doc).unwrap_or_else(|error| {
-                    tracing::warn!(workspace = %id, %error, "workspace members unreadable; mentions alert no one");
-                    Vec::new()
-                });
-                (members, workspace::alert_rules(doc))
-            }
-            Err(_) => (Vec::new(), Vec::new()),
+        let rules = match self.document(self.workspace) {
+            Ok(doc) => workspace::alert_rules(doc),
+            Err(_) => Vec::new(),
         };
-        members.retain(|m| m.user != self.user);
-        // The inbox's own user always counts as a member: whether they are mentioned never
-        // depends on whether the workspace document arrived before the entry.
-        let mut members: Vec<UserName> = members.into_iter().map(|m| m.user).collect();
-        members.push(self.user.clone());
-        Reader {
-            user: self.user.clone(),
-            team: self.team,
-            members,
-            rules,
-        }
+        Reader::new(self.user.clone(), self.team, rules)
     }
 
     /// Updates the derived tables for one persisted change.
@@ -147,7 +135,8 @@ impl Replica {
         change: &PendingChange,
     ) -> Result<(), StoreError> {
         if change.id == self.workspace {
-            return mark_alert_rules_due(txn);
+            let rules = workspace::alert_rules(self.document(change.id)?);
+            return self.settle_alert_rules(txn, rules);
         }
         if change.touched.is_empty() {
             return Ok(());
@@ -158,12 +147,7 @@ impl Replica {
         let reader = if touched.everything || touched.fields || !touched.entries.is_empty() {
             self.reader()
         } else {
-            Reader {
-                user: self.user.clone(),
-                team: self.team,
-                members: Vec::new(),
-                rules: Vec::new(),
-            }
+            Reader::new(self.user.clone(), self.team, Vec::new())
         };
         let doc = self.document(change.id)?;
         index_or_leave_out(
@@ -214,14 +198,16 @@ impl Replica {
         if waiting.is_empty() {
             return Ok(0);
         }
+        // The workspace document reads before it is checked (it loads whole on first use): its
+        // rules are settled first, and the documents indexed with them.
         let reader = self.reader();
         let everything = Touched::everything();
         let txn = self.db.begin_write().doing(DOING)?;
+        self.settle_alert_rules(&txn, reader.rules().to_vec())?;
         let mut derived = Derived::open(&txn)?;
         let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
         let (docs, workspace) = (&mut self.docs, self.workspace);
         let mut indexed = Vec::new();
-        let mut workspace_seen = false;
         load_each(waiting, |key, loaded| {
             unindexed.remove(key.as_str()).doing(DOING)?;
             let Some((id, heads, loaded)) = loaded else {
@@ -240,10 +226,7 @@ impl Replica {
                 tracing::warn!(document = %id, "a document from the relay holds other heads than it said");
                 rows::put_heads(&txn, &key, &doc.get_heads())?;
             }
-            if id == workspace {
-                mark_alert_rules_due(&txn)?;
-                workspace_seen = true;
-            } else {
+            if id != workspace {
                 index_or_leave_out(&mut derived, &doc, id, &everything, &reader)?;
                 indexed.push(id);
             }
@@ -251,9 +234,6 @@ impl Replica {
         })?;
         drop((derived, unindexed));
         txn.commit().doing(DOING)?;
-        if workspace_seen {
-            self.settle_alert_rules()?;
-        }
         self.forward_indexed(&indexed)?;
         self.unindexed()
     }

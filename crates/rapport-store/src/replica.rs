@@ -104,12 +104,10 @@ impl Replica {
             remote_hold: None,
         };
         // Replicas written before documents had heads rows, before the boards' tables existed,
-        // or with an index in an earlier layout, get them once; alerts a crash left behind
-        // their workspace's rules catch up.
+        // or with an index in an earlier layout, get them once.
         let backfilled = replica
             .backfill_heads_once()
             .and_then(|()| replica.rebuild_index_layout_once())
-            .and_then(|()| replica.settle_alert_rules())
             .and_then(|()| replica.backfill_boards_once());
         backfilled.map_err(|source| OpenError::Initialize {
             path: replica.path.clone(),

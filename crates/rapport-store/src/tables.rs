@@ -85,9 +85,6 @@ pub(crate) const REPORTS_KEPT_KEY: &str = "reports";
 /// Meta key: the workspace's alert rules the `alerts` rows were derived from (JSON: rule name ->
 /// the rule as JSON).
 pub(crate) const ALERT_RULES_KEY: &str = "alert_rules";
-/// Meta key: present while the workspace document changed and the `alerts` rows may not follow
-/// its rules yet; the replica settles them after the commit, or on open after a crash.
-pub(crate) const ALERT_RULES_DUE_KEY: &str = "alert_rules_due";
 /// Meta key: the layout of the derived tables, [`INDEX_LAYOUT`]; a replica holding another (or
 /// none) has them rebuilt on open.
 pub(crate) const INDEX_LAYOUT_KEY: &str = "index";

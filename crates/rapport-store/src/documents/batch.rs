@@ -158,9 +158,6 @@ impl AccountBatch<'_> {
             }
         }
         txn.commit().doing("committing a batch of changes")?;
-        if !created.is_empty() {
-            staged.replica.settle_alert_rules()?;
-        }
         while let Some(id) = staged.changed.pop() {
             staged.replica.docs.unpin(&id);
             staged.replica.compact_if_due(id)?;
