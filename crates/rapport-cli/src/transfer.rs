@@ -9,7 +9,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use rapport_model::account::AccountView;
 use rapport_store::Replica;
-use rapport_transfer::{ColumnMap, Existing, JsonExport, Outcome, Plan, RowPlan, Target};
+use rapport_transfer::{
+    ColumnMap, Existing, ExportSettings, JsonExport, Outcome, Plan, RowPlan, Target,
+};
 
 use crate::cli::{ExportArgs, ExportFormat, ImportArgs};
 use crate::output::Output;
@@ -168,7 +170,18 @@ pub fn export(replica: &mut Replica, args: ExportArgs, out: &Output) -> anyhow::
     let bytes = match (args.format, args.kind) {
         (ExportFormat::Json, _) => {
             let workspace = replica.workspace()?;
-            let mut bytes = serde_json::to_vec_pretty(&JsonExport::new(&workspace, &accounts))?;
+            let (fields, rules, segments) = (
+                replica.field_definitions()?,
+                replica.rules()?,
+                replica.segments()?,
+            );
+            let settings = ExportSettings {
+                fields: &fields,
+                rules: &rules,
+                segments: &segments,
+            };
+            let export = JsonExport::new(&workspace, settings, &accounts);
+            let mut bytes = serde_json::to_vec_pretty(&export)?;
             bytes.push(b'\n');
             bytes
         }

@@ -290,6 +290,25 @@ pub fn put_definition<T: Transactable>(
     Ok(())
 }
 
+/// Writes several definitions in one change, in the order given, each a millisecond after the
+/// one before: definitions are listed by when they were made, so they keep this order (an
+/// import keeps its file's).
+pub fn put_definitions<T: Transactable>(
+    tx: &mut T,
+    edit: &Edit,
+    definitions: &[FieldDefinition],
+) -> Result<(), EditError> {
+    let mut at = edit.clone();
+    for definition in definitions {
+        put_definition(tx, &at, definition)?;
+        at.at = at
+            .at
+            .checked_add(jiff::SignedDuration::from_millis(1))
+            .unwrap_or(at.at);
+    }
+    Ok(())
+}
+
 /// Removes the definition of `name`; the values accounts hold stay.
 pub fn remove_definition<T: Transactable>(tx: &mut T, name: &FieldName) -> Result<(), EditError> {
     let key = definition_key(name);

@@ -96,6 +96,12 @@ pub enum SegmentError {
         /// The name given.
         name: String,
     },
+    /// An id that is not a ULID.
+    #[error("invalid segment id '{id}': expected a ULID such as 01JCZ3S4X8V6N5QW0R1K2M3P4T")]
+    Id {
+        /// The id given.
+        id: String,
+    },
     /// The filter has no condition: it would keep every account.
     #[error("a segment needs at least one condition")]
     Empty,
@@ -220,6 +226,14 @@ pub fn check_name(name: &str) -> Result<String, SegmentError> {
     Ok(trimmed.to_owned())
 }
 
+/// Checks a segment's id: a ULID, as its key holds it.
+pub fn check_id(id: &str) -> Result<String, SegmentError> {
+    match id.parse::<ulid::Ulid>() {
+        Ok(ulid) if ulid.to_string() == id => Ok(id.to_owned()),
+        _ => Err(SegmentError::Id { id: id.to_owned() }),
+    }
+}
+
 /// Writes a new segment under a fresh id, which it returns. The caller checks the name and
 /// filter first ([`check_name`], [`SegmentFilter::check`]).
 pub fn add<T: Transactable>(
@@ -228,6 +242,19 @@ pub fn add<T: Transactable>(
     filter: &SegmentFilter,
 ) -> Result<String, EditError> {
     let id = ulid::Ulid::generate().to_string();
+    put(tx, &id, name, filter)?;
+    Ok(id)
+}
+
+/// Writes a segment under the id it has elsewhere (an import keeps it), replacing one of that
+/// id. The caller checks the id, name and filter first ([`check_id`], [`check_name`],
+/// [`SegmentFilter::check`]).
+pub fn put<T: Transactable>(
+    tx: &mut T,
+    id: &str,
+    name: &str,
+    filter: &SegmentFilter,
+) -> Result<(), EditError> {
     let stored = Stored {
         name: name.to_owned(),
         filter: filter.clone(),
@@ -235,7 +262,7 @@ pub fn add<T: Transactable>(
     // A struct of strings, numbers and maps of strings always serializes.
     let json = serde_json::to_string(&stored).unwrap_or_default();
     tx.put(ROOT, format!("{SEGMENT_KEY_PREFIX}{id}"), json)?;
-    Ok(id)
+    Ok(())
 }
 
 /// Removes the segment `id`.
@@ -425,5 +452,25 @@ mod tests {
         );
         remove(&mut doc, &id).unwrap();
         assert!(segments(&doc).is_empty());
+    }
+
+    #[test]
+    fn a_segment_is_put_under_the_ulid_it_has_elsewhere() {
+        let mut doc = AutoCommit::new();
+        let filter = SegmentFilter {
+            tag: Some("vip".into()),
+            ..SegmentFilter::default()
+        };
+        let id = check_id("01JCZ3S4X8V6N5QW0R1K2M3P4T").unwrap();
+        put(&mut doc, &id, "VIPs", &filter).unwrap();
+        assert_eq!(segments(&doc)[0].id, id);
+        for bad in [
+            "",
+            "nope",
+            "01jcz3s4x8v6n5qw0r1k2m3p4t",
+            "segment:01JCZ3S4X8V6N5QW0R1K2M3P4T",
+        ] {
+            assert_eq!(check_id(bad), Err(SegmentError::Id { id: bad.into() }));
+        }
     }
 }

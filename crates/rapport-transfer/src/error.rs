@@ -155,6 +155,17 @@ pub enum JsonError {
         /// The format found, as JSON.
         found: String,
     },
+    /// A workspace setting of the file (a custom field definition, alert rule or segment)
+    /// that does not read as one.
+    #[error("{what} {name} in the file does not read: {reason}")]
+    Setting {
+        /// Which kind of setting.
+        what: &'static str,
+        /// Its name, quoted, or its place in its list.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// JSON that does not have the export's shape: a missing key, a value of the wrong type.
     #[error("line {line}, column {column}: the file does not have the export's shape: {reason}")]
     Shape {

@@ -4,6 +4,9 @@
 use std::collections::BTreeSet;
 
 use rapport_model::account::AccountView;
+use rapport_model::alert::rule::Rule;
+use rapport_model::custom_field::FieldDefinition;
+use rapport_model::segment::Segment;
 use rapport_model::workspace::WorkspaceView;
 use serde::Serialize;
 
@@ -13,24 +16,51 @@ use crate::mapping::{Kind, export_headers};
 /// such a cell (the usual defence against CSV injection); import takes it off again.
 pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// The JSON export: the workspace and every account with its contacts, deals, tasks and
-/// timeline.
+/// The JSON export: the workspace, its settings (custom field definitions, standing alert
+/// rules, segments) and every account with its contacts, deals, tasks and timeline.
+///
+/// The settings keys came after the format's first files; a reader of `rapport-export-1`
+/// takes a file without them as one with none, and older readers skip them.
 #[derive(Debug, Serialize)]
 pub struct JsonExport<'a> {
     /// Names the format, for readers of the file.
     pub format: &'static str,
     /// The workspace: name, members, pipeline.
     pub workspace: &'a WorkspaceView,
+    /// Its custom field definitions, in the order they were defined.
+    pub fields: &'a [FieldDefinition],
+    /// Its standing alert rules, by name (removed ones are left out).
+    pub rules: &'a [Rule],
+    /// Its segments, by name.
+    pub segments: &'a [Segment],
     /// Every account, by name.
     pub accounts: &'a [AccountView],
 }
 
+/// A workspace's settings, as the export writes them.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportSettings<'a> {
+    /// Custom field definitions, in definition order.
+    pub fields: &'a [FieldDefinition],
+    /// Standing alert rules: removed ones are not the workspace's settings any more.
+    pub rules: &'a [Rule],
+    /// Segments.
+    pub segments: &'a [Segment],
+}
+
 impl<'a> JsonExport<'a> {
-    /// The export of `workspace` and its `accounts`.
-    pub fn new(workspace: &'a WorkspaceView, accounts: &'a [AccountView]) -> Self {
+    /// The export of `workspace`, its `settings` and its `accounts`.
+    pub fn new(
+        workspace: &'a WorkspaceView,
+        settings: ExportSettings<'a>,
+        accounts: &'a [AccountView],
+    ) -> Self {
         Self {
             format: crate::JSON_FORMAT,
             workspace,
+            fields: settings.fields,
+            rules: settings.rules,
+            segments: settings.segments,
             accounts,
         }
     }

@@ -2,7 +2,8 @@
 //! accounts, each with its items under their own ids, or the problems that keep it out.
 //!
 //! A file that is not JSON, not this format, or not of its shape is a [`JsonError`] for the
-//! whole file. A value of the right shape that does not hold (an unknown currency, a bad email,
+//! whole file, as is a workspace setting (a field definition, rule or segment) that does not
+//! read (`json_settings`). A value of the right shape that does not hold (an unknown currency, a bad email,
 //! a team Rapport does not have) is a problem of its account, reported by the plan.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use rapport_model::{
 use serde::Deserialize;
 
 use crate::error::JsonError;
+use crate::json_settings::{FileSettings, RawSettings};
 
 /// The format string of the JSON export, which the import requires.
 pub const JSON_FORMAT: &str = "rapport-export-1";
@@ -26,6 +28,9 @@ pub struct JsonFile {
     pub workspace: Option<DocumentId>,
     /// The accounts.
     pub accounts: Vec<FileAccount>,
+    /// The workspace's custom field definitions, alert rules and segments (none in a file
+    /// exported before the export carried them).
+    pub settings: FileSettings,
 }
 
 /// One account of the file, typed; `problems` says what keeps it from being imported.
@@ -104,8 +109,14 @@ pub fn parse_json(bytes: &[u8]) -> Result<JsonFile, JsonError> {
         None => return Err(JsonError::NoFormat),
     }
     let raw: RawExport = serde_json::from_slice(bytes).map_err(JsonError::from_serde)?;
+    let settings = RawSettings {
+        fields: raw.fields,
+        rules: raw.rules,
+        segments: raw.segments,
+    };
     Ok(JsonFile {
         workspace: raw.workspace.id.parse().ok(),
+        settings: settings.read()?,
         accounts: raw.accounts.into_iter().map(read_account).collect(),
     })
 }
@@ -117,11 +128,18 @@ struct Head {
 }
 
 /// The file as the export writes it; keys it does not name (the workspace's members and
-/// pipeline, each account's URL and conflicts) are not read.
+/// pipeline, each account's URL and conflicts) are not read. The settings keys came later:
+/// an older file has none.
 #[derive(Deserialize)]
 struct RawExport {
     workspace: RawWorkspace,
     accounts: Vec<RawAccount>,
+    #[serde(default)]
+    fields: Vec<serde_json::Value>,
+    #[serde(default)]
+    rules: Vec<serde_json::Value>,
+    #[serde(default)]
+    segments: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]

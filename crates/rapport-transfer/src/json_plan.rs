@@ -5,7 +5,9 @@
 //! of the workspace (by document id when the file comes from this very workspace, else by
 //! domain, then by name, as a CSV import matches) or is created. Its contacts, deals, tasks and
 //! timeline entries keep their ids, so an item the account has already is the same item:
-//! importing a file twice changes nothing the second time.
+//! importing a file twice changes nothing the second time. The workspace's settings in the
+//! file are planned first (`json_settings`), so that values fit the definitions the file
+//! brings.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -14,6 +16,7 @@ use automerge::transaction::Transactable;
 use rapport_model::account::{
     self, AccountView, NewAccount, NewContact, NewDeal, NewEntry, NewTask,
 };
+use rapport_model::custom_field::FieldDefinition;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
     DocumentId, Edit, EditError, EntryId, PipelineStage, TaskId, Touched,
@@ -21,12 +24,18 @@ use rapport_model::{
 use serde::Serialize;
 
 use crate::json_file::{FileAccount, FileDeal, JsonFile};
-use crate::plan::{Existing, Outcome, Target, pipeline_words};
+use crate::json_settings::{SettingPlan, WorkspaceChange, plan_settings};
+use crate::plan::{Existing, Outcome, Target, check_custom, pipeline_words};
 use crate::record::{Reject, domain_of};
 
-/// What a JSON import would do: each account's fate and the changes, one per account.
+/// What a JSON import would do: each workspace setting's and each account's fate, the change
+/// of the workspace document and the changes of accounts, one per account.
 #[derive(Clone, Debug)]
 pub struct JsonPlan {
+    /// Each setting of the file (field definitions, then rules, then segments).
+    pub settings: Vec<SettingPlan>,
+    /// The settings to create, written before the accounts (in the same commit).
+    pub workspace: WorkspaceChange,
     /// Each account of the file, in file order.
     pub accounts: Vec<AccountPlan>,
     /// The changes to make, one per account that is created or changes.
@@ -240,12 +249,23 @@ pub fn plan_json(file: &JsonFile, existing: &Existing, workspace: DocumentId) ->
         accounts_seen: HashMap::new(),
         items_seen: HashSet::new(),
     };
+    let (settings, workspace_change) = plan_settings(&file.settings, existing);
+    // The file's values are checked against its own definitions where the workspace lacks
+    // them: those are created first.
+    let definitions: Vec<FieldDefinition> = existing
+        .fields
+        .iter()
+        .chain(&workspace_change.fields)
+        .cloned()
+        .collect();
     let mut plan = JsonPlan {
+        settings,
+        workspace: workspace_change,
         accounts: Vec::new(),
         changes: Vec::new(),
     };
     for (position, account) in file.accounts.iter().enumerate() {
-        let account = &checked_custom(existing, account);
+        let account = &checked_custom(&definitions, account);
         let found = index.find(existing, account);
         let (report, change) = planner.account(position + 1, account, found);
         plan.accounts.push(report);
@@ -254,10 +274,13 @@ pub fn plan_json(file: &JsonFile, existing: &Existing, workspace: DocumentId) ->
     plan
 }
 
-/// The account with its custom values as stored, checked against the workspace's definitions:
-/// a value that does not fit is a problem of the account.
-fn checked_custom<'f>(existing: &Existing, account: &'f FileAccount) -> Cow<'f, FileAccount> {
-    let (custom, refused) = existing.check_custom(&account.custom);
+/// The account with its custom values as stored, checked against the definitions: a value
+/// that does not fit is a problem of the account.
+fn checked_custom<'f>(
+    definitions: &[FieldDefinition],
+    account: &'f FileAccount,
+) -> Cow<'f, FileAccount> {
+    let (custom, refused) = check_custom(definitions, &account.custom);
     if custom == account.custom && refused.is_none() {
         return Cow::Borrowed(account);
     }

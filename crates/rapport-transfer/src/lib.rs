@@ -15,7 +15,9 @@
 //! The JSON export reads back too: [`parse_json`] (any bytes give a [`JsonFile`] or a
 //! [`JsonError`], never a panic) → [`plan_json`] against [`Existing`] → a [`JsonPlan`]: every
 //! account created, merged or rejected ([`AccountPlan`]), and one [`JsonChange`] per account
-//! that changes. Items keep their ids and timeline entries their authors, teams and times, so
+//! that changes; before them, the workspace's field definitions, alert rules and segments the
+//! file carries ([`FileSettings`]), each created, unchanged or kept as the workspace has it
+//! ([`SettingPlan`]), and one [`WorkspaceChange`] creating those it lacks. Items keep their ids and timeline entries their authors, teams and times, so
 //! importing the same file twice changes nothing the second time.
 //!
 //! ```
@@ -35,15 +37,17 @@ mod error;
 mod export;
 mod json_file;
 mod json_plan;
+mod json_settings;
 mod mapping;
 mod plan;
 mod record;
 mod table;
 
 pub use error::{JsonError, MappingError, ReadError};
-pub use export::{FORMULA_STARTS, JsonExport, defuse, export_csv};
+pub use export::{ExportSettings, FORMULA_STARTS, JsonExport, defuse, export_csv};
 pub use json_file::{FileAccount, FileDeal, JSON_FORMAT, JsonFile, looks_like_json, parse_json};
 pub use json_plan::{AccountPlan, ItemCounts, JsonChange, JsonPlan, MatchedBy, plan_json};
+pub use json_settings::{FileSettings, SettingKind, SettingOutcome, SettingPlan, WorkspaceChange};
 pub use mapping::{ColumnMap, Field, Kind, Mapping, export_headers, map_columns};
 pub use plan::{
     AccountChange, AccountRef, Existing, Outcome, ParsedFile, ParsedRow, Plan, RowPlan, Target,

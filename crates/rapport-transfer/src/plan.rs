@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
 use rapport_model::account::{self, AccountView, NewAccount, NewContact, NewDeal};
+use rapport_model::alert::rule::Rule;
 use rapport_model::custom_field::FieldDefinition;
+use rapport_model::segment::Segment;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
     DocumentId, Edit, EditError, InvalidInput, PipelineStage, Touched,
@@ -67,6 +69,10 @@ pub struct Existing {
     pub(crate) fields: Vec<FieldDefinition>,
     /// Where items of the workspace live, by item id (for a JSON import).
     pub(crate) items: HashMap<String, DocumentId>,
+    /// Its standing alert rules (for a JSON import).
+    pub(crate) rules: Vec<Rule>,
+    /// Its segments (for a JSON import).
+    pub(crate) segments: Vec<Segment>,
 }
 
 /// An account of the workspace: its name, its domain (normalized), and its view if loaded.
@@ -86,7 +92,19 @@ impl Existing {
             pipeline,
             fields: Vec::new(),
             items: HashMap::new(),
+            rules: Vec::new(),
+            segments: Vec::new(),
         }
+    }
+
+    /// Sets the workspace's standing alert rules: a JSON import creates those it lacks.
+    pub fn set_rules(&mut self, rules: Vec<Rule>) {
+        self.rules = rules;
+    }
+
+    /// Sets the workspace's segments: a JSON import creates those it lacks.
+    pub fn set_segments(&mut self, segments: Vec<Segment>) {
+        self.segments = segments;
     }
 
     /// Sets the custom fields the workspace defines: a value a file gives one of them must
@@ -101,23 +119,7 @@ impl Existing {
         &self,
         custom: &BTreeMap<String, String>,
     ) -> (BTreeMap<String, String>, Option<InvalidInput>) {
-        let mut refused = None;
-        let checked = custom
-            .iter()
-            .map(|(name, value)| {
-                let defined = self.fields.iter().find(|d| d.name.as_str() == name);
-                let value = match defined.map(|d| d.check(value)) {
-                    Some(Ok(checked)) => checked,
-                    Some(Err(error)) => {
-                        refused.get_or_insert(error);
-                        value.clone()
-                    }
-                    None => value.clone(),
-                };
-                (name.clone(), value)
-            })
-            .collect();
-        (checked, refused)
+        check_custom(&self.fields, custom)
     }
 
     /// Adds an account by its name and domain.
@@ -158,6 +160,31 @@ impl Existing {
         ids.dedup();
         ids
     }
+}
+
+/// Custom values checked against `definitions`: each as it is stored (a choice as the option
+/// spells it), and the first that does not fit, if any.
+pub(crate) fn check_custom(
+    definitions: &[FieldDefinition],
+    custom: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Option<InvalidInput>) {
+    let mut refused = None;
+    let checked = custom
+        .iter()
+        .map(|(name, value)| {
+            let defined = definitions.iter().find(|d| d.name.as_str() == name);
+            let value = match defined.map(|d| d.check(value)) {
+                Some(Ok(checked)) => checked,
+                Some(Err(error)) => {
+                    refused.get_or_insert(error);
+                    value.clone()
+                }
+                None => value.clone(),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    (checked, refused)
 }
 
 /// Existing accounts by domain and by lowercased name.

@@ -1,9 +1,13 @@
-//! `rapport import FILE.json`: a JSON export read back, planned account by account, and
-//! written through one `AccountBatch` as a CSV import is.
+//! `rapport import FILE.json`: a JSON export read back, planned setting by setting and account
+//! by account, and written through one `AccountBatch` (the workspace's new settings staged in
+//! it first) as a CSV import is.
 
 use anyhow::{Context, bail};
 use rapport_store::{ItemKind, Replica, StoreError};
-use rapport_transfer::{AccountPlan, Existing, JsonFile, JsonPlan, Outcome, Target};
+use rapport_transfer::{
+    AccountPlan, Existing, JsonFile, JsonPlan, Outcome, SettingOutcome, SettingPlan, Target,
+};
+use serde::Serialize;
 
 use crate::cli::ImportArgs;
 use crate::output::Output;
@@ -29,6 +33,8 @@ pub fn import(
     }
     let mut existing = Existing::new(workspace.pipeline);
     existing.set_field_definitions(replica.field_definitions()?);
+    existing.set_rules(replica.rules()?);
+    existing.set_segments(replica.segments()?);
     for summary in replica.accounts()? {
         existing.add_account(summary.id, &summary.name, summary.domain.as_deref());
     }
@@ -43,7 +49,7 @@ pub fn import(
     let rejected = plan.count(Outcome::Rejected);
     if rejected > 0 {
         if out.json {
-            out.print_json(&plan.accounts)?;
+            out.print_json(&Report::of(&plan))?;
         } else {
             for account in plan.rejected() {
                 eprintln!("{}", account_line(account));
@@ -99,15 +105,18 @@ fn find_items(replica: &Replica, file: &JsonFile, existing: &mut Existing) -> an
     Ok(())
 }
 
-/// Writes every change of the plan in one batch: one durable commit, or nothing. A plan that
-/// changes nothing writes nothing.
+/// Writes every change of the plan in one batch: one durable commit, or nothing. The
+/// workspace's new settings go first. A plan that changes nothing writes nothing.
 fn apply(replica: &mut Replica, plan: &JsonPlan) -> anyhow::Result<()> {
-    if plan.changes.is_empty() {
+    if plan.changes.is_empty() && plan.workspace.is_empty() {
         return Ok(());
     }
     let edit = replica.edit_now();
     let mut progress = Progress::new("importing", plan.changes.len() as u64);
     let mut batch = replica.batch(&edit)?;
+    if !plan.workspace.is_empty() {
+        batch.change_workspace(|tx| plan.workspace.write(tx, &edit))?;
+    }
     for (done, change) in plan.changes.iter().enumerate() {
         match &change.target {
             Target::New(new) => {
@@ -124,12 +133,47 @@ fn apply(replica: &mut Replica, plan: &JsonPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every account's fate (as JSON: an array of accounts), then the counts.
+/// What `--json` prints: the workspace settings' fates and the accounts'.
+#[derive(Serialize)]
+struct Report<'p> {
+    settings: &'p [SettingPlan],
+    accounts: &'p [AccountPlan],
+}
+
+impl<'p> Report<'p> {
+    fn of(plan: &'p JsonPlan) -> Self {
+        Report {
+            settings: &plan.settings,
+            accounts: &plan.accounts,
+        }
+    }
+}
+
+/// Every setting's and account's fate (as JSON: a [`Report`]), then the counts.
 fn report(plan: &JsonPlan, out: &Output, done: &str) -> anyhow::Result<()> {
     if out.json {
-        return out.print_json(&plan.accounts);
+        return out.print_json(&Report::of(plan));
     }
     let mut text = String::new();
+    for setting in &plan.settings {
+        text.push_str(&setting_line(setting));
+        text.push('\n');
+    }
+    if !plan.settings.is_empty() {
+        let count = |outcome| {
+            plan.settings
+                .iter()
+                .filter(|s| s.outcome == outcome)
+                .count()
+        };
+        text.push_str(&format!(
+            "{} workspace settings: {} created, {} unchanged, {} kept as the workspace has them\n",
+            plan.settings.len(),
+            count(SettingOutcome::Created),
+            count(SettingOutcome::Unchanged),
+            count(SettingOutcome::Kept),
+        ));
+    }
     for account in &plan.accounts {
         text.push_str(&account_line(account));
         text.push('\n');
@@ -148,6 +192,21 @@ fn report(plan: &JsonPlan, out: &Output, done: &str) -> anyhow::Result<()> {
         plan.count(Outcome::Rejected),
     ));
     out.print(&text)
+}
+
+/// `field   created   region`, or `rule    kept      gold-tickets: ` and how the workspace's
+/// differs.
+fn setting_line(setting: &SettingPlan) -> String {
+    let mut line = format!(
+        "{:<7} {:<9} {}",
+        setting.setting.as_str(),
+        setting.outcome.as_str(),
+        setting.name
+    );
+    if let Some(reason) = &setting.reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
 }
 
 /// `account 2    merged   Initech (into Initech, by domain): contacts 1 new, 2 unchanged`, or

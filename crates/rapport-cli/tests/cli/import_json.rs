@@ -37,7 +37,7 @@ fn export(data: &Data, name: &str) -> (PathBuf, Value) {
 fn import(data: &Data, file: &Path, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["import".as_ref(), file.as_os_str()];
     args.extend(extra.iter().map(OsStr::new));
-    array(&data.json(args)).clone()
+    array(&data.json(args)["accounts"]).clone()
 }
 
 fn outcomes(accounts: &[Value]) -> Vec<(&str, &str)> {

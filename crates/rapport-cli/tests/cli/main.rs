@@ -19,6 +19,7 @@ mod errors;
 mod history;
 mod import;
 mod import_json;
+mod import_settings;
 mod interop;
 mod processes;
 mod relay;

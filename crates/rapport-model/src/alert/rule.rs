@@ -214,6 +214,17 @@ impl Rule {
         }
     }
 
+    /// Whether `other` fires on the same entries for the same people, whenever either was
+    /// written: the same conditions and the same targets, in any order.
+    pub fn same_conditions_and_targets(&self, other: &Rule) -> bool {
+        let sorted = |rule: &Rule| {
+            let mut targets = rule.alert.clone();
+            targets.sort();
+            targets
+        };
+        self.when == other.when && sorted(self) == sorted(other)
+    }
+
     /// Whether `entry`, on an account with `account`'s fields, meets every condition and was
     /// written while the rule stood.
     pub fn matches(&self, entry: &EntryView, account: &AccountFacts) -> bool {

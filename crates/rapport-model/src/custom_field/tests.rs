@@ -157,6 +157,18 @@ fn definitions_read_back_in_the_order_they_were_made_and_can_be_removed() {
 }
 
 #[test]
+fn definitions_made_in_one_change_keep_the_order_they_were_given() {
+    let mut doc = AutoCommit::new();
+    let given = [
+        define(FieldType::Number, "seats", &[]),
+        define(FieldType::Choice, "region", &["EMEA"]),
+        define(FieldType::Text, "city", &[]),
+    ];
+    put_definitions(&mut doc, &edit_at(1_000), &given).unwrap();
+    assert_eq!(definitions(&doc), given);
+}
+
+#[test]
 fn definitions_made_on_two_replicas_at_once_both_survive_the_merge() {
     let mut ana = AutoCommit::new();
     ana.put(ROOT, "type", "workspace").unwrap();

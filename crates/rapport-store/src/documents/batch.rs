@@ -1,6 +1,6 @@
-//! Many account creations and changes staged in one redb write transaction and committed
-//! together, or not at all: an import of 10,000 rows is one durable commit, and a process
-//! killed midway leaves the file as it was.
+//! Many account creations and changes (and a change of the workspace document beside them)
+//! staged in one redb write transaction and committed together, or not at all: an import of
+//! 10,000 rows is one durable commit, and a process killed midway leaves the file as it was.
 
 use automerge::Automerge;
 use automerge::transaction::Transaction;
@@ -111,12 +111,29 @@ impl AccountBatch<'_> {
         let staged = &mut self.staged;
         account::check_kind(staged.replica.document(id)?)
             .map_err(|source| StoreError::Shape { id, source })?;
-        // Pinned before the edit, so that it is forgotten (not left ahead of disk) on failure.
-        staged.replica.docs.pin(&id);
-        if !staged.changed.contains(&id) {
-            staged.changed.push(id);
-        }
+        staged.pin(id);
         let (touched, chunk) = staged.replica.edit_document(id, &self.edit, f)?;
+        stage_chunk(
+            staged.replica,
+            &self.txn,
+            PendingChange { id, chunk, touched },
+        )
+    }
+
+    /// Stages a change to the workspace document (settings an import brings: field
+    /// definitions, alert rules, segments), committed with the accounts; the alerts a changed
+    /// rule concerns are rewritten in the same transaction.
+    pub fn change_workspace(
+        &mut self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<(), EditError>,
+    ) -> Result<(), StoreError> {
+        let staged = &mut self.staged;
+        let id = staged.replica.workspace;
+        workspace::check_kind(staged.replica.document(id)?)
+            .map_err(|source| StoreError::Shape { id, source })?;
+        staged.pin(id);
+        let ((), chunk) = staged.replica.edit_document(id, &self.edit, f)?;
+        let touched = Touched::default();
         stage_chunk(
             staged.replica,
             &self.txn,
@@ -141,8 +158,7 @@ impl AccountBatch<'_> {
         if !created.is_empty() {
             let id = staged.replica.workspace;
             staged.replica.ensure_loaded(id)?;
-            staged.replica.docs.pin(&id);
-            staged.changed.push(id);
+            staged.pin(id);
             let ((), chunk) = staged.replica.edit_document(id, &edit, |tx| {
                 created
                     .iter()
@@ -183,6 +199,17 @@ fn stage_chunk(
     replica.index_change(txn, &change)
 }
 
+impl Staged<'_> {
+    /// Pins document `id` in the cache as changed by the batch, before it is edited, so that
+    /// it is forgotten (not left ahead of disk) if the batch fails.
+    fn pin(&mut self, id: DocumentId) {
+        self.replica.docs.pin(&id);
+        if !self.changed.contains(&id) {
+            self.changed.push(id);
+        }
+    }
+}
+
 impl Drop for Staged<'_> {
     /// A batch not committed (an error, or dropped on purpose) leaves disk as it was: its
     /// transaction aborts, and the documents it changed in memory are forgotten so that they
@@ -197,6 +224,7 @@ impl Drop for Staged<'_> {
 #[cfg(test)]
 mod tests {
     use rapport_model::account::NewContact;
+    use rapport_model::custom_field::{self, FieldDefinition, FieldType};
     use rapport_model::{ContactId, Team};
 
     use super::*;
@@ -277,6 +305,39 @@ mod tests {
         let mut replica = Replica::open(dir.path())?;
         assert_eq!(replica.accounts()?.len(), 1);
         assert!(replica.account(globex)?.contacts.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_workspace_change_commits_with_the_batch_or_not_at_all() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let (mut replica, _) = workspace_with_globex(dir.path())?;
+        let heads = replica.heads(replica.workspace_id())?;
+        let region = FieldDefinition::new("region".parse()?, FieldType::Text, None, &[])?;
+        let initech = NewAccount {
+            name: "Initech".into(),
+            ..NewAccount::default()
+        };
+        let edit = replica.edit_now();
+        let define = |tx: &mut Transaction<'_>| custom_field::put_definition(tx, &edit, &region);
+
+        let mut batch = replica.batch(&edit)?;
+        batch.change_workspace(define)?;
+        batch.create_account(&initech, |_| Ok(Touched::default()))?;
+        let failed = batch.change_account(DocumentId::random(), |tx| add_hank(tx, &edit));
+        assert!(failed.is_err());
+        drop(batch);
+        assert!(replica.field_definitions()?.is_empty());
+        assert_eq!(replica.heads(replica.workspace_id())?, heads);
+
+        let mut batch = replica.batch(&edit)?;
+        batch.change_workspace(define)?;
+        batch.create_account(&initech, |_| Ok(Touched::default()))?;
+        batch.commit()?;
+        drop(replica);
+        let mut replica = Replica::open(dir.path())?;
+        assert_eq!(replica.field_definitions()?, [region]);
+        assert_eq!(replica.workspace()?.accounts, 2);
         Ok(())
     }
 }
