@@ -28,18 +28,11 @@ fn configured_workspace(dir: &Path) -> Data {
         "--label",
         "Sales region",
     ]);
-    ana.json([
-        "workspace",
-        "rule",
-        "add",
+    ana.add_rule(
         "gold-tickets",
-        "--when-kind",
-        "ticket",
-        "--when-tier",
-        "gold",
-        "--alert",
+        &["--when-kind", "ticket", "--when-tier", "gold"],
         "owner,followers",
-    ]);
+    );
     let calls = ["workspace", "rule", "add", "calls", "--when-kind", "call"];
     ana.json(calls.into_iter().chain(["--alert", "sales"]));
     ana.json(["workspace", "rule", "remove", "calls"]);

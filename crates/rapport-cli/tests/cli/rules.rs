@@ -129,18 +129,11 @@ fn a_rule_for_tickets_on_gold_accounts_alerts_the_owner_and_followers() {
     );
     let gold = sam.add_account("Globex", &["--tier", "Gold", "--owner", "sam"]);
     let silver = sam.add_account("Initech", &["--tier", "silver", "--owner", "sam"]);
-    let added = sue.json([
-        "workspace",
-        "rule",
-        "add",
+    let added = sue.add_rule(
         "gold-tickets",
-        "--when-kind",
-        "ticket",
-        "--when-tier",
-        "gold",
-        "--alert",
+        &["--when-kind", "ticket", "--when-tier", "gold"],
         "owner,followers",
-    ]);
+    );
     assert_eq!(added["added"]["name"], "gold-tickets");
     sync_all(&[&sam, &mia, &sue]);
     mia.json(["account", "follow", &gold]);
@@ -206,16 +199,7 @@ fn a_rule_or_a_follow_that_arrives_after_the_entries_still_alerts_for_those_writ
 
     // sam writes a rule and mia follows, both offline; sue's ticket written afterwards reaches
     // their replicas before their own edits reach the relay.
-    sam.json([
-        "workspace",
-        "rule",
-        "add",
-        "tickets",
-        "--when-kind",
-        "ticket",
-        "--alert",
-        "owner,marketing",
-    ]);
+    sam.add_rule("tickets", &["--when-kind", "ticket"], "owner,marketing");
     mia.json(["account", "follow", &account]);
     let ticket = sue.id_of(["log", &account, "--kind", "ticket", "Outage in EU region"]);
     sue.sync().ok();
@@ -264,16 +248,7 @@ fn one_entry_merged_in_different_orders_alerts_each_user_once_and_one_ack_clears
     let desktop = Data::join_relay(tmp.path().join("mia-desktop"), &relay.url, &mia_token);
     let everyone = [&sam, &sue, &laptop, &desktop];
     let account = sam.add_account("Globex", &["--tier", "gold", "--owner", "sam"]);
-    sam.json([
-        "workspace",
-        "rule",
-        "add",
-        "tickets",
-        "--when-kind",
-        "ticket",
-        "--alert",
-        "support,@mia",
-    ]);
+    sam.add_rule("tickets", &["--when-kind", "ticket"], "support,@mia");
     sync_all(&everyone);
     laptop.json(["account", "follow", &account]);
     sync_all(&everyone);
@@ -337,16 +312,7 @@ fn unknown_accounts_and_bad_rules_are_refused_and_change_nothing() {
     let tmp = tmp();
     let data = Data::init(tmp.path().join("ana"), "ana", "support");
     data.add_account("Globex", &[]);
-    data.json([
-        "workspace",
-        "rule",
-        "add",
-        "gold",
-        "--when-tier",
-        "gold",
-        "--alert",
-        "owner",
-    ]);
+    data.add_rule("gold", &["--when-tier", "gold"], "owner");
     let before = data.snapshot();
 
     data.run(["account", "follow", "Nowhere Inc"])

@@ -244,6 +244,16 @@ impl Data {
         self.id_of(args)
     }
 
+    /// `workspace rule add NAME WHEN... --alert ALERT --json`, where `when` is conditions such
+    /// as `["--when-kind", "ticket"]`: what it printed.
+    #[track_caller]
+    pub fn add_rule(&self, name: &str, when: &[&str], alert: &str) -> Value {
+        let mut args = vec!["workspace", "rule", "add", name];
+        args.extend_from_slice(when);
+        args.extend(["--alert", alert]);
+        self.json(args)
+    }
+
     /// `account show ACCOUNT --json`.
     #[track_caller]
     pub fn show(&self, account: &str) -> Value {

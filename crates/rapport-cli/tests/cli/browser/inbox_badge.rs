@@ -31,18 +31,11 @@ fn a_toast_says_why_the_alert_is_mine_and_the_badge_counts_due_tasks_and_alerts_
     let (sam, sue, globex) = (&team.sales, &team.support, team.account.as_str());
     sue.run(["account", "set", globex, "tier=gold", "owner=sam"])
         .ok();
-    sue.json([
-        "workspace",
-        "rule",
-        "add",
+    sue.add_rule(
         "gold-tickets",
-        "--when-kind",
-        "ticket",
-        "--when-tier",
-        "gold",
-        "--alert",
+        &["--when-kind", "ticket", "--when-tier", "gold"],
         "owner",
-    ]);
+    );
     let overdue = sue.id_of([
         "task",
         "add",

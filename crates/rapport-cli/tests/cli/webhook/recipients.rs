@@ -123,18 +123,11 @@ fn a_rule_on_a_gold_tier_ticket_is_posted_for_the_accounts_owner_after_the_relay
     let [sam, sue] = &hooked.members;
     let gold = sam.add_account("Globex", &["--tier", "Gold", "--owner", "sam"]);
     let silver = sam.add_account("Initech", &["--tier", "silver", "--owner", "sam"]);
-    sue.json([
-        "workspace",
-        "rule",
-        "add",
+    sue.add_rule(
         "gold-tickets",
-        "--when-kind",
-        "ticket",
-        "--when-tier",
-        "gold",
-        "--alert",
+        &["--when-kind", "ticket", "--when-tier", "gold"],
         "owner",
-    ]);
+    );
     hooked.sync_all();
 
     let ticket = sue.id_of(["log", &gold, "--kind", "ticket", "Outage in EU region"]);
