@@ -121,6 +121,13 @@ fn index_account(
     }
     // What the account's alerts read of it; when that changed, every entry's alert follows.
     let facts = account::alert_facts(doc);
+    let entries_of = EntriesOf {
+        doc,
+        id,
+        key: &key,
+        facts: &facts,
+        reader,
+    };
     if touched.fields {
         let texts = account::field_texts(doc).map_err(shape)?;
         put_item(
@@ -131,7 +138,7 @@ fn index_account(
             Some(terms_of(&texts)),
         )?;
         if put_alert_facts(derived, &key, &facts)? {
-            rederive_alerts(derived, doc, id, &facts, reader)?;
+            rederive_alerts(derived, &entries_of)?;
         }
     }
     if !touched.contacts.is_empty() {
@@ -146,7 +153,7 @@ fn index_account(
             }),
             Err(_) => None,
         };
-        put_entry(derived, doc, id, entry_key, entry, &facts, reader)?;
+        put_entry(derived, &entries_of, entry_key, entry)?;
     }
     for deal_key in &touched.deals {
         let deal = match deal_key.parse::<DealId>() {
@@ -241,6 +248,14 @@ fn reindex_everything(
             Err(_) => {}
         }
     }
+    let entries_of = EntriesOf {
+        doc,
+        id,
+        key: &key,
+        facts: &facts,
+        reader,
+    };
+    let mut touch = reports::touches::Touch::default();
     for (item, entry) in account::each_entry(doc).map_err(shape)? {
         let entry = match entry {
             Ok(entry) => entry,
@@ -254,8 +269,17 @@ fn reindex_everything(
             Held::Item(ItemKind::Entry),
             terms_of(&[&entry.text]),
         ));
-        write_entry_rows(derived, doc, id, &item, Some(entry), &facts, reader)?;
+        touch.add(entry.team, entry.kind, entry.at.as_millisecond());
+        reports::touches::put_new_entry(derived, &key, &item, &entry)?;
+        boards::set_activity(
+            &mut derived.activity,
+            &key,
+            &item,
+            Some((entry.team, entry.at)),
+        )?;
+        set_alert(derived, &entries_of, &item, Some(entry), Rows::Cleared)?;
     }
+    reports::touches::put_touch(derived, &key, touch)?;
     for (item, deal) in account::each_deal(doc).map_err(shape)? {
         let deal = deal
             .map_err(|error| {
@@ -357,66 +381,67 @@ fn join_terms(terms: &BTreeSet<String>) -> String {
         .join(" ")
 }
 
+/// The account whose entries are being indexed: its document, id and key, what its alerts
+/// read of it, and whose inbox they go to.
+struct EntriesOf<'a> {
+    doc: &'a Automerge,
+    id: DocumentId,
+    key: &'a str,
+    facts: &'a AccountFacts,
+    reader: &'a Reader,
+}
+
 /// Indexes one timeline entry as it now reads (`None`: gone, or not readable).
 fn put_entry(
     derived: &mut Derived<'_>,
-    doc: &Automerge,
-    id: DocumentId,
+    account: &EntriesOf<'_>,
     entry_key: &str,
     entry: Option<EntryView>,
-    facts: &AccountFacts,
-    reader: &Reader,
 ) -> Result<(), StoreError> {
     let terms = entry.as_ref().map(|e| terms_of(&[&e.text]));
     put_item(
         derived,
-        &id.to_string(),
+        account.key,
         entry_key,
         Held::Item(ItemKind::Entry),
         terms,
     )?;
-    write_entry_rows(derived, doc, id, entry_key, entry, facts, reader)
+    let (doc, id, key) = (account.doc, account.id, account.key);
+    reports::touches::set_entry(derived, doc, id, key, entry_key, entry.as_ref())?;
+    let activity = entry.as_ref().map(|e| (e.team, e.at));
+    boards::set_activity(&mut derived.activity, key, entry_key, activity)?;
+    set_alert(derived, account, entry_key, entry, Rows::MayHold)
 }
 
-/// The entry's activity row and, when it alerts this replica's user, its alert.
-fn write_entry_rows(
-    derived: &mut Derived<'_>,
-    doc: &Automerge,
-    id: DocumentId,
-    entry_key: &str,
-    entry: Option<EntryView>,
-    facts: &AccountFacts,
-    reader: &Reader,
-) -> Result<(), StoreError> {
-    let account_key = id.to_string();
-    reports::touches::set_entry(derived, doc, id, entry_key, entry.as_ref())?;
-    let activity = entry.as_ref().map(|e| (e.team, e.at));
-    boards::set_activity(&mut derived.activity, &account_key, entry_key, activity)?;
-    set_alert(derived, doc, id, entry_key, entry, facts, reader)
+/// Whether an account may hold derived rows already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// It may: each row is read or removed before it is written.
+    MayHold,
+    /// Its rows were just cleared: rows go in without reading or removing an old one.
+    Cleared,
 }
 
 /// Writes the alert row of entry `entry_key` when it alerts this replica's user (`entry` as it
 /// now reads, `None` when gone or not readable), and removes it when it does not.
 fn set_alert(
     derived: &mut Derived<'_>,
-    doc: &Automerge,
-    id: DocumentId,
+    account: &EntriesOf<'_>,
     entry_key: &str,
     entry: Option<EntryView>,
-    facts: &AccountFacts,
-    reader: &Reader,
+    rows: Rows,
 ) -> Result<(), StoreError> {
-    let account_key = id.to_string();
-    let reasons = entry
-        .as_ref()
-        .map_or_else(Vec::new, |e| alert::reasons(e, facts, &reader.recipient()));
+    let reader = account.reader;
+    let reasons = entry.as_ref().map_or_else(Vec::new, |e| {
+        alert::reasons(e, account.facts, &reader.recipient())
+    });
     match entry.filter(|_| !reasons.is_empty()) {
         Some(entry) => {
             let acknowledged =
-                account::is_acknowledged(doc, &reader.user, entry.id).unwrap_or(false);
+                account::is_acknowledged(account.doc, &reader.user, entry.id).unwrap_or(false);
             let record = AlertRecord {
                 id: entry.id.to_string(),
-                account: id,
+                account: account.id,
                 kind: entry.kind.to_string(),
                 team: entry.team.to_string(),
                 author: entry.author.to_string(),
@@ -429,13 +454,14 @@ fn set_alert(
             let json = encode_alert(&record)?;
             derived
                 .alerts
-                .insert((account_key.as_str(), entry_key), json.as_slice())
+                .insert((account.key, entry_key), json.as_slice())
                 .doing(DOING)?;
         }
+        None if rows == Rows::Cleared => {}
         None => {
             derived
                 .alerts
-                .remove((account_key.as_str(), entry_key))
+                .remove((account.key, entry_key))
                 .doing(DOING)?;
         }
     }
@@ -468,16 +494,12 @@ fn put_alert_facts(
 
 /// Rewrites the alert row of every entry of the account: its owner, tier, stage or followers
 /// changed, and with them whom its entries alert.
-fn rederive_alerts(
-    derived: &mut Derived<'_>,
-    doc: &Automerge,
-    id: DocumentId,
-    facts: &AccountFacts,
-    reader: &Reader,
-) -> Result<(), StoreError> {
-    let entries = account::each_entry(doc).map_err(|source| StoreError::Shape { id, source })?;
+fn rederive_alerts(derived: &mut Derived<'_>, account: &EntriesOf<'_>) -> Result<(), StoreError> {
+    let id = account.id;
+    let entries =
+        account::each_entry(account.doc).map_err(|source| StoreError::Shape { id, source })?;
     for (item, entry) in entries {
-        set_alert(derived, doc, id, &item, entry.ok(), facts, reader)?;
+        set_alert(derived, account, &item, entry.ok(), Rows::MayHold)?;
     }
     Ok(())
 }
@@ -496,12 +518,19 @@ pub(crate) fn rederive_entry_alerts(
         return Ok(());
     }
     let facts = account::alert_facts(doc);
+    let account = EntriesOf {
+        doc,
+        id,
+        key: &key,
+        facts: &facts,
+        reader,
+    };
     for entry_key in entries {
         let entry = entry_key
             .parse::<EntryId>()
             .ok()
             .and_then(|entry| account::read_entry(doc, entry).ok().flatten());
-        set_alert(derived, doc, id, entry_key, entry, &facts, reader)?;
+        set_alert(derived, &account, entry_key, entry, Rows::MayHold)?;
     }
     Ok(())
 }

@@ -77,19 +77,19 @@ pub(crate) fn set_entry(
     derived: &mut Derived<'_>,
     doc: &Automerge,
     id: DocumentId,
+    account_key: &str,
     entry_key: &str,
     entry: Option<&EntryView>,
 ) -> Result<(), StoreError> {
-    let account_key = id.to_string();
     let old_at = derived
         .activity
-        .get((account_key.as_str(), entry_key))
+        .get((account_key, entry_key))
         .doing(WRITING)?
         .map(|row| row.value().1);
     let old: Option<EntryRow> = match old_at {
         Some(at) => derived
             .entry_times
-            .remove((at, account_key.as_str(), entry_key))
+            .remove((at, account_key, entry_key))
             .doing(WRITING)?
             .map(|row| {
                 let (team, kind) = row.value();
@@ -101,7 +101,7 @@ pub(crate) fn set_entry(
         derived
             .entry_times
             .insert(
-                (entry.at.as_millisecond(), account_key.as_str(), entry_key),
+                (entry.at.as_millisecond(), account_key, entry_key),
                 (entry.team.as_str(), entry.kind.as_str()),
             )
             .doing(WRITING)?;
@@ -118,15 +118,42 @@ pub(crate) fn set_entry(
         (old, new) if old == new => Ok(()),
         (None, Some(_)) => {
             let Some(entry) = entry else { return Ok(()) };
-            let mut touch = read_touch(&derived.touches, &account_key)?;
+            let mut touch = read_touch(&derived.touches, account_key)?;
             touch.add(entry.team, entry.kind, entry.at.as_millisecond());
-            write_touch(&mut derived.touches, &account_key, touch)
+            write_touch(&mut derived.touches, account_key, touch)
         }
         _ => {
             let touch = touch_of_timeline(doc, id)?;
-            write_touch(&mut derived.touches, &account_key, touch)
+            write_touch(&mut derived.touches, account_key, touch)
         }
     }
+}
+
+/// Writes the `entry_times` row of an entry of an account whose report rows were just cleared
+/// (its `touches` row is written once, with [`put_touch`], after all its entries).
+pub(crate) fn put_new_entry(
+    derived: &mut Derived<'_>,
+    account_key: &str,
+    entry_key: &str,
+    entry: &EntryView,
+) -> Result<(), StoreError> {
+    derived
+        .entry_times
+        .insert(
+            (entry.at.as_millisecond(), account_key, entry_key),
+            (entry.team.as_str(), entry.kind.as_str()),
+        )
+        .doing(WRITING)?;
+    Ok(())
+}
+
+/// Writes an account's `touches` row as `touch` says.
+pub(crate) fn put_touch(
+    derived: &mut Derived<'_>,
+    account_key: &str,
+    touch: Touch,
+) -> Result<(), StoreError> {
+    write_touch(&mut derived.touches, account_key, touch)
 }
 
 /// Drops the report rows of one account. Runs before its `activity` rows are dropped: they
