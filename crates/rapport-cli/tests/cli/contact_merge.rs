@@ -5,7 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::duplicates::{pairs, relay_with, sync_all};
+use crate::duplicates::pairs;
+use crate::processes::{relay_with, sync_all};
 use crate::support::{Data, array, ids, tmp};
 
 fn add_contact(data: &Data, account: &str, name: &str, fields: &[&str]) -> String {

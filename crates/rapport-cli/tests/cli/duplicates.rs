@@ -4,33 +4,9 @@
 
 use rapport_model::Team;
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-use crate::processes::{PATIENCE, RelayServer, wait_until};
+use crate::processes::{PATIENCE, relay_with, sync_all, wait_until};
 use crate::support::{Data, array, ids, join, str_at, tmp};
-
-/// Invites each user (a member of `team`) while the relay is stopped, starts it, and joins
-/// each in a directory of their own.
-pub(crate) fn relay_with<const N: usize>(
-    tmp: &TempDir,
-    members: [(&str, &str); N],
-) -> (RelayServer, [Data; N]) {
-    let store = Data::at(tmp.path().join("relay"));
-    let tokens = members.map(|(user, team)| (user, store.invite(user, team, "member")));
-    let relay = RelayServer::start(&store);
-    let members =
-        tokens.map(|(user, token)| Data::join_relay(tmp.path().join(user), &relay.url, &token));
-    (relay, members)
-}
-
-/// Syncs every replica in turn, twice, so that what each sent reaches all the others.
-pub(crate) fn sync_all(members: &[&Data]) {
-    for _ in 0..2 {
-        for member in members {
-            member.sync().ok();
-        }
-    }
-}
 
 /// The pairs of `duplicates --json` of one kind, as sorted pairs of names, with their reasons.
 pub(crate) fn pairs(found: &Value, kind: &str) -> Vec<(String, String, Value)> {

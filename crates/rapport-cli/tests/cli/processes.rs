@@ -402,3 +402,26 @@ impl Data {
         Spawned::start(args)
     }
 }
+
+/// Invites each `(user, team)` as a member of workspace "Acme" while the relay is stopped, starts
+/// the relay, and joins each in a directory named after them.
+pub fn relay_with<const N: usize>(
+    tmp: &tempfile::TempDir,
+    members: [(&str, &str); N],
+) -> (RelayServer, [Data; N]) {
+    let store = Data::at(tmp.path().join("relay"));
+    let tokens = members.map(|(user, team)| (user, store.invite(user, team, "member")));
+    let relay = RelayServer::start(&store);
+    let members =
+        tokens.map(|(user, token)| Data::join_relay(tmp.path().join(user), &relay.url, &token));
+    (relay, members)
+}
+
+/// Syncs every replica in turn, twice, so that what each sent reaches all the others.
+pub fn sync_all(members: &[&Data]) {
+    for _ in 0..2 {
+        for member in members {
+            member.sync().ok();
+        }
+    }
+}

@@ -2,33 +2,9 @@
 //! member's replica derives their own inbox from the documents it holds, with the reasons.
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-use crate::processes::RelayServer;
+use crate::processes::{RelayServer, relay_with, sync_all};
 use crate::support::{Data, array, copy_documents, tmp};
-
-/// Invites each `(user, team)` to workspace "Acme", starts the relay and joins each member in a
-/// directory named after them.
-fn relay_with<const N: usize>(
-    tmp: &TempDir,
-    members: [(&str, &str); N],
-) -> (RelayServer, [Data; N]) {
-    let store = Data::at(tmp.path().join("relay"));
-    let tokens = members.map(|(user, team)| (user, store.invite(user, team, "member")));
-    let relay = RelayServer::start(&store);
-    let members =
-        tokens.map(|(user, token)| Data::join_relay(tmp.path().join(user), &relay.url, &token));
-    (relay, members)
-}
-
-/// Syncs every replica once, in order, twice over: afterwards each holds what any wrote.
-fn sync_all(members: &[&Data]) {
-    for _ in 0..2 {
-        for member in members {
-            member.sync().ok();
-        }
-    }
-}
 
 /// The alerts of an inbox for entry `id`.
 fn alerts_for<'a>(inbox: &'a Value, id: &str) -> Vec<&'a Value> {

@@ -3,24 +3,9 @@
 //! segment's accounts.
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-use crate::processes::RelayServer;
+use crate::processes::relay_with;
 use crate::support::{Data, array, str_at, tmp};
-
-/// Invites each user (a member of `team`) while the relay is stopped, starts it, and joins
-/// each in a directory of their own.
-fn relay_with<const N: usize>(
-    tmp: &TempDir,
-    members: [(&str, &str); N],
-) -> (RelayServer, [Data; N]) {
-    let store = Data::at(tmp.path().join("relay"));
-    let tokens = members.map(|(user, team)| (user, store.invite(user, team, "member")));
-    let relay = RelayServer::start(&store);
-    let members =
-        tokens.map(|(user, token)| Data::join_relay(tmp.path().join(user), &relay.url, &token));
-    (relay, members)
-}
 
 /// The names of the accounts of an `account list --json`, in its order.
 fn names(list: &Value) -> Vec<String> {
