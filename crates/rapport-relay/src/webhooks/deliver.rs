@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rapport_proto::url_origin;
 use rapport_store::{PendingEvent, RelayStore, StoreError};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, RwLock, watch};
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
@@ -21,9 +21,15 @@ const IDLE: Duration = Duration::from_secs(60);
 /// How long it waits after the store failed before trying again.
 const AFTER_STORE_ERROR: Duration = Duration::from_secs(1);
 
+/// Held (shared) by every store call a delivery makes on a blocking thread. A delivery aborted
+/// at shutdown leaves its call running there, holding the store; `run` takes this exclusively
+/// before it returns, so that the store is closed once the relay has stopped (a relay started
+/// again on the same directory opens it).
+type StoreCalls = Arc<RwLock<()>>;
+
 /// Delivers the outbox of `store` until `shutdown` turns true; `wake` says new events wait.
 /// Deliveries in flight at shutdown are abandoned: their events stay in the outbox and go out
-/// after the restart.
+/// after the restart. It returns once no store call of theirs still runs.
 pub(crate) async fn run(
     store: Arc<RelayStore>,
     wake: Arc<Notify>,
@@ -34,6 +40,7 @@ pub(crate) async fn run(
     let limits = Arc::new(limits);
     let concurrent = limits.concurrent.max(1);
     let mut running: JoinSet<String> = JoinSet::new();
+    let calls: StoreCalls = Arc::default();
     let mut in_flight: HashSet<String> = HashSet::new();
     loop {
         let now = now_ms();
@@ -49,12 +56,11 @@ pub(crate) async fn run(
                         break;
                     }
                     if in_flight.insert(event.key.clone()) {
-                        running.spawn(deliver(
-                            store.clone(),
-                            poster.clone(),
-                            limits.clone(),
-                            event,
-                        ));
+                        let store = Store {
+                            store: store.clone(),
+                            calls: calls.clone(),
+                        };
+                        running.spawn(deliver(store, poster.clone(), limits.clone(), event));
                     }
                 }
                 found
@@ -89,26 +95,56 @@ pub(crate) async fn run(
     }
     running.abort_all();
     while running.join_next().await.is_some() {}
+    let _settled = calls.write().await;
+}
+
+/// The store as a delivery reaches it: each call on a blocking thread, counted in `calls`.
+struct Store {
+    store: Arc<RelayStore>,
+    calls: StoreCalls,
+}
+
+impl Store {
+    /// Runs `f` on the store on a blocking thread.
+    async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&RelayStore) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (store, held) = (self.store.clone(), self.calls.clone().read_owned().await);
+        tokio::task::spawn_blocking(move || {
+            let _held = held;
+            f(&store)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(StoreError::CommitFailed {
+                reason: format!("the store task failed: {e}"),
+            })
+        })
+    }
 }
 
 /// Posts one event and records how it went; returns its key.
 async fn deliver(
-    store: Arc<RelayStore>,
+    store: Store,
     poster: Arc<Poster>,
     limits: Arc<WebhookConfig>,
     event: PendingEvent,
 ) -> String {
     let key = event.key.clone();
-    let webhook = blocking(&store, {
-        let workspace = event.workspace;
-        move |store| store.webhook(workspace)
-    })
-    .await;
+    let webhook = store
+        .call({
+            let workspace = event.workspace;
+            move |store| store.webhook(workspace)
+        })
+        .await;
     let webhook = match webhook {
         Ok(Some(webhook)) => webhook,
         Ok(None) => {
             // Cleared since: clearing drops the outbox too, this one was in flight.
-            let _ = blocking(&store, move |store| store.remove_event(&event.key)).await;
+            let _ = store
+                .call(move |store| store.remove_event(&event.key))
+                .await;
             return key;
         }
         Err(error) => {
@@ -125,21 +161,27 @@ async fn deliver(
     let recorded = match outcome {
         Outcome::Delivered(status) => {
             info!(event = %event.id, %endpoint, %status, attempts, "webhook event delivered");
-            blocking(&store, move |store| store.remove_event(&event.key)).await
+            store
+                .call(move |store| store.remove_event(&event.key))
+                .await
         }
         Outcome::Refused(status) => {
             warn!(
                 event = %event.id, %endpoint, %status,
                 "the webhook refused the event; it is not sent again"
             );
-            blocking(&store, move |store| store.remove_event(&event.key)).await
+            store
+                .call(move |store| store.remove_event(&event.key))
+                .await
         }
         Outcome::Failed(reason) if attempts >= limits.attempts => {
             warn!(
                 event = %event.id, %endpoint, %reason, attempts,
                 "webhook event dropped: every try failed"
             );
-            blocking(&store, move |store| store.remove_event(&event.key)).await
+            store
+                .call(move |store| store.remove_event(&event.key))
+                .await
         }
         Outcome::Failed(reason) => {
             let wait = limits.backoff(attempts);
@@ -148,31 +190,15 @@ async fn deliver(
                 "webhook delivery failed; it is tried again"
             );
             let due = now_ms().saturating_add(wait.as_millis() as u64);
-            blocking(&store, move |store| {
-                store.retry_event(&event.key, attempts, due)
-            })
-            .await
+            store
+                .call(move |store| store.retry_event(&event.key, attempts, due))
+                .await
         }
     };
     if let Err(error) = recorded {
         warn!(%error, %key, "cannot record how a webhook delivery went; it may be sent again");
     }
     key
-}
-
-/// Runs `f` on the store on a blocking thread.
-async fn blocking<R: Send + 'static>(
-    store: &Arc<RelayStore>,
-    f: impl FnOnce(&RelayStore) -> Result<R, StoreError> + Send + 'static,
-) -> Result<R, StoreError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .unwrap_or_else(|e| {
-            Err(StoreError::CommitFailed {
-                reason: format!("the store task failed: {e}"),
-            })
-        })
 }
 
 fn now_ms() -> u64 {
