@@ -12,20 +12,17 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use automerge::transaction::Transactable;
-use rapport_model::account::{
-    self, AccountView, NewAccount, NewContact, NewDeal, NewEntry, NewTask,
-};
+use rapport_model::account::{AccountView, NewAccount, NewContact, NewDeal, NewTask};
 use rapport_model::custom_field::FieldDefinition;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
-    DocumentId, Edit, EditError, EntryId, PipelineStage, TaskId, Touched,
+    DocumentId, PipelineStage, TaskId,
 };
 use serde::Serialize;
 
 use crate::json_file::{FileAccount, FileDeal, JsonFile};
 use crate::json_settings::{SettingPlan, WorkspaceChange, plan_settings};
-use crate::plan::{Existing, Outcome, Target, check_custom, pipeline_words};
+use crate::plan::{AccountChange, Existing, Outcome, Target, check_custom, pipeline_words};
 use crate::record::{Reject, domain_of};
 
 /// What a JSON import would do: each workspace setting's and each account's fate, the change
@@ -39,7 +36,7 @@ pub struct JsonPlan {
     /// Each account of the file, in file order.
     pub accounts: Vec<AccountPlan>,
     /// The changes to make, one per account that is created or changes.
-    pub changes: Vec<JsonChange>,
+    pub changes: Vec<AccountChange>,
 }
 
 impl JsonPlan {
@@ -132,92 +129,6 @@ pub struct ItemCounts {
     pub updated: usize,
     /// Items it has already, as the file has them.
     pub unchanged: usize,
-}
-
-/// Everything a JSON import does to one account, written as one change.
-#[derive(Clone, Debug)]
-pub struct JsonChange {
-    /// The account.
-    pub target: Target,
-    /// Fields to set.
-    pub assignments: Vec<AccountAssignment>,
-    /// Contacts to add, under their ids.
-    pub contacts: Vec<(ContactId, NewContact)>,
-    /// Existing contacts to update.
-    pub contact_updates: Vec<(ContactId, Vec<ContactAssignment>)>,
-    /// Deals to add, under their ids.
-    pub deals: Vec<(DealId, NewDeal)>,
-    /// Existing deals to rewrite.
-    pub deal_updates: Vec<(DealId, NewDeal)>,
-    /// Tasks to add, under their ids, with whether they are done.
-    pub tasks: Vec<(TaskId, NewTask, bool)>,
-    /// Existing tasks to mark done or not done.
-    pub task_marks: Vec<(TaskId, bool)>,
-    /// Timeline entries to add, under their ids, each by its own author, team and time.
-    pub entries: Vec<(EntryId, Edit, NewEntry)>,
-}
-
-impl JsonChange {
-    fn new(target: Target) -> Self {
-        Self {
-            target,
-            assignments: Vec::new(),
-            contacts: Vec::new(),
-            contact_updates: Vec::new(),
-            deals: Vec::new(),
-            deal_updates: Vec::new(),
-            tasks: Vec::new(),
-            task_marks: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
-
-    /// Whether the change writes nothing (an account that has everything the file gives).
-    pub fn is_empty(&self) -> bool {
-        matches!(self.target, Target::Existing(_))
-            && self.assignments.is_empty()
-            && self.contacts.is_empty()
-            && self.contact_updates.is_empty()
-            && self.deals.is_empty()
-            && self.deal_updates.is_empty()
-            && self.tasks.is_empty()
-            && self.task_marks.is_empty()
-            && self.entries.is_empty()
-    }
-
-    /// Writes the change into an open transaction on the account's document (after
-    /// `account::create` for a new one).
-    pub fn write<T: Transactable>(&self, tx: &mut T, edit: &Edit) -> Result<Touched, EditError> {
-        let mut touched = Touched::default();
-        if !self.assignments.is_empty() {
-            touched.merge(account::set(tx, &self.assignments)?);
-        }
-        for (id, contact) in &self.contacts {
-            touched.merge(account::add_contact(tx, edit, *id, contact)?);
-        }
-        for (id, assignments) in &self.contact_updates {
-            touched.merge(account::set_contact(tx, *id, assignments)?);
-        }
-        for (id, deal) in &self.deals {
-            touched.merge(account::add_deal(tx, edit, *id, deal)?);
-        }
-        for (id, deal) in &self.deal_updates {
-            touched.merge(account::update_deal(tx, *id, deal)?);
-        }
-        for (id, task, done) in &self.tasks {
-            touched.merge(account::add_task(tx, edit, *id, task)?);
-            if *done {
-                touched.merge(account::complete_task(tx, *id, true)?);
-            }
-        }
-        for (id, done) in &self.task_marks {
-            touched.merge(account::complete_task(tx, *id, *done)?);
-        }
-        for (id, author, entry) in &self.entries {
-            touched.merge(account::add_entry(tx, author, *id, entry)?);
-        }
-        Ok(touched)
-    }
 }
 
 impl Existing {
@@ -406,7 +317,7 @@ impl JsonPlanner<'_> {
         position: usize,
         account: &FileAccount,
         found: Result<Option<(usize, MatchedBy)>, String>,
-    ) -> (AccountPlan, Option<JsonChange>) {
+    ) -> (AccountPlan, Option<AccountChange>) {
         let mut reasons = account.problems.clone();
         self.check_unique(position, account, &mut reasons);
         let matched = found.unwrap_or_else(|reason| {
@@ -430,12 +341,12 @@ impl JsonPlanner<'_> {
                 let assignments = existing_assignments(account, view, by == MatchedBy::Id);
                 let fields = assignments.len();
                 let id = self.existing.accounts[known].id;
-                let mut change = JsonChange::new(Target::Existing(id));
+                let mut change = AccountChange::new(Target::Existing(id));
                 change.assignments = assignments;
                 (change, fields)
             }
             None => {
-                let mut change = JsonChange::new(Target::New(new_account(account)));
+                let mut change = AccountChange::new(Target::New(new_account(account)));
                 change.assignments = new_assignments(account);
                 (change, 0)
             }
@@ -633,7 +544,7 @@ fn existing_assignments(
 struct Items<'p> {
     pipeline: &'p [PipelineStage],
     view: Option<&'p AccountView>,
-    change: &'p mut JsonChange,
+    change: &'p mut AccountChange,
     reasons: &'p mut Vec<String>,
 }
 
@@ -771,6 +682,9 @@ impl Items<'_> {
 
 #[cfg(test)]
 mod tests {
+    use rapport_model::Edit;
+    use rapport_model::account;
+
     use super::*;
     use crate::json_file::parse_json;
 
@@ -798,7 +712,7 @@ mod tests {
         )
     }
 
-    fn written(change: &JsonChange) -> Result<AccountView, Box<dyn std::error::Error>> {
+    fn written(change: &AccountChange) -> Result<AccountView, Box<dyn std::error::Error>> {
         let Target::New(new) = &change.target else {
             return Err("a new account was expected".into());
         };

@@ -14,11 +14,13 @@
 //!
 //! The JSON export reads back too: [`parse_json`] (any bytes give a [`JsonFile`] or a
 //! [`JsonError`], never a panic) → [`plan_json`] against [`Existing`] → a [`JsonPlan`]: every
-//! account created, merged or rejected ([`AccountPlan`]), and one [`JsonChange`] per account
+//! account created, merged or rejected ([`AccountPlan`]), and one [`AccountChange`] per account
 //! that changes; before them, the workspace's field definitions, alert rules and segments the
 //! file carries ([`FileSettings`]), each created, unchanged or kept as the workspace has it
-//! ([`SettingPlan`]), and one [`WorkspaceChange`] creating those it lacks. Items keep their ids and timeline entries their authors, teams and times, so
-//! importing the same file twice changes nothing the second time.
+//! ([`SettingPlan`]), and one [`WorkspaceChange`] creating those it lacks. Items keep their ids
+//! and timeline entries their authors, teams and times, so importing the same file twice
+//! changes nothing the second time. Both imports write the same [`AccountChange`]: a CSV row's
+//! items get new ids when planned.
 //!
 //! ```
 //! use rapport_transfer::{ColumnMap, Existing, Outcome, parse_file, plan};
@@ -28,7 +30,7 @@
 //! let file = parse_file(csv, None, &ColumnMap::default())?;
 //! let plan = plan(&file, &Existing::new(Vec::new()));
 //! assert_eq!(plan.rows[0].outcome, Outcome::Created);
-//! assert_eq!(plan.changes[0].contacts[0].name, "Hank Scorpio");
+//! assert_eq!(plan.changes[0].contacts[0].1.name, "Hank Scorpio");
 //! # Ok(())
 //! # }
 //! ```
@@ -46,7 +48,7 @@ mod table;
 pub use error::{JsonError, MappingError, ReadError};
 pub use export::{ExportSettings, FORMULA_STARTS, JsonExport, defuse, export_csv};
 pub use json_file::{FileAccount, FileDeal, JSON_FORMAT, JsonFile, looks_like_json, parse_json};
-pub use json_plan::{AccountPlan, ItemCounts, JsonChange, JsonPlan, MatchedBy, plan_json};
+pub use json_plan::{AccountPlan, ItemCounts, JsonPlan, MatchedBy, plan_json};
 pub use json_settings::{FileSettings, SettingKind, SettingOutcome, SettingPlan, WorkspaceChange};
 pub use mapping::{ColumnMap, Field, Kind, Mapping, export_headers, map_columns};
 pub use plan::{

@@ -5,13 +5,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
-use rapport_model::account::{self, AccountView, NewAccount, NewContact, NewDeal};
+use rapport_model::account::{
+    self, AccountView, NewAccount, NewContact, NewDeal, NewEntry, NewTask,
+};
 use rapport_model::alert::rule::Rule;
 use rapport_model::custom_field::FieldDefinition;
 use rapport_model::segment::Segment;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
-    DocumentId, Edit, EditError, InvalidInput, PipelineStage, Touched,
+    DocumentId, Edit, EditError, EntryId, InvalidInput, PipelineStage, TaskId, Touched,
 };
 use serde::Serialize;
 
@@ -286,25 +288,32 @@ pub enum Target {
     New(NewAccount),
 }
 
-/// Everything an import does to one account, written as one change.
+/// Everything an import does to one account, written as one change. Items carry the ids they
+/// are written under: new ones for a CSV row, the file's own for a JSON export read back.
 #[derive(Clone, Debug)]
 pub struct AccountChange {
     /// The account.
     pub target: Target,
     /// Fields to set.
     pub assignments: Vec<AccountAssignment>,
-    /// Contacts to add.
-    pub contacts: Vec<NewContact>,
+    /// Contacts to add, under their ids.
+    pub contacts: Vec<(ContactId, NewContact)>,
     /// Existing contacts to update.
     pub contact_updates: Vec<(ContactId, Vec<ContactAssignment>)>,
-    /// Deals to add.
-    pub deals: Vec<NewDeal>,
+    /// Deals to add, under their ids.
+    pub deals: Vec<(DealId, NewDeal)>,
     /// Existing deals to rewrite.
     pub deal_updates: Vec<(DealId, NewDeal)>,
+    /// Tasks to add, under their ids, with whether they are done.
+    pub tasks: Vec<(TaskId, NewTask, bool)>,
+    /// Existing tasks to mark done or not done.
+    pub task_marks: Vec<(TaskId, bool)>,
+    /// Timeline entries to add, under their ids, each by its own author, team and time.
+    pub entries: Vec<(EntryId, Edit, NewEntry)>,
 }
 
 impl AccountChange {
-    fn new(target: Target) -> Self {
+    pub(crate) fn new(target: Target) -> Self {
         Self {
             target,
             assignments: Vec::new(),
@@ -312,10 +321,13 @@ impl AccountChange {
             contact_updates: Vec::new(),
             deals: Vec::new(),
             deal_updates: Vec::new(),
+            tasks: Vec::new(),
+            task_marks: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
-    /// Whether the change writes nothing (every row merged into identical values).
+    /// Whether the change writes nothing (an account that has everything the import gives).
     pub fn is_empty(&self) -> bool {
         matches!(self.target, Target::Existing(_))
             && self.assignments.is_empty()
@@ -323,6 +335,9 @@ impl AccountChange {
             && self.contact_updates.is_empty()
             && self.deals.is_empty()
             && self.deal_updates.is_empty()
+            && self.tasks.is_empty()
+            && self.task_marks.is_empty()
+            && self.entries.is_empty()
     }
 
     /// Writes the change into an open transaction on the account's document (after
@@ -332,17 +347,29 @@ impl AccountChange {
         if !self.assignments.is_empty() {
             touched.merge(account::set(tx, &self.assignments)?);
         }
-        for contact in &self.contacts {
-            touched.merge(account::add_contact(tx, edit, ContactId::new(), contact)?);
+        for (id, contact) in &self.contacts {
+            touched.merge(account::add_contact(tx, edit, *id, contact)?);
         }
         for (id, assignments) in &self.contact_updates {
             touched.merge(account::set_contact(tx, *id, assignments)?);
         }
-        for deal in &self.deals {
-            touched.merge(account::add_deal(tx, edit, DealId::new(), deal)?);
+        for (id, deal) in &self.deals {
+            touched.merge(account::add_deal(tx, edit, *id, deal)?);
         }
         for (id, deal) in &self.deal_updates {
             touched.merge(account::update_deal(tx, *id, deal)?);
+        }
+        for (id, task, done) in &self.tasks {
+            touched.merge(account::add_task(tx, edit, *id, task)?);
+            if *done {
+                touched.merge(account::complete_task(tx, *id, true)?);
+            }
+        }
+        for (id, done) in &self.task_marks {
+            touched.merge(account::complete_task(tx, *id, *done)?);
+        }
+        for (id, author, entry) in &self.entries {
+            touched.merge(account::add_entry(tx, author, *id, entry)?);
         }
         Ok(touched)
     }
@@ -644,12 +671,13 @@ impl<'e> Planner<'e> {
                 })
         });
         let Some(found) = existing else {
-            self.changes[change].contacts.push(NewContact {
+            let new = NewContact {
                 name: contact.name.clone(),
                 email: contact.email.clone(),
                 phone: contact.phone.clone(),
                 title: contact.title.clone(),
-            });
+            };
+            self.changes[change].contacts.push((ContactId::new(), new));
             return Outcome::Created;
         };
         let wanted = [
@@ -704,12 +732,13 @@ impl<'e> Planner<'e> {
                     });
                 }
             };
-            self.changes[change].deals.push(NewDeal {
+            let new = NewDeal {
                 title: deal.title.clone(),
                 amount: deal.amount,
                 stage,
                 close: deal.close,
-            });
+            };
+            self.changes[change].deals.push((DealId::new(), new));
             return Ok(Outcome::Created);
         };
         let kept_stage = found.stage.parse::<PipelineStage>().ok();
@@ -942,7 +971,7 @@ mod tests {
         let stages: Vec<&str> = plan.changes[0]
             .deals
             .iter()
-            .map(|d| d.stage.as_str())
+            .map(|(_, d)| d.stage.as_str())
             .collect();
         assert_eq!(stages, ["won", "proposal", "qualification"]);
         assert!(
