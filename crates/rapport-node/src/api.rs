@@ -13,8 +13,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use rapport_model::account::{self, NewAccount, NewContact, NewDeal, NewEntry, NewTask};
-use rapport_model::custom_field::{self, FieldDefinition, FieldName, FieldType};
-use rapport_model::segment::SegmentFilter;
+use rapport_model::custom_field;
 use rapport_model::{
     AccountAssignment, AlertTarget, ContactAssignment, ContactId, Currency, DealId, DocumentId,
     EntryId, EntryKind, InvalidInput, Money, PipelineStage, Stage, TaskId, Team, UserName,
@@ -28,7 +27,18 @@ use tokio::sync::broadcast;
 use crate::Node;
 use crate::events::NodeEvent;
 
+mod alerts;
+mod boards;
+mod merging;
+mod settings;
 mod team_views;
+
+use alerts::{acknowledge, acknowledge_all, alerts, follow, unfollow};
+use boards::{dashboard, pipeline, report};
+use merging::{duplicates, merge_account, merge_contact};
+use settings::{
+    add_segment, define_field, field_definitions, remove_field, remove_segment, segments,
+};
 
 type Shared = State<Arc<Node>>;
 
@@ -678,283 +688,5 @@ async fn complete_task(
     })
     .await?;
     written(&node, &[id]);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn follow(State(node): Shared, Path(account): Path<String>) -> ApiResult<StatusCode> {
-    set_following(node, &account, true).await
-}
-
-async fn unfollow(State(node): Shared, Path(account): Path<String>) -> ApiResult<StatusCode> {
-    set_following(node, &account, false).await
-}
-
-/// Makes this replica's user follow account `account`, or stop following it.
-async fn set_following(node: Arc<Node>, account: &str, following: bool) -> ApiResult<StatusCode> {
-    let id = document_id(account)?;
-    with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        replica.change_account(id, &edit, |tx| match following {
-            true => account::follow(tx, &edit),
-            false => account::unfollow(tx, &edit),
-        })?;
-        Ok(())
-    })
-    .await?;
-    written(&node, &[id]);
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct AlertsQuery {
-    all: Option<bool>,
-}
-
-async fn alerts(State(node): Shared, Query(query): Query<AlertsQuery>) -> ApiResult<Json<Value>> {
-    with_replica(&node, move |replica| {
-        let mut alerts = replica.alerts(query.all.unwrap_or(false))?;
-        alerts.sort_by_key(|a| std::cmp::Reverse(a.at));
-        let names: HashMap<DocumentId, String> = replica
-            .accounts()?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
-        let listed: Vec<Value> = alerts
-            .into_iter()
-            .map(|alert| {
-                let mut value = json!(alert);
-                value["account_name"] = json!(names.get(&alert.account));
-                value
-            })
-            .collect();
-        Ok(Json(Value::Array(listed)))
-    })
-    .await
-}
-
-async fn acknowledge(State(node): Shared, Path(alert): Path<String>) -> ApiResult<StatusCode> {
-    let account = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        let entry = replica.acknowledge(&edit, &alert)?;
-        Ok(replica
-            .alerts(true)?
-            .into_iter()
-            .find(|a| a.id == entry.to_string())
-            .map(|a| a.account))
-    })
-    .await?;
-    written(&node, &account.into_iter().collect::<Vec<_>>());
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn acknowledge_all(State(node): Shared) -> ApiResult<Json<Value>> {
-    let (count, accounts) = with_replica(&node, move |replica| {
-        let open: Vec<DocumentId> = replica.alerts(false)?.iter().map(|a| a.account).collect();
-        let edit = replica.edit_now();
-        let entries = replica.acknowledge_all(&edit)?;
-        Ok((entries.len(), open))
-    })
-    .await?;
-    let mut accounts = accounts;
-    accounts.sort();
-    accounts.dedup();
-    written(&node, &accounts);
-    Ok(Json(json!({ "acknowledged": count })))
-}
-
-async fn pipeline(State(node): Shared) -> ApiResult<Json<Value>> {
-    with_replica(&node, |replica| {
-        let stages = replica.workspace()?.pipeline;
-        let names: HashMap<DocumentId, String> = replica
-            .accounts()?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
-        let deals = crate::boards::deals(replica)?;
-        Ok(Json(crate::boards::pipeline(&stages, deals, &names)))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-struct ReportQuery {
-    days: Option<String>,
-    segment: Option<String>,
-}
-
-async fn report(
-    State(node): Shared,
-    Path(report): Path<String>,
-    Query(query): Query<ReportQuery>,
-) -> ApiResult<Json<Value>> {
-    with_replica(&node, move |replica| {
-        let segment = given(query.segment);
-        crate::reports::report(replica, &report, query.days.as_deref(), segment.as_deref())
-            .map(Json)
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-struct DashboardQuery {
-    /// Whose recent entries to show [default: the user's team].
-    team: Option<String>,
-}
-
-async fn dashboard(
-    State(node): Shared,
-    Query(query): Query<DashboardQuery>,
-) -> ApiResult<Json<Value>> {
-    let team = given(query.team).map(|t| t.parse::<Team>()).transpose()?;
-    with_replica(&node, move |replica| {
-        let accounts = replica.accounts()?;
-        let open_alerts = replica.alerts(false)?.len();
-        let weeks = crate::boards::activity(replica)?;
-        let mut dashboard = crate::boards::dashboard(&accounts, weeks, open_alerts);
-        team_views::add_to_dashboard(replica, team, &mut dashboard)?;
-        Ok(Json(dashboard))
-    })
-    .await
-}
-
-async fn duplicates(State(node): Shared) -> ApiResult<Json<Value>> {
-    with_replica(&node, |replica| Ok(Json(json!(replica.duplicates()?)))).await
-}
-
-#[derive(Deserialize)]
-struct MergeBody {
-    into: String,
-}
-
-/// Merges the account of the path into the account `into`.
-async fn merge_account(
-    State(node): Shared,
-    Path(account): Path<String>,
-    Json(body): Json<MergeBody>,
-) -> ApiResult<Json<Value>> {
-    let other = document_id(&account)?;
-    let keep = document_id(body.into.trim())?;
-    let (other, keep, copied) = with_replica(&node, move |replica| {
-        for id in [other, keep] {
-            // Only accounts this replica lists or has merged: not the workspace, not a guess.
-            replica.resolve_named_account(&id.to_string())?;
-        }
-        let edit = replica.edit_now();
-        Ok(replica.merge_accounts(&edit, other, keep)?)
-    })
-    .await?;
-    written(&node, &[other, keep]);
-    Ok(Json(
-        json!({ "merged": other, "into": keep, "copied": copied }),
-    ))
-}
-
-/// Merges the contact of the path into the contact `into` of the same account.
-async fn merge_contact(
-    State(node): Shared,
-    Path(contact): Path<String>,
-    Json(body): Json<MergeBody>,
-) -> ApiResult<Json<Value>> {
-    let parse = |text: &str| -> ApiResult<ContactId> {
-        text.trim()
-            .parse()
-            .map_err(|_| ApiError::NotFound(format!("unknown contact '{text}'")))
-    };
-    let (other, keep) = (parse(&contact)?, parse(&body.into)?);
-    let merge = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        Ok(replica.merge_contacts(&edit, other, keep)?)
-    })
-    .await?;
-    if merge.changed {
-        written(&node, &[merge.account]);
-    }
-    Ok(Json(json!(merge)))
-}
-
-async fn segments(State(node): Shared) -> ApiResult<Json<Value>> {
-    with_replica(&node, |replica| Ok(Json(json!(replica.segments()?)))).await
-}
-
-#[derive(Deserialize)]
-struct SegmentBody {
-    name: String,
-    filter: SegmentFilter,
-}
-
-async fn add_segment(
-    State(node): Shared,
-    Json(body): Json<SegmentBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (saved, workspace) = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        let saved = replica.add_segment(&edit, &body.name, &body.filter)?;
-        Ok((saved, replica.workspace_id()))
-    })
-    .await?;
-    written(&node, &[workspace]);
-    Ok((StatusCode::CREATED, Json(json!(saved))))
-}
-
-async fn remove_segment(State(node): Shared, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    let (removed, workspace) = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        let removed = replica.remove_segment(&edit, &name)?;
-        Ok((
-            json!({ "name": name, "removed": removed }),
-            replica.workspace_id(),
-        ))
-    })
-    .await?;
-    written(&node, &[workspace]);
-    Ok(Json(removed))
-}
-
-async fn field_definitions(State(node): Shared) -> ApiResult<Json<Value>> {
-    with_replica(&node, |replica| {
-        Ok(Json(json!(replica.field_definitions()?)))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-struct FieldBody {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    label: Option<String>,
-    #[serde(default)]
-    options: Vec<String>,
-}
-
-async fn define_field(
-    State(node): Shared,
-    Json(body): Json<FieldBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let name: FieldName = body.name.trim().parse()?;
-    let kind: FieldType = body.kind.trim().parse()?;
-    let definition = FieldDefinition::new(name, kind, body.label.as_deref(), &body.options)?;
-    let answer = json!(definition);
-    let workspace = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        replica.define_field(&edit, &definition)?;
-        Ok(replica.workspace_id())
-    })
-    .await?;
-    written(&node, &[workspace]);
-    Ok((StatusCode::CREATED, Json(answer)))
-}
-
-async fn remove_field(State(node): Shared, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    let field: FieldName = name
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no custom field named '{name}'")))?;
-    let workspace = with_replica(&node, move |replica| {
-        let edit = replica.edit_now();
-        replica.remove_field(&edit, &field)?;
-        Ok(replica.workspace_id())
-    })
-    .await?;
-    written(&node, &[workspace]);
     Ok(StatusCode::NO_CONTENT)
 }
