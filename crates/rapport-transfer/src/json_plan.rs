@@ -15,14 +15,16 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use rapport_model::account::{AccountView, NewAccount, NewContact, NewDeal, NewTask};
 use rapport_model::custom_field::FieldDefinition;
 use rapport_model::{
-    AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
-    DocumentId, PipelineStage, TaskId,
+    AccountAssignment, AccountField, ContactField, ContactId, DealId, DocumentId, PipelineStage,
+    TaskId,
 };
 use serde::Serialize;
 
 use crate::json_file::{FileAccount, FileDeal, JsonFile};
 use crate::json_settings::{SettingPlan, WorkspaceChange, plan_settings};
-use crate::plan::{AccountChange, Existing, Outcome, Target, check_custom, pipeline_words};
+use crate::plan::{
+    AccountChange, Existing, Outcome, Target, changed_contact_fields, check_custom, pipeline_words,
+};
 use crate::record::{Reject, domain_of};
 
 /// What a JSON import would do: each workspace setting's and each account's fate, the change
@@ -608,16 +610,7 @@ impl Items<'_> {
                 found.title.as_ref(),
             ),
         ];
-        let assignments: Vec<ContactAssignment> = wanted
-            .into_iter()
-            .filter_map(|(field, given, has)| match given {
-                Some(value) if Some(value) != has => Some(ContactAssignment {
-                    field,
-                    value: Some(value.clone()),
-                }),
-                _ => None,
-            })
-            .collect();
+        let assignments = changed_contact_fields(wanted);
         if assignments.is_empty() {
             counts.unchanged += 1;
         } else {

@@ -693,16 +693,7 @@ impl<'e> Planner<'e> {
                 found.title.as_ref(),
             ),
         ];
-        let assignments: Vec<ContactAssignment> = wanted
-            .into_iter()
-            .filter_map(|(field, given, has)| match given {
-                Some(value) if Some(value) != has => Some(ContactAssignment {
-                    field,
-                    value: Some(value.clone()),
-                }),
-                _ => None,
-            })
-            .collect();
+        let assignments = changed_contact_fields(wanted);
         if !assignments.is_empty() {
             let id = found.id;
             self.changes[change].contact_updates.push((id, assignments));
@@ -872,6 +863,22 @@ pub(crate) fn pipeline_words(pipeline: &[PipelineStage]) -> String {
         .join(", ")
 }
 
+/// The assignments that bring a contact's fields to what an import gives: one per field the
+/// import has a value for (`given`) that the contact does not hold (`has`).
+pub(crate) fn changed_contact_fields<const N: usize>(
+    wanted: [(ContactField, Option<&String>, Option<&String>); N],
+) -> Vec<ContactAssignment> {
+    wanted
+        .into_iter()
+        .filter_map(|(field, given, has)| match given {
+            Some(value) if Some(value) != has => Some(ContactAssignment {
+                field,
+                value: Some(value.clone()),
+            }),
+            _ => None,
+        })
+        .collect()
+}
 #[cfg(test)]
 mod tests {
     use super::*;
