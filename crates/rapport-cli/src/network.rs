@@ -1,8 +1,9 @@
 //! The commands that touch the network: `join`, `sync`, and `relay serve / invite / revoke`.
 //! Each builds its own tokio runtime; the rest of the CLI stays synchronous.
 
+use std::io::ErrorKind;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rapport_client::link::{self, LinkError, LinkEvent, LinkState};
@@ -285,28 +286,52 @@ pub(crate) fn unexpected(response: AdminResponse) -> anyhow::Result<()> {
     }
 }
 
+/// How long an admin command waits for a relay that holds the store but has not yet written,
+/// or has just removed, `admin.json` (it is starting or stopping).
+const ADMIN_FILE_WAIT: Duration = Duration::from_secs(3);
+
 /// Runs an admin request on the relay's store directly, or through the running relay's admin
 /// endpoint when the relay holds the store.
 pub(crate) fn administer(data: &Path, request: AdminRequest) -> anyhow::Result<AdminResponse> {
-    match Relay::open(data, RelayConfig::default()) {
-        Ok(relay) => Ok(admin::handle(relay.hubs(), request)),
-        Err(RelayError::Open(OpenError::InUse { .. })) => {
-            let file = data.join(ADMIN_FILE);
-            let text = std::fs::read_to_string(&file).with_context(|| {
-                format!(
-                    "the relay store is in use, but {} is missing",
-                    file.display()
-                )
-            })?;
-            let endpoint: AdminEndpoint = serde_json::from_str(&text)
-                .with_context(|| format!("{} is damaged", file.display()))?;
-            let response = runtime()?
-                .block_on(link::admin(&endpoint, &request))
-                .context("cannot reach the running relay's admin endpoint")?;
-            Ok(response)
+    let deadline = Instant::now() + ADMIN_FILE_WAIT;
+    loop {
+        match Relay::open(data, RelayConfig::default()) {
+            Ok(relay) => return Ok(admin::handle(relay.hubs(), request)),
+            Err(RelayError::Open(OpenError::InUse { .. })) => {
+                let file = data.join(ADMIN_FILE);
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => return administer_running(&file, &text, &request),
+                    Err(error)
+                        if error.kind() == ErrorKind::NotFound && Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(error) => {
+                        return Err(error).with_context(|| {
+                            format!(
+                                "the relay store is in use, but {} cannot be read",
+                                file.display()
+                            )
+                        });
+                    }
+                }
+            }
+            Err(error) => return Err(error.into()),
         }
-        Err(error) => Err(error.into()),
     }
+}
+
+/// Sends an admin request to the running relay that `text`, read from `file`, points at.
+fn administer_running(
+    file: &Path,
+    text: &str,
+    request: &AdminRequest,
+) -> anyhow::Result<AdminResponse> {
+    let endpoint: AdminEndpoint =
+        serde_json::from_str(text).with_context(|| format!("{} is damaged", file.display()))?;
+    runtime()?
+        .block_on(link::admin(&endpoint, request))
+        .context("cannot reach the running relay's admin endpoint")
 }
 
 fn serve(
@@ -328,15 +353,14 @@ fn serve(
         if !admin_listener.local_addr()?.ip().is_loopback() {
             bail!("the admin endpoint must listen on a loopback address, not {admin}");
         }
-        let address = public.local_addr()?;
+        let listening = relay.listen(public, admin_listener)?;
+        let address = listening.public_address()?;
         if out.json {
             out.print_json(&json!({ "listening": format!("{scheme}://{address}") }))?;
         } else {
             out.print(&format!("relay listening on {scheme}://{address}"))?;
         }
-        relay
-            .serve(public, admin_listener, shutdown_signal())
-            .await?;
+        listening.serve(shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -33,5 +33,5 @@ mod tls;
 pub mod webhooks;
 
 pub use rate::RateLimit;
-pub use server::{Relay, RelayConfig, RelayError, RelayState};
+pub use server::{Listening, Relay, RelayConfig, RelayError, RelayState};
 pub use tls::{TlsError, TlsIdentity};

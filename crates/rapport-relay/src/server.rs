@@ -203,15 +203,20 @@ impl Relay {
     }
 
     /// Serves members on `public` and the admin endpoint on `admin` (which should be a
-    /// loopback address) until `signal` resolves, then closes every connection, waiting at most
-    /// the configured grace period. While it runs, `admin.json` in the data directory says where
-    /// the admin endpoint is.
+    /// loopback address) until `signal` resolves: [`Relay::listen`], then [`Listening::serve`].
     pub async fn serve(
         self,
         public: TcpListener,
         admin: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), RelayError> {
+        self.listen(public, admin)?.serve(signal).await
+    }
+
+    /// Takes the listeners and writes `admin.json` in the data directory, which says where the
+    /// admin endpoint is: once this returns, admin commands reach the relay, so a caller
+    /// announces that the relay is up only after it.
+    pub fn listen(self, public: TcpListener, admin: TcpListener) -> Result<Listening, RelayError> {
         let secret = bs58::encode(rand::random::<[u8; 24]>()).into_string();
         let endpoint = AdminEndpoint {
             url: format!("ws://{}/admin", admin.local_addr()?),
@@ -219,6 +224,57 @@ impl Relay {
         };
         let admin_file = self.dir.join(ADMIN_FILE);
         write_private(&admin_file, &endpoint)?;
+        Ok(Listening {
+            relay: self,
+            public,
+            admin,
+            secret,
+            admin_file,
+        })
+    }
+}
+
+/// A relay holding its listeners, its admin endpoint advertised: see [`Relay::listen`].
+pub struct Listening {
+    relay: Relay,
+    public: TcpListener,
+    admin: TcpListener,
+    secret: String,
+    admin_file: PathBuf,
+}
+
+impl Listening {
+    /// The address members connect to.
+    pub fn public_address(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.public.local_addr()
+    }
+
+    /// Serves members and the admin endpoint until `signal` resolves, then closes every
+    /// connection, waiting at most the configured grace period, and removes `admin.json`.
+    pub async fn serve(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RelayError> {
+        let Listening {
+            relay,
+            public,
+            admin,
+            secret,
+            admin_file,
+        } = self;
+        relay.run(public, admin, secret, admin_file, signal).await
+    }
+}
+
+impl Relay {
+    async fn run(
+        self,
+        public: TcpListener,
+        admin: TcpListener,
+        secret: String,
+        admin_file: PathBuf,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), RelayError> {
         let admin_app = Router::new()
             .route("/admin", get(admin_socket))
             .with_state(AdminState {
