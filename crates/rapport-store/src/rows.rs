@@ -37,6 +37,11 @@ impl Stored {
                 && self.chunk_bytes >= self.snapshot_bytes / 2)
     }
 
+    /// The bytes stored for the document: its snapshot and chunks.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.snapshot_bytes + self.chunk_bytes
+    }
+
     /// Records a chunk that was committed.
     pub(crate) fn appended(&mut self, chunk_len: usize) {
         self.next_chunk += 1;
