@@ -98,6 +98,19 @@ impl Default for StoredDocument {
     }
 }
 
+/// One document's change for [`RelayStore::commit_together`].
+#[derive(Debug)]
+pub struct DocumentCommit<'a> {
+    /// The document.
+    pub id: DocumentId,
+    /// It, as changed in memory.
+    pub document: &'a mut StoredDocument,
+    /// Its heads as last committed.
+    pub before: &'a [ChangeHash],
+    /// Webhook events recorded with it.
+    pub events: Vec<OutboxEvent>,
+}
+
 /// The relay's durable store. Every method is a short redb transaction; it may be shared
 /// between threads.
 ///
@@ -349,24 +362,53 @@ impl RelayStore {
         before: &[ChangeHash],
         events: Vec<OutboxEvent>,
     ) -> Result<(), StoreError> {
-        let heads = document.doc.get_heads();
-        if heads == before {
+        self.commit_together(
+            workspace,
+            vec![DocumentCommit {
+                id,
+                document,
+                before,
+                events,
+            }],
+        )
+    }
+
+    /// Commits the changes of several documents of `workspace` in one durable transaction (a
+    /// connection's batch of sync messages), each as [`RelayStore::commit_with_events`] would
+    /// alone: all of them are stored, or none is. A document restored from damage is written
+    /// on its own first.
+    pub fn commit_together(
+        &self,
+        workspace: DocumentId,
+        commits: Vec<DocumentCommit<'_>>,
+    ) -> Result<(), StoreError> {
+        let mut queued = Vec::with_capacity(commits.len());
+        let mut written = Vec::with_capacity(commits.len());
+        for commit in commits {
+            let heads = commit.document.doc.get_heads();
+            if heads == commit.before {
+                continue;
+            }
+            let key = key(workspace, commit.id);
+            if commit.document.damaged.is_some() {
+                // A restored document is not news: its entries were announced when they came.
+                self.replace_damaged(&key, commit.document)?;
+                continue;
+            }
+            let chunk = commit.document.doc.save_after(commit.before);
+            let stored = commit.document.stored;
+            written.push((key.clone(), commit.document, chunk.len(), heads.clone()));
+            queued.push(Queued {
+                key,
+                stored,
+                chunk,
+                heads,
+                events: commit.events,
+            });
+        }
+        if queued.is_empty() {
             return Ok(());
         }
-        let key = key(workspace, id);
-        if document.damaged.is_some() {
-            // A restored document is not news: its entries were announced when they came.
-            return self.replace_damaged(&key, document);
-        }
-        let chunk = document.doc.save_after(before);
-        let chunk_len = chunk.len();
-        let queued = Queued {
-            key: key.clone(),
-            stored: document.stored,
-            chunk,
-            heads: heads.clone(),
-            events,
-        };
         let committed = self.commits.commit(queued, |batch| {
             self.with_db(|db| {
                 let doing = "committing a change";
@@ -389,23 +431,31 @@ impl RelayStore {
         if let Committed::Failed(reason) = committed {
             return Err(StoreError::CommitFailed { reason });
         }
-        document.stored.appended(chunk_len);
-        if document.stored.compaction_due() {
-            let snapshot = document.doc.save();
-            let compacted = self.with_db(|db| {
-                let doing = "compacting a document";
-                let txn = db.begin_write().doing(doing)?;
-                rows::replace_with_snapshot(&txn, &key, &snapshot, &heads)?;
-                txn.commit().doing(doing)
-            });
-            match compacted {
-                Ok(()) => document.stored.compacted(snapshot.len()),
-                Err(error) => {
-                    tracing::warn!(%key, %error, "compaction failed; it runs again later")
-                }
+        for (key, document, chunk_len, heads) in written {
+            document.stored.appended(chunk_len);
+            if document.stored.compaction_due() {
+                self.compact(&key, document, &heads);
             }
         }
         Ok(())
+    }
+
+    /// Replaces a document's snapshot and chunks with one new snapshot. One that fails is only
+    /// logged: the change is durable, and the next commit tries the compaction again.
+    fn compact(&self, key: &str, document: &mut StoredDocument, heads: &[ChangeHash]) {
+        let snapshot = document.doc.save();
+        let compacted = self.with_db(|db| {
+            let doing = "compacting a document";
+            let txn = db.begin_write().doing(doing)?;
+            rows::replace_with_snapshot(&txn, key, &snapshot, heads)?;
+            txn.commit().doing(doing)
+        });
+        match compacted {
+            Ok(()) => document.stored.compacted(snapshot.len()),
+            Err(error) => {
+                tracing::warn!(%key, %error, "compaction failed; it runs again later")
+            }
+        }
     }
 
     /// Stores a document that was damaged whole, moving its damaged rows aside into

@@ -57,16 +57,17 @@ pub(super) enum Committed {
 }
 
 impl CommitQueue {
-    /// Queues `change` and returns once its batch is written or has failed. `write` writes
-    /// one batch in one transaction; it runs on whichever caller leads that batch.
+    /// Queues `changes` (in one batch, whichever it is) and returns once that batch is written
+    /// or has failed. `write` writes one batch in one transaction; it runs on whichever caller
+    /// leads that batch.
     pub(super) fn commit<E: std::fmt::Display>(
         &self,
-        change: Queued,
+        changes: Vec<Queued>,
         write: impl Fn(&[Queued]) -> Result<(), E>,
     ) -> Result<Committed, E> {
         let mut state = self.lock();
         let ticket = state.gathering;
-        state.queued.push(change);
+        state.queued.extend(changes);
         loop {
             if ticket < state.gathering && !(state.writing && ticket + 1 == state.gathering) {
                 return Ok(outcome(&state, ticket));
@@ -154,7 +155,7 @@ mod tests {
         let first = std::thread::spawn({
             let (queue, release) = (queue.clone(), release.clone());
             move || {
-                queue.commit(change("first"), |batch| {
+                queue.commit(vec![change("first")], |batch| {
                     assert_eq!(batch.len(), 1);
                     writing.send(()).unwrap();
                     release.wait();
@@ -168,7 +169,7 @@ mod tests {
             .map(|i| {
                 let (queue, written) = (queue.clone(), written.clone());
                 std::thread::spawn(move || {
-                    queue.commit(change(&format!("other {i}")), |batch| {
+                    queue.commit(vec![change(&format!("other {i}"))], |batch| {
                         written.lock().unwrap().push(batch.len());
                         Ok::<_, String>(())
                     })
@@ -191,12 +192,12 @@ mod tests {
     #[test]
     fn a_failed_batch_fails_every_change_in_it_and_the_next_batch_goes_on() {
         let queue = CommitQueue::default();
-        let failed = queue.commit(change("a"), |_| Err("disk full".to_string()));
+        let failed = queue.commit(vec![change("a")], |_| Err("disk full".to_string()));
         assert_eq!(failed.err().as_deref(), Some("disk full"));
         let state = queue.lock();
         assert_eq!(outcome(&state, 0).failed(), Some("disk full"));
         drop(state);
-        let next = queue.commit(change("b"), |_| Ok::<_, String>(()));
+        let next = queue.commit(vec![change("b")], |_| Ok::<_, String>(()));
         assert!(matches!(next, Ok(Committed::Written)));
         assert_eq!(queue.written(), (1, 1));
     }
