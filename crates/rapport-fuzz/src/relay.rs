@@ -229,7 +229,21 @@ impl Connection {
                 bloom_filters_as_automerge_writes(message)?;
             }
         }
-        let outcome = self.session.receive_all(batch, &mut self.docs)?;
+        // As the relay's connection does: several sync messages are held and committed together.
+        let outcome = match rapport_relay::hub::documents_of(&batch) {
+            Some(ids) if joined => {
+                let session = &mut self.session;
+                // (The session's error is boxed only to cross the closure.)
+                let received = self
+                    .docs
+                    .together(&ids, |held| {
+                        session.receive_all(batch, held).map_err(Box::new)
+                    })
+                    .map_err(SessionError::from)?;
+                received.map_err(|error| *error)?
+            }
+            _ => self.session.receive_all(batch, &mut self.docs)?,
+        };
         let mut sent = outcome.send;
         for id in outcome.changed {
             self.offer_to_other(id);

@@ -24,7 +24,9 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::admission::TokenSlot;
 use crate::auth::Member;
-use crate::hub::{DocumentWatcher, Event, HubDocuments, WatchedChanges, WorkspaceHub};
+use crate::hub::{
+    DocumentWatcher, Event, HubDocuments, WatchedChanges, WorkspaceHub, documents_of,
+};
 use crate::rate::Allowance;
 use crate::screen;
 use crate::server::{Admitted, RelayState};
@@ -232,7 +234,13 @@ impl Connection {
                         screen::check(message)?;
                     }
                 }
-                session.receive_all(batch, docs)
+                // Sync messages for several documents (a client back from offline): one commit.
+                match documents_of(&batch) {
+                    Some(ids) if joined => {
+                        docs.together(&ids, |held| session.receive_all(batch, held))?
+                    }
+                    _ => session.receive_all(batch, docs),
+                }
             })
             .await?;
         self.unwatch_unused();

@@ -15,13 +15,16 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
-use rapport_store::{RelayStore, SavedBytes, StoreError, StoredDocument};
+use rapport_store::{DocumentCommit, RelayStore, SavedBytes, StoreError, StoredDocument};
 use rapport_sync::{
     Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
 };
 use tokio::sync::{Notify, broadcast, mpsc};
 
 use crate::webhooks::AlertHook;
+
+mod together;
+pub use together::{BatchFailed, Together, documents_of};
 
 /// How many events a slow connection may fall behind before it is told to reconnect, unless
 /// the relay is configured otherwise.
@@ -47,6 +50,25 @@ pub enum Event {
 /// A document's place in memory: written by one connection at a time, read by many at once
 /// (a change fanned out to a thousand peers is a thousand reads).
 type Slot = Arc<RwLock<Option<StoredDocument>>>;
+
+/// A document changed in memory, under its write lock, waiting to be committed.
+struct Changed<'g> {
+    id: DocumentId,
+    /// The locked slot; it holds the document.
+    slot: &'g mut Option<StoredDocument>,
+    /// Its heads as last committed.
+    before: Vec<ChangeHash>,
+    /// What the digest holds for it (see [`stored_heads`]).
+    stored_before: Vec<ChangeHash>,
+}
+
+/// What the digest holds for a document whose heads in memory are `heads`: a damaged
+/// document's stored heads, not those of its empty self.
+fn stored_heads(document: &StoredDocument, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+    document
+        .damaged_heads()
+        .map_or_else(|| heads.to_vec(), <[ChangeHash]>::to_vec)
+}
 
 /// How many changed documents a watcher may have waiting before it is marked behind (and then
 /// offers every document it watches again, once, instead).
@@ -297,15 +319,12 @@ impl WorkspaceHub {
         let created = guard.is_none();
         if created && !create {
             drop(guard);
-            self.forget_absent(id, slot);
+            self.forget_absent(id, &slot);
             return Ok(None);
         }
         let document = guard.get_or_insert_with(StoredDocument::new);
         let before = document.doc.get_heads();
-        // What the digest holds for it: a damaged document's stored heads, not its empty self.
-        let stored_before = document
-            .damaged_heads()
-            .map_or_else(|| before.clone(), <[ChangeHash]>::to_vec);
+        let stored_before = stored_heads(document, &before);
         // A panic inside Automerge may leave the document half changed: forget it (the next use
         // reloads what is durable) before the panic goes on to end the connection's task, so
         // that the lock is not poisoned with it.
@@ -318,43 +337,74 @@ impl WorkspaceHub {
                     std::panic::resume_unwind(panic)
                 }
             };
-        let after = document.doc.get_heads();
-        if after == before {
+        if document.doc.get_heads() == before {
             if created {
                 *guard = None;
                 drop(guard);
-                self.forget_absent(id, slot);
+                self.forget_absent(id, &slot);
             }
             return Ok(Some(result));
         }
-        // Webhook hook: the alerts this change adds are recorded in its own transaction. A
-        // restored damaged document announces nothing (its entries were announced before).
-        let events = match document.damaged_heads() {
-            Some(_) => Vec::new(),
-            None => self.alerts.events(self.id, id, &document.doc, &before, || {
-                self.stored_workspace()
-            }),
-        };
-        let announces = !events.is_empty();
-        if let Err(error) = self
-            .store
-            .commit_with_events(self.id, id, document, &before, events)
-        {
-            // Memory is ahead of disk: forget it, so the next use reloads what is durable.
-            *guard = None;
+        self.commit_changed(vec![Changed {
+            id,
+            slot: &mut guard,
+            before,
+            stored_before,
+        }])?;
+        Ok(Some(result))
+    }
+
+    /// Commits documents changed in memory under their write locks, in one transaction, with
+    /// the webhook events their changes add; then wakes the webhook delivery and brings the
+    /// digest up to date. If the commit fails, each is forgotten (memory would be ahead of
+    /// disk: the next use reloads what is durable).
+    fn commit_changed(&self, mut changed: Vec<Changed<'_>>) -> Result<(), StoreError> {
+        let mut commits = Vec::with_capacity(changed.len());
+        let mut announces = false;
+        for c in &mut changed {
+            let Some(document) = c.slot.as_mut() else {
+                continue;
+            };
+            // Webhook hook: the alerts this change adds are recorded in its own transaction. A
+            // restored damaged document announces nothing (its entries were announced before).
+            let events = match document.damaged_heads() {
+                Some(_) => Vec::new(),
+                None => self
+                    .alerts
+                    .events(self.id, c.id, &document.doc, &c.before, || {
+                        self.stored_workspace()
+                    }),
+            };
+            announces |= !events.is_empty();
+            commits.push(DocumentCommit {
+                id: c.id,
+                document,
+                before: &c.before,
+                events,
+            });
+        }
+        if let Err(error) = self.store.commit_together(self.id, commits) {
+            for c in changed {
+                *c.slot = None;
+            }
             return Err(error);
         }
         if announces {
             self.alerts.wake();
         }
-        // Entries from now on are read against the members and rules this version holds.
-        if id == self.id {
-            self.alerts.workspace_committed(self.id, &document.doc);
-        }
         let mut digest = lock(&self.digest);
-        digest.toggle(&document_digest(id, &stored_before));
-        digest.toggle(&document_digest(id, &after));
-        Ok(Some(result))
+        for c in changed {
+            let Some(document) = c.slot.as_ref() else {
+                continue;
+            };
+            // Entries from now on are read against the members and rules this version holds.
+            if c.id == self.id {
+                self.alerts.workspace_committed(self.id, &document.doc);
+            }
+            digest.toggle(&document_digest(c.id, &c.stored_before));
+            digest.toggle(&document_digest(c.id, &document.doc.get_heads()));
+        }
+        Ok(())
     }
 
     /// Stores the documents of `incoming` that the workspace has never seen, together in one
@@ -428,7 +478,7 @@ impl WorkspaceHub {
         }
         let Some(document) = guard.as_ref() else {
             drop(guard);
-            self.forget_absent(id, slot);
+            self.forget_absent(id, &slot);
             return Ok(None);
         };
         Ok(Some(f(&document.doc)))
@@ -449,11 +499,11 @@ impl WorkspaceHub {
     /// Takes the empty slot of a document the workspace does not have out of the map, unless
     /// someone else holds it: asking for ids that do not exist leaves nothing behind, and
     /// evicts nothing in use to make room for them.
-    fn forget_absent(&self, id: DocumentId, slot: Slot) {
+    fn forget_absent(&self, id: DocumentId, slot: &Slot) {
         // Lock order: the map, then a slot (no one takes the map while holding a slot).
         let mut documents = lock(&self.documents);
-        // The map's reference and this one: no one else can be about to fill it.
-        if Arc::strong_count(&slot) == 2 && read(&slot).is_none() {
+        // The map's reference and the caller's: no one else can be about to fill it.
+        if Arc::strong_count(slot) == 2 && read(slot).is_none() {
             documents.remove(&id);
         }
     }
