@@ -331,6 +331,40 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_documents_not_in_memory_loads_them_and_changes_each_once() {
+        let (_dir, store, hub, ids) = workspace(40);
+        for (n, &id) in (0..).zip(&ids) {
+            hub.update(id, false, |doc| put(doc, n)).unwrap();
+        }
+        // The same workspace's hub opened anew holds none of them.
+        let workspace_id = hub.id();
+        drop(hub);
+        let hub = Hubs::new(store.clone(), 64).hub(workspace_id).unwrap();
+        assert_eq!(hub.loaded(), 0);
+        let absent: Vec<DocumentId> = (0..8).map(|_| DocumentId::random()).collect();
+        let named: Vec<DocumentId> = ids.iter().chain(&absent).copied().collect();
+        let mut docs = HubDocuments::new(hub.clone(), true);
+        docs.together(&named, |held| {
+            for &id in &ids {
+                held.update(id, Open::Existing, |doc, _| {
+                    put(doc, value(doc).unwrap() + 1)
+                })
+                .unwrap()
+                .unwrap();
+            }
+            for &id in &absent {
+                assert_eq!(set(held, id, 1), None);
+            }
+        })
+        .unwrap();
+        for (n, &id) in (1..).zip(&ids) {
+            assert_eq!(stored(&store, &hub, id), Some(n));
+        }
+        assert_eq!(hub.loaded(), ids.len());
+        assert_eq!(hub.digest(), Digest::of(&store.summary(hub.id()).unwrap()));
+    }
+
+    #[test]
     fn asking_for_a_document_the_batch_does_not_hold_commits_what_it_holds_first() {
         let (_dir, store, hub, ids) = workspace(3);
         let mut docs = HubDocuments::new(hub.clone(), true);
