@@ -521,3 +521,43 @@ fn ten_thousand_rows_import_in_seconds_and_a_kill_leaves_all_or_nothing() {
         Some(10_000)
     );
 }
+
+#[test]
+fn an_import_on_a_terminal_shows_its_progress_and_one_through_a_pipe_shows_none() {
+    let tmp = tmp();
+    let file = fixture("hubspot-companies.csv");
+    let piped = Data::init(tmp.path().join("piped"), "ana", "sales");
+    let run = piped.run(["import".as_ref(), file.as_os_str()]).ok();
+    assert!(!run.stderr.contains("importing ["), "{}", run.stderr);
+
+    // `script` runs the binary on a pseudo-terminal and copies what it shows there.
+    let shown = Data::init(tmp.path().join("shown"), "ana", "sales");
+    let quoted = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
+    let command = format!(
+        "{} --data {} import {}",
+        quoted(Path::new(BIN)),
+        quoted(&shown.dir),
+        quoted(&file)
+    );
+    let terminal = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("RAPPORT_DATA")
+        .output()
+        .expect("`script` (util-linux) runs the binary on a terminal");
+    let screen = String::from_utf8_lossy(&terminal.stdout);
+    assert!(terminal.status.success(), "{screen}");
+    // The first step draws the bar; the last clears it before the report.
+    assert!(
+        screen.contains("\rimporting [##########--------------------] 1/3"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("\r\x1b[2K"), "{screen:?}");
+    let names = |data: &Data| -> Vec<String> {
+        array(&data.list())
+            .iter()
+            .map(|a| str_at(a, "name").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&shown), names(&piped));
+    assert_eq!(names(&shown).len(), 3);
+}
