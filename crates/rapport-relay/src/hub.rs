@@ -10,7 +10,7 @@
 //! signal that wakes the webhook delivery task, which carries nothing).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use automerge::{Automerge, ChangeHash, PatchLog};
@@ -19,12 +19,14 @@ use rapport_store::{DocumentCommit, RelayStore, SavedBytes, StoreError, StoredDo
 use rapport_sync::{
     Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
 };
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast};
 
 use crate::webhooks::AlertHook;
 
 mod together;
+mod watch;
 pub use together::{BatchFailed, Together, documents_of};
+pub use watch::{DocumentWatcher, WatchedChanges};
 
 /// How many events a slow connection may fall behind before it is told to reconnect, unless
 /// the relay is configured otherwise.
@@ -68,69 +70,6 @@ fn stored_heads(document: &StoredDocument, heads: &[ChangeHash]) -> Vec<ChangeHa
     document
         .damaged_heads()
         .map_or_else(|| heads.to_vec(), <[ChangeHash]>::to_vec)
-}
-
-/// How many changed documents a watcher may have waiting before it is marked behind (and then
-/// offers every document it watches again, once, instead).
-const WATCHER_BACKLOG: usize = 256;
-
-/// What a connection that holds only some documents is told: which of them changed.
-#[derive(Debug)]
-pub struct DocumentWatcher {
-    connection: u64,
-    changed: mpsc::Sender<DocumentId>,
-    behind: Arc<AtomicBool>,
-}
-
-/// The receiving end of a [`DocumentWatcher`].
-#[derive(Debug)]
-pub struct WatchedChanges {
-    changed: mpsc::Receiver<DocumentId>,
-    behind: Arc<AtomicBool>,
-}
-
-impl DocumentWatcher {
-    /// A watcher for connection `connection`, and what it receives.
-    pub fn new(connection: u64) -> (Self, WatchedChanges) {
-        let (changed, receiver) = mpsc::channel(WATCHER_BACKLOG);
-        let behind = Arc::new(AtomicBool::new(false));
-        let watcher = Self {
-            connection,
-            changed,
-            behind: behind.clone(),
-        };
-        (
-            watcher,
-            WatchedChanges {
-                changed: receiver,
-                behind,
-            },
-        )
-    }
-
-    fn tell(&self, id: DocumentId) {
-        if self.changed.try_send(id).is_err() {
-            self.behind.store(true, Ordering::Release);
-        }
-    }
-}
-
-impl WatchedChanges {
-    /// The next document that changed; `None` once no hub holds the watcher.
-    pub async fn next(&mut self) -> Option<DocumentId> {
-        self.changed.recv().await
-    }
-
-    /// A document that changed, if one is waiting.
-    pub fn try_next(&mut self) -> Option<DocumentId> {
-        self.changed.try_recv().ok()
-    }
-
-    /// Whether changes were dropped since the last call (the channel was full): every watched
-    /// document must then be offered again.
-    pub fn take_behind(&self) -> bool {
-        self.behind.swap(false, Ordering::AcqRel)
-    }
 }
 
 /// One workspace's live state.
@@ -226,12 +165,8 @@ impl WorkspaceHub {
     pub fn watch(&self, id: DocumentId, watcher: &DocumentWatcher) {
         let mut watchers = lock(&self.watchers);
         let list = watchers.entry(id).or_default();
-        if !list.iter().any(|w| w.connection == watcher.connection) {
-            list.push(DocumentWatcher {
-                connection: watcher.connection,
-                changed: watcher.changed.clone(),
-                behind: watcher.behind.clone(),
-            });
+        if !list.iter().any(|w| w.connection() == watcher.connection()) {
+            list.push(watcher.clone());
         }
     }
 
@@ -239,7 +174,7 @@ impl WorkspaceHub {
     pub fn unwatch(&self, id: DocumentId, connection: u64) {
         let mut watchers = lock(&self.watchers);
         if let Some(list) = watchers.get_mut(&id) {
-            list.retain(|w| w.connection != connection);
+            list.retain(|w| w.connection() != connection);
             if list.is_empty() {
                 watchers.remove(&id);
             }
@@ -252,7 +187,7 @@ impl WorkspaceHub {
         match &event {
             Event::Changed { id, origin } => {
                 if let Some(list) = lock(&self.watchers).get(id) {
-                    for watcher in list.iter().filter(|w| w.connection != *origin) {
+                    for watcher in list.iter().filter(|w| w.connection() != *origin) {
                         watcher.tell(*id);
                     }
                 }
