@@ -1,20 +1,198 @@
+//! How a change from a member becomes durable: [`RelayStore::commit_together`] writes the
+//! changes of one or several documents (a connection's batch) as one group, compacts what is
+//! due, and restores a damaged document from a member's copy.
+//!
 //! Group commit: the relay's changes from many connections share durable transactions. Each
-//! caller queues its change and waits; whoever finds no batch being written writes everything
+//! caller queues its changes and waits; whoever finds no batch being written writes everything
 //! queued so far in one transaction (one fsync) and wakes the others. A lone change is written
-//! at once, as before; under load, the changes that arrive while one batch is written make up
-//! the next, so commits per second follow the disk's fsyncs, not the number of connections.
+//! at once; under load, the changes that arrive while one batch is written make up the next, so
+//! commits per second follow the disk's fsyncs, not the number of connections.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use automerge::ChangeHash;
+use rapport_model::DocumentId;
+use redb::ReadableDatabase;
 
-use crate::relay::OutboxEvent;
-use crate::rows::Stored;
+use super::{DAMAGED, OutboxEvent, RelayStore, StoredDocument, key, webhooks};
+use crate::error::{StorageContext, StoreError};
+use crate::rows::{self, Stored};
 
 /// How many failed batches are remembered for their waiters (a waiter wakes long before this
 /// many more batches fail).
 const FAILURES_KEPT: usize = 64;
+
+/// One document's change for [`RelayStore::commit_together`].
+#[derive(Debug)]
+pub struct DocumentCommit<'a> {
+    /// The document.
+    pub id: DocumentId,
+    /// It, as changed in memory.
+    pub document: &'a mut StoredDocument,
+    /// Its heads as last committed.
+    pub before: &'a [ChangeHash],
+    /// Webhook events recorded with it.
+    pub events: Vec<OutboxEvent>,
+}
+
+impl RelayStore {
+    /// Commits what changed in `document` since `before` (its heads when it was loaded or last
+    /// committed), durably, and compacts its rows when due. Changes committed at the same time
+    /// from other threads share one transaction (see `commits.rs`). Nothing to commit when the heads did
+    /// not move. On error nothing was written: the caller must drop its copy and reload. A
+    /// compaction that fails is only logged: the change is durable, and the next commit tries
+    /// the compaction again.
+    pub fn commit(
+        &self,
+        workspace: DocumentId,
+        id: DocumentId,
+        document: &mut StoredDocument,
+        before: &[ChangeHash],
+    ) -> Result<(), StoreError> {
+        self.commit_with_events(workspace, id, document, before, Vec::new())
+    }
+
+    /// [`RelayStore::commit`], recording `events` in the webhook outbox in the same
+    /// transaction (each unless the outbox has its entry already).
+    pub fn commit_with_events(
+        &self,
+        workspace: DocumentId,
+        id: DocumentId,
+        document: &mut StoredDocument,
+        before: &[ChangeHash],
+        events: Vec<OutboxEvent>,
+    ) -> Result<(), StoreError> {
+        self.commit_together(
+            workspace,
+            vec![DocumentCommit {
+                id,
+                document,
+                before,
+                events,
+            }],
+        )
+    }
+
+    /// Commits the changes of several documents of `workspace` in one durable transaction (a
+    /// connection's batch of sync messages), each as [`RelayStore::commit_with_events`] would
+    /// alone: all of them are stored, or none is. A document restored from damage is written
+    /// on its own first.
+    pub fn commit_together(
+        &self,
+        workspace: DocumentId,
+        commits: Vec<DocumentCommit<'_>>,
+    ) -> Result<(), StoreError> {
+        let mut queued = Vec::with_capacity(commits.len());
+        let mut written = Vec::with_capacity(commits.len());
+        for commit in commits {
+            let heads = commit.document.doc.get_heads();
+            if heads == commit.before {
+                continue;
+            }
+            let key = key(workspace, commit.id);
+            if commit.document.damaged.is_some() {
+                // A restored document is not news: its entries were announced when they came.
+                self.replace_damaged(&key, commit.document)?;
+                continue;
+            }
+            let chunk = commit.document.doc.save_after(commit.before);
+            let stored = commit.document.stored;
+            written.push((key.clone(), commit.document, chunk.len(), heads.clone()));
+            queued.push(Queued {
+                key,
+                stored,
+                chunk,
+                heads,
+                events: commit.events,
+            });
+        }
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let committed = self.commits.commit(queued, |batch| {
+            self.with_db(|db| {
+                let doing = "committing a change";
+                let txn = db.begin_write().doing(doing)?;
+                for change in batch {
+                    rows::append(
+                        &txn,
+                        &change.key,
+                        &change.stored,
+                        &change.chunk,
+                        &change.heads,
+                    )?;
+                    if !change.events.is_empty() {
+                        webhooks::enqueue(&txn, &change.events, self.outbox_limit)?;
+                    }
+                }
+                txn.commit().doing(doing)
+            })
+        })?;
+        if let Committed::Failed(reason) = committed {
+            return Err(StoreError::CommitFailed { reason });
+        }
+        for (key, document, chunk_len, heads) in written {
+            document.stored.appended(chunk_len);
+            if document.stored.compaction_due() {
+                self.compact(&key, document, &heads);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces a document's snapshot and chunks with one new snapshot. One that fails is only
+    /// logged: the change is durable, and the next commit tries the compaction again.
+    fn compact(&self, key: &str, document: &mut StoredDocument, heads: &[ChangeHash]) {
+        let snapshot = document.doc.save();
+        let compacted = self.with_db(|db| {
+            let doing = "compacting a document";
+            let txn = db.begin_write().doing(doing)?;
+            rows::replace_with_snapshot(&txn, key, &snapshot, heads)?;
+            txn.commit().doing(doing)
+        });
+        match compacted {
+            Ok(()) => document.stored.compacted(snapshot.len()),
+            Err(error) => {
+                tracing::warn!(%key, %error, "compaction failed; it runs again later")
+            }
+        }
+    }
+
+    /// Stores a document that was damaged whole, moving its damaged rows aside into
+    /// [`DAMAGED`], in one transaction.
+    fn replace_damaged(&self, key: &str, document: &mut StoredDocument) -> Result<(), StoreError> {
+        let snapshot = document.doc.save();
+        let heads = document.doc.get_heads();
+        self.with_db(|db| {
+            let doing = "restoring a damaged document";
+            let txn = db.begin_write().doing(doing)?;
+            {
+                let old = {
+                    let read = db.begin_read().doing(doing)?;
+                    rows::saved(&read, key)?
+                };
+                if let Some(old) = old {
+                    txn.open_table(DAMAGED)
+                        .doing(doing)?
+                        .insert(key, old.data.as_slice())
+                        .doing(doing)?;
+                }
+                rows::replace_with_snapshot(&txn, key, &snapshot, &heads)?;
+            }
+            txn.commit().doing(doing)
+        })?;
+        tracing::warn!(%key, "a damaged document was restored from a member's copy");
+        document.damaged = None;
+        document.stored.compacted(snapshot.len());
+        Ok(())
+    }
+
+    /// How many durable transactions have written changes, and how many changes they held.
+    pub fn commit_batches(&self) -> (u64, u64) {
+        self.commits.written()
+    }
+}
 
 /// One document's change, waiting for its batch.
 #[derive(Debug)]
