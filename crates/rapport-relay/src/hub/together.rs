@@ -3,7 +3,7 @@
 //! A client back from working offline sends one sync message per document it changed, and
 //! they arrive together. Committed one by one, each waits for its own fsync; here the
 //! connection takes the write locks of every document its batch names first (in id order,
-//! as [`WorkspaceHub::import_new`] does, so two connections never wait on each other), applies
+//! as `WorkspaceHub::import_new` does, so that two connections cannot deadlock), applies
 //! every message, and commits what changed in one transaction before anything is answered or
 //! announced. Other connections read those documents only once the commit is durable.
 //!
