@@ -2,18 +2,15 @@
 //! changes per account that carry it out. Deciding needs only the workspace's accounts (names
 //! and domains) and, for the accounts the file names, their views.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use automerge::transaction::Transactable;
 use rapport_model::account::{
     self, AccountView, NewAccount, NewContact, NewDeal, NewEntry, NewTask,
 };
-use rapport_model::alert::rule::Rule;
-use rapport_model::custom_field::FieldDefinition;
-use rapport_model::segment::Segment;
 use rapport_model::{
     AccountAssignment, AccountField, ContactAssignment, ContactField, ContactId, DealId,
-    DocumentId, Edit, EditError, EntryId, InvalidInput, PipelineStage, TaskId, Touched,
+    DocumentId, Edit, EditError, EntryId, PipelineStage, TaskId, Touched,
 };
 use serde::Serialize;
 
@@ -21,6 +18,14 @@ use crate::error::MappingError;
 use crate::mapping::{ColumnMap, Kind, Mapping, map_columns};
 use crate::record::{AccountRecord, ContactRecord, DealRecord, Item, Record, Reject, read_record};
 use crate::table::read_table;
+
+mod existing;
+#[cfg(test)]
+mod tests;
+
+pub use existing::Existing;
+use existing::Lookup;
+pub(crate) use existing::check_custom;
 
 /// A file read and mapped: each row a record or the reason it is rejected.
 #[derive(Clone, Debug)]
@@ -58,176 +63,6 @@ pub fn parse_file(
         })
         .collect();
     Ok(ParsedFile { mapping, rows })
-}
-
-/// The workspace as an import sees it: every account's name and domain, the views of those a
-/// file names (for their contacts and deals), the deal pipeline and the custom fields it
-/// defines.
-#[derive(Clone, Debug, Default)]
-pub struct Existing {
-    pub(crate) accounts: Vec<Known>,
-    pub(crate) pipeline: Vec<PipelineStage>,
-    /// The custom fields the workspace defines: values for them are checked.
-    pub(crate) fields: Vec<FieldDefinition>,
-    /// Where items of the workspace live, by item id (for a JSON import).
-    pub(crate) items: HashMap<String, DocumentId>,
-    /// Its standing alert rules (for a JSON import).
-    pub(crate) rules: Vec<Rule>,
-    /// Its segments (for a JSON import).
-    pub(crate) segments: Vec<Segment>,
-}
-
-/// An account of the workspace: its name, its domain (normalized), and its view if loaded.
-#[derive(Clone, Debug)]
-pub(crate) struct Known {
-    pub(crate) id: DocumentId,
-    pub(crate) name: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) view: Option<AccountView>,
-}
-
-impl Existing {
-    /// A workspace with this deal pipeline and no accounts yet.
-    pub fn new(pipeline: Vec<PipelineStage>) -> Self {
-        Self {
-            accounts: Vec::new(),
-            pipeline,
-            fields: Vec::new(),
-            items: HashMap::new(),
-            rules: Vec::new(),
-            segments: Vec::new(),
-        }
-    }
-
-    /// Sets the workspace's standing alert rules: a JSON import creates those it lacks.
-    pub fn set_rules(&mut self, rules: Vec<Rule>) {
-        self.rules = rules;
-    }
-
-    /// Sets the workspace's segments: a JSON import creates those it lacks.
-    pub fn set_segments(&mut self, segments: Vec<Segment>) {
-        self.segments = segments;
-    }
-
-    /// Sets the custom fields the workspace defines: a value a file gives one of them must
-    /// fit its definition, or its row (its account, in a JSON file) is rejected.
-    pub fn set_field_definitions(&mut self, definitions: Vec<FieldDefinition>) {
-        self.fields = definitions;
-    }
-
-    /// Custom values checked against the definitions: each as it is stored (a choice as the
-    /// option spells it), and the first that does not fit, if any.
-    pub(crate) fn check_custom(
-        &self,
-        custom: &BTreeMap<String, String>,
-    ) -> (BTreeMap<String, String>, Option<InvalidInput>) {
-        check_custom(&self.fields, custom)
-    }
-
-    /// Adds an account by its name and domain.
-    pub fn add_account(&mut self, id: DocumentId, name: &str, domain: Option<&str>) {
-        self.accounts.push(Known {
-            id,
-            name: name.to_owned(),
-            domain: domain.and_then(crate::record::domain_of),
-            view: None,
-        });
-    }
-
-    /// Records that the workspace's account `account` holds the item (contact, deal, task or
-    /// timeline entry) `item`: a JSON import's account whose items live there is that account.
-    pub fn add_item(&mut self, item: String, account: DocumentId) {
-        self.items.insert(item, account);
-    }
-
-    /// Adds the view of an account added before, so that its contacts and deals can be merged.
-    pub fn add_view(&mut self, view: AccountView) {
-        if let Some(known) = self.accounts.iter_mut().find(|k| k.id == view.id) {
-            known.view = Some(view);
-        }
-    }
-
-    /// The existing accounts the rows of `file` could match: the ones whose views
-    /// [`plan`] needs.
-    pub fn referenced(&self, file: &ParsedFile) -> Vec<DocumentId> {
-        let lookup = Lookup::new(self);
-        let mut ids: Vec<DocumentId> = file
-            .rows
-            .iter()
-            .filter_map(|row| row.record.as_ref().ok())
-            .flat_map(|record| lookup.candidates(&record.account))
-            .map(|index| self.accounts[index].id)
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    }
-}
-
-/// Custom values checked against `definitions`: each as it is stored (a choice as the option
-/// spells it), and the first that does not fit, if any.
-pub(crate) fn check_custom(
-    definitions: &[FieldDefinition],
-    custom: &BTreeMap<String, String>,
-) -> (BTreeMap<String, String>, Option<InvalidInput>) {
-    let mut refused = None;
-    let checked = custom
-        .iter()
-        .map(|(name, value)| {
-            let defined = definitions.iter().find(|d| d.name.as_str() == name);
-            let value = match defined.map(|d| d.check(value)) {
-                Some(Ok(checked)) => checked,
-                Some(Err(error)) => {
-                    refused.get_or_insert(error);
-                    value.clone()
-                }
-                None => value.clone(),
-            };
-            (name.clone(), value)
-        })
-        .collect();
-    (checked, refused)
-}
-
-/// Existing accounts by domain and by lowercased name.
-struct Lookup {
-    by_domain: HashMap<String, Vec<usize>>,
-    by_name: HashMap<String, Vec<usize>>,
-}
-
-impl Lookup {
-    fn new(existing: &Existing) -> Self {
-        let mut lookup = Lookup {
-            by_domain: HashMap::new(),
-            by_name: HashMap::new(),
-        };
-        for (index, known) in existing.accounts.iter().enumerate() {
-            if let Some(domain) = &known.domain {
-                lookup
-                    .by_domain
-                    .entry(domain.clone())
-                    .or_default()
-                    .push(index);
-            }
-            let name = known.name.to_lowercase();
-            lookup.by_name.entry(name).or_default().push(index);
-        }
-        lookup
-    }
-
-    fn candidates(&self, account: &AccountRecord) -> Vec<usize> {
-        let by_domain = account.domain.as_ref().and_then(|d| self.by_domain.get(d));
-        let by_name = account
-            .name
-            .as_ref()
-            .and_then(|n| self.by_name.get(&n.to_lowercase()));
-        by_domain
-            .into_iter()
-            .chain(by_name)
-            .flatten()
-            .copied()
-            .collect()
-    }
 }
 
 /// What happens to a row, or to the account a row belongs to.
@@ -878,161 +713,4 @@ pub(crate) fn changed_contact_fields<const N: usize>(
             _ => None,
         })
         .collect()
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pipeline() -> Vec<PipelineStage> {
-        rapport_model::workspace::DEFAULT_PIPELINE
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect()
-    }
-
-    fn planned(csv: &str, existing: &Existing) -> Result<Plan, MappingError> {
-        let file = parse_file(csv.as_bytes(), None, &ColumnMap::default())?;
-        Ok(plan(&file, existing))
-    }
-
-    fn outcomes(plan: &Plan) -> Vec<(&str, Option<&str>)> {
-        plan.rows
-            .iter()
-            .map(|r| {
-                (
-                    r.outcome.as_str(),
-                    r.account.as_ref().map(|a| a.outcome.as_str()),
-                )
-            })
-            .collect()
-    }
-
-    #[test]
-    fn accounts_merge_by_domain_then_name_and_duplicates_are_rejected() -> Result<(), MappingError>
-    {
-        let mut existing = Existing::new(pipeline());
-        existing.add_account(DocumentId::random(), "Globex", Some("globex.com"));
-        existing.add_account(DocumentId::random(), "Initech", None);
-        let plan = planned(
-            "Company name,Company Domain Name\n\
-             Globex Corp,globex.com\n\
-             INITECH,\n\
-             Hooli,hooli.com\n\
-             hooli,\n\
-             ,x.com\n",
-            &existing,
-        )?;
-        assert_eq!(
-            outcomes(&plan),
-            [
-                ("merged", None),
-                ("merged", None),
-                ("created", None),
-                ("rejected", None),
-                ("rejected", None)
-            ]
-        );
-        assert!(
-            plan.rows[3]
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.contains("line 4"))
-        );
-        assert_eq!(plan.rows[4].reason.as_deref(), Some("missing account name"));
-        assert_eq!(plan.changes.len(), 3);
-        Ok(())
-    }
-
-    #[test]
-    fn contacts_create_their_account_once() -> Result<(), MappingError> {
-        let plan = planned(
-            "First Name,Last Name,Email,Associated Company\n\
-             Hank,Scorpio,hank@globex.com,Globex\n\
-             Frank,Grimes,frank@globex.com,globex\n\
-             Hank,S,HANK@globex.com,Globex\n",
-            &Existing::new(pipeline()),
-        )?;
-        assert_eq!(
-            outcomes(&plan),
-            [
-                ("created", Some("created")),
-                ("created", Some("merged")),
-                ("rejected", None)
-            ]
-        );
-        assert_eq!(plan.changes.len(), 1);
-        assert_eq!(plan.changes[0].contacts.len(), 2);
-        Ok(())
-    }
-
-    #[test]
-    fn deal_stages_are_matched_to_the_pipeline() -> Result<(), MappingError> {
-        let plan = planned(
-            "Opportunity Name,Account Name,Stage,Amount\n\
-             A,Globex,Closed Won,10\n\
-             B,Globex,Proposal/Price Quote,10\n\
-             C,Globex,appointmentscheduled,10\n\
-             D,Globex,,10\n",
-            &Existing::new(pipeline()),
-        )?;
-        let stages: Vec<&str> = plan.changes[0]
-            .deals
-            .iter()
-            .map(|(_, d)| d.stage.as_str())
-            .collect();
-        assert_eq!(stages, ["won", "proposal", "qualification"]);
-        assert!(
-            plan.rows[2]
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.contains("unknown deal stage"))
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn a_name_shared_by_two_accounts_needs_a_domain() -> Result<(), MappingError> {
-        let mut existing = Existing::new(pipeline());
-        existing.add_account(DocumentId::random(), "Acme", Some("acme.com"));
-        existing.add_account(DocumentId::random(), "Acme", Some("acme.de"));
-        let plan = planned("Account Name,Amount,Deal Name\nAcme,5,X\n", &existing)?;
-        assert!(
-            plan.rows[0]
-                .reason
-                .as_deref()
-                .is_some_and(|r| r.contains("ambiguous"))
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn a_planned_change_writes_its_account_contacts_and_deals()
-    -> Result<(), Box<dyn std::error::Error>> {
-        let plan = planned(
-            "account.name,account.domain,account.tags,account.custom.region,deal.title,deal.amount,deal.currency,deal.stage\n\
-             Globex,globex.com,\"vip,renewal\",EMEA,Upgrade,24000.50,USD,negotiation\n",
-            &Existing::new(pipeline()),
-        )?;
-        let change = &plan.changes[0];
-        let Target::New(new) = &change.target else {
-            return Err("a new account was expected".into());
-        };
-        let edit = Edit::now("ana".parse()?, rapport_model::Team::Sales);
-        let mut doc = automerge::Automerge::new();
-        doc.transact_with(
-            |_| edit.commit_options(),
-            |tx| {
-                account::create(tx, &edit, new)?;
-                change.write(tx, &edit)
-            },
-        )
-        .map_err(|failure| failure.error)?;
-        let view = account::view(&doc, DocumentId::random())?;
-        assert_eq!(view.domain.as_deref(), Some("globex.com"));
-        assert_eq!(view.tags, ["renewal", "vip"]);
-        assert_eq!(view.custom.get("region").map(String::as_str), Some("EMEA"));
-        assert_eq!(view.deals[0].amount, 2_400_050);
-        assert_eq!(view.deals[0].stage, "negotiation");
-        Ok(())
-    }
 }
