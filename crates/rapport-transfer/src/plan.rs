@@ -21,7 +21,7 @@ use crate::table::read_table;
 
 mod existing;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use existing::Existing;
 use existing::Lookup;

@@ -1,17 +1,8 @@
 //! The JSON import's planner: matching accounts, settings, and what each change writes.
 
-use rapport_model::Edit;
-use rapport_model::account;
-
 use super::*;
 use crate::json_file::parse_json;
-
-fn pipeline() -> Vec<PipelineStage> {
-    rapport_model::workspace::DEFAULT_PIPELINE
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-}
+use crate::plan::tests::{pipeline, written};
 
 fn export(workspace: &DocumentId, accounts: &str) -> Result<JsonFile, crate::JsonError> {
     let text = format!(
@@ -30,30 +21,13 @@ fn globex(id: &DocumentId, stage: &str) -> String {
     )
 }
 
-fn written(change: &AccountChange) -> Result<AccountView, Box<dyn std::error::Error>> {
-    let Target::New(new) = &change.target else {
-        return Err("a new account was expected".into());
-    };
-    let edit = Edit::now("bo".parse()?, rapport_model::Team::Sales);
-    let mut doc = automerge::Automerge::new();
-    doc.transact_with(
-        |_| edit.commit_options(),
-        |tx| {
-            account::create(tx, &edit, new)?;
-            change.write(tx, &edit)
-        },
-    )
-    .map_err(|failure| failure.error)?;
-    Ok(account::view(&doc, DocumentId::random())?)
-}
-
 #[test]
 fn a_new_account_is_written_with_its_items_under_their_ids_and_authors()
 -> Result<(), Box<dyn std::error::Error>> {
     let file = export(&DocumentId::random(), &globex(&DocumentId::random(), "won"))?;
     let plan = plan_json(&file, &Existing::new(pipeline()), DocumentId::random());
     assert_eq!(plan.accounts[0].outcome, Outcome::Created);
-    let view = written(&plan.changes[0])?;
+    let view = written(&plan.changes[0], "bo")?;
     assert_eq!(
         view.contacts[0].id.to_string(),
         "01JCZ0000000000000000000C1"

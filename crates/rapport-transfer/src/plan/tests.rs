@@ -2,11 +2,34 @@
 
 use super::*;
 
-fn pipeline() -> Vec<PipelineStage> {
+/// The default deal pipeline.
+pub(crate) fn pipeline() -> Vec<PipelineStage> {
     rapport_model::workspace::DEFAULT_PIPELINE
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect()
+}
+
+/// The account a planned change for a new account makes, written by `user` into a fresh
+/// document and read back (the JSON import's tests use it too).
+pub(crate) fn written(
+    change: &AccountChange,
+    user: &str,
+) -> Result<AccountView, Box<dyn std::error::Error>> {
+    let Target::New(new) = &change.target else {
+        return Err("a new account was expected".into());
+    };
+    let edit = Edit::now(user.parse()?, rapport_model::Team::Sales);
+    let mut doc = automerge::Automerge::new();
+    doc.transact_with(
+        |_| edit.commit_options(),
+        |tx| {
+            account::create(tx, &edit, new)?;
+            change.write(tx, &edit)
+        },
+    )
+    .map_err(|failure| failure.error)?;
+    Ok(account::view(&doc, DocumentId::random())?)
 }
 
 fn planned(csv: &str, existing: &Existing) -> Result<Plan, MappingError> {
@@ -131,21 +154,7 @@ fn a_planned_change_writes_its_account_contacts_and_deals() -> Result<(), Box<dy
          Globex,globex.com,\"vip,renewal\",EMEA,Upgrade,24000.50,USD,negotiation\n",
         &Existing::new(pipeline()),
     )?;
-    let change = &plan.changes[0];
-    let Target::New(new) = &change.target else {
-        return Err("a new account was expected".into());
-    };
-    let edit = Edit::now("ana".parse()?, rapport_model::Team::Sales);
-    let mut doc = automerge::Automerge::new();
-    doc.transact_with(
-        |_| edit.commit_options(),
-        |tx| {
-            account::create(tx, &edit, new)?;
-            change.write(tx, &edit)
-        },
-    )
-    .map_err(|failure| failure.error)?;
-    let view = account::view(&doc, DocumentId::random())?;
+    let view = written(&plan.changes[0], "ana")?;
     assert_eq!(view.domain.as_deref(), Some("globex.com"));
     assert_eq!(view.tags, ["renewal", "vip"]);
     assert_eq!(view.custom.get("region").map(String::as_str), Some("EMEA"));
