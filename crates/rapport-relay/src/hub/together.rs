@@ -308,6 +308,29 @@ mod tests {
     }
 
     #[test]
+    fn only_a_batch_of_several_sync_messages_for_well_formed_ids_is_held_together() {
+        use rapport_proto::{DocMessage, PeerId, WireDocumentId};
+        let sync = |document_id: WireDocumentId| {
+            Message::Sync(DocMessage {
+                sender_id: PeerId::new("a").unwrap(),
+                target_id: PeerId::new("b").unwrap(),
+                document_id,
+                data: Vec::new(),
+            })
+        };
+        let (a, b) = (DocumentId::random(), DocumentId::random());
+        let batch = vec![sync(a.into()), sync(b.into()), sync(a.into())];
+        assert_eq!(documents_of(&batch), Some(vec![a, b, a]));
+        assert_eq!(documents_of(&batch[..1]), None);
+        let malformed = sync(WireDocumentId::new("not an id").unwrap());
+        assert_eq!(documents_of(&[sync(a.into()), malformed]), None);
+        let leave = Message::Leave {
+            sender_id: PeerId::new("a").unwrap(),
+        };
+        assert_eq!(documents_of(&[sync(a.into()), leave]), None);
+    }
+
+    #[test]
     fn a_batch_commits_every_document_it_changed_in_one_transaction() {
         let (_dir, store, hub, ids) = workspace(20);
         let (batches, changes) = store.commit_batches();
