@@ -147,6 +147,15 @@ function showStatus(status) {
   counter.dataset.count = String(unsynced);
   counter.textContent = `${unsynced.toLocaleString()} local ${unsynced === 1 ? 'change' : 'changes'} not yet on the relay`;
   counter.hidden = unsynced === 0;
+
+  // After a join of a large workspace the node indexes what it fetched in the background:
+  // until then those accounts are missing from lists, search and alerts.
+  const indexing = Number(status.indexing) || 0;
+  const waiting = document.getElementById('indexing');
+  waiting.dataset.count = String(indexing);
+  waiting.textContent = `Indexing ${indexing.toLocaleString()} ${indexing === 1 ? 'document' : 'documents'} from the relay…`;
+  waiting.title = 'Accounts appear in lists, search and alerts as they are indexed.';
+  waiting.hidden = indexing === 0;
   showBanner();
 }
 

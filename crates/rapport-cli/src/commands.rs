@@ -74,9 +74,11 @@ pub fn run(command: Command, data: &Path, out: &Output) -> anyhow::Result<()> {
         Command::Import(args) => crate::transfer::import(&mut open()?, args, out),
         Command::Export(args) => crate::transfer::export(&mut open()?, args, out),
         Command::Join(args) => network::join(data, args, out),
-        Command::Sync(args) => network::sync(open()?, args, out),
+        // The link checks and indexes what a join left (before a one-off sync returns; in the
+        // background of a live one), so neither waits for it first.
+        Command::Sync(args) => network::sync(Replica::open(data)?, args, out),
         Command::Relay(command) => network::relay(data, command, out),
-        Command::Ui(args) => network::ui(open()?, args, out),
+        Command::Ui(args) => network::ui(Replica::open(data)?, args, out),
         Command::Demo(args) => crate::demo::run(args, out),
     }
 }
@@ -89,17 +91,23 @@ fn open_indexed(data: &Path) -> anyhow::Result<Replica> {
     Ok(replica)
 }
 
-/// Checks and indexes every document fetched whole, saying so on stderr when there are many.
+/// Checks and indexes every document fetched whole that is still waiting (most of a large
+/// workspace after `rapport join`), with a progress bar on a terminal.
 pub(crate) fn index_fetched(replica: &mut Replica) -> anyhow::Result<()> {
     const CHUNK: usize = 512;
     let waiting = replica.unindexed()?;
     if waiting == 0 {
         return Ok(());
     }
-    if waiting > CHUNK as u64 {
-        eprintln!("indexing {waiting} documents fetched from the relay…");
+    let mut progress = crate::progress::Progress::new("indexing", waiting);
+    loop {
+        let left = replica.index_pending(CHUNK)?;
+        progress.set(waiting.saturating_sub(left));
+        if left == 0 {
+            break;
+        }
     }
-    while replica.index_pending(CHUNK)? > 0 {}
+    progress.finish();
     Ok(())
 }
 

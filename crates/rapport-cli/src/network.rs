@@ -58,7 +58,9 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
             link::Indexing::Later,
         ))
         .map_err(|error| joined_error(error, data))?;
-    crate::commands::index_fetched(&mut replica)?;
+    // A small workspace is indexed whole here; a large one is usable at once, the rest being
+    // indexed by `rapport ui` or `sync --watch` in the background, or first by any other command.
+    let unindexed = replica.index_pending(link::JOIN_INDEXES)?;
     let new_alerts = replica.alerts(false)?;
     let workspace = replica.workspace()?;
     if out.json {
@@ -69,9 +71,10 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
             "data": data,
             "documents_received": report.changed,
             "new_alerts": new_alerts,
+            "unindexed": unindexed,
         }));
     }
-    out.print(&format!(
+    let mut text = format!(
         "joined workspace {} as {} ({}) in {}: {} documents, {} accounts, {} alerts for you",
         workspace.name,
         replica.user(),
@@ -80,7 +83,14 @@ pub fn join(data: &Path, args: JoinArgs, out: &Output) -> anyhow::Result<()> {
         report.changed,
         workspace.accounts,
         new_alerts.len(),
-    ))
+    );
+    if unindexed > 0 {
+        text.push_str(&format!(
+            "\n{unindexed} documents are not in lists, search and alerts yet: `rapport ui` indexes \
+             them in the background, any other command first"
+        ));
+    }
+    out.print(&text)
 }
 
 /// A failed join leaves no half-made replica behind (`join` refuses a directory that already

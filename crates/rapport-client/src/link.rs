@@ -255,6 +255,10 @@ pub async fn sync_once_with(
     settle(replica, other, timeout, Indexing::Now).await
 }
 
+/// How many fetched documents `rapport join` checks and indexes before it returns: all of a
+/// small workspace, a fraction of a second's worth of a large one (a live link does the rest).
+pub const JOIN_INDEXES: usize = 256;
+
 /// Whether a one-off sync checks and indexes what it fetched whole before it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Indexing {
@@ -421,7 +425,7 @@ pub async fn watch_shared(
             }
         }
         let jitter = Duration::from_millis(rand::random::<u64>() % 250);
-        link.wait_offline(backoff + jitter, &mut on_event).await;
+        link.wait_offline(backoff + jitter, &mut on_event).await?;
         backoff = (backoff * 2).min(Duration::from_secs(30));
     }
 }

@@ -22,6 +22,9 @@ pub struct Status {
     pub unsynced: usize,
     /// Why it is offline.
     pub error: Option<String>,
+    /// Documents fetched from the relay that are not in lists, search and alerts yet: the
+    /// link indexes them in the background.
+    pub indexing: u64,
 }
 
 /// One event for the pages.
@@ -50,7 +53,7 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(has_relay: bool) -> Self {
+    pub(crate) fn new(has_relay: bool, indexing: u64) -> Self {
         let (sender, _) = broadcast::channel(BACKLOG);
         let state = if has_relay { "offline" } else { "local" };
         Self {
@@ -60,6 +63,7 @@ impl Events {
                 relay: None,
                 unsynced: 0,
                 error: None,
+                indexing,
             })),
             workspace: Arc::new(Mutex::new(None)),
         }
@@ -102,6 +106,12 @@ impl Events {
             status.state = "offline";
             status.error = Some(reason);
         });
+    }
+
+    /// Documents were indexed, `left` are still waiting: lists may have changed.
+    pub(crate) fn indexed(&self, left: u64) {
+        self.update_status(|status| status.indexing = left);
+        self.changed(Vec::new());
     }
 
     fn update_status(&self, change: impl FnOnce(&mut Status)) {

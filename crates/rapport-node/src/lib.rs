@@ -58,7 +58,11 @@ impl LocalNode {
     /// A node over `replica`.
     pub fn new(replica: Replica) -> Self {
         let relay = replica.remote().ok().flatten().map(|remote| remote.url);
-        let events = Events::new(relay.is_some());
+        let indexing = replica.unindexed().unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot count the documents waiting to be indexed");
+            0
+        });
+        let events = Events::new(relay.is_some(), indexing);
         events.set_context(relay, replica.workspace_id());
         let (local_sender, local) = mpsc::unbounded_channel();
         let node = Node {
@@ -131,7 +135,7 @@ async fn live(node: Arc<Node>, local: mpsc::UnboundedReceiver<DocumentId>) {
         move |event| match event {
             LinkEvent::Status(status) => events.link_status(status),
             LinkEvent::Changed(ids) => events.changed(ids.to_vec()),
-            LinkEvent::Indexed { .. } => events.changed(Vec::new()),
+            LinkEvent::Indexed { left } => events.indexed(left),
             LinkEvent::Alert(alert) => {
                 let _ = alerts.send(alert.clone());
             }

@@ -1,5 +1,6 @@
 //! Cold join: a fresh client fetches the whole workspace, durably (`link::join_with`,
-//! indexing later), and fetches and indexes it (`link::join`, what `rapport join` does).
+//! indexing later); then indexes the first `link::JOIN_INDEXES` of it (what `rapport join`
+//! does before it returns); and fetches and indexes it whole (`link::join`).
 
 use std::time::Instant;
 
@@ -14,11 +15,11 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
     let url = lab.relay_url()?;
     let token = lab.fixture.full.tokens[0].clone();
     let n = lab.sizes.accounts;
-    let mut fetch = Vec::new();
+    let (mut fetch, mut returned) = (Vec::new(), Vec::new());
     for _ in 0..lab.sizes.runs {
         let dir = tempfile::tempdir()?;
         let started = Instant::now();
-        let (replica, _) = lab
+        let (mut replica, _) = lab
             .runtime
             .block_on(link::join_with(
                 dir.path(),
@@ -36,6 +37,12 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
                 "the join fetched {waiting} documents to index, not {}",
                 n + 1
             );
+        }
+        let left = replica.index_pending(link::JOIN_INDEXES)?;
+        returned.push(millis(started.elapsed()));
+        let expected = waiting.saturating_sub(link::JOIN_INDEXES as u64);
+        if left != expected {
+            bail!("the join left {left} documents to index, not {expected}");
         }
     }
     let mut indexed = Vec::new();
@@ -63,6 +70,14 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
         )
         .under(1000.0)
         .with_runs(fetch),
+        Row::new(
+            "cold join",
+            accounts(n),
+            "until `rapport join` returns",
+            Unit::Millis,
+        )
+        .under(1000.0)
+        .with_runs(returned),
         Row::new("cold join", accounts(n), "fetch and index", Unit::Millis).with_runs(indexed),
     ])
 }

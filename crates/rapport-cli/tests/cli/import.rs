@@ -530,22 +530,9 @@ fn an_import_on_a_terminal_shows_its_progress_and_one_through_a_pipe_shows_none(
     let run = piped.run(["import".as_ref(), file.as_os_str()]).ok();
     assert!(!run.stderr.contains("importing ["), "{}", run.stderr);
 
-    // `script` runs the binary on a pseudo-terminal and copies what it shows there.
     let shown = Data::init(tmp.path().join("shown"), "ana", "sales");
-    let quoted = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
-    let command = format!(
-        "{} --data {} import {}",
-        quoted(Path::new(BIN)),
-        quoted(&shown.dir),
-        quoted(&file)
-    );
-    let terminal = std::process::Command::new("script")
-        .args(["-q", "-e", "-c", &command, "/dev/null"])
-        .env_remove("RAPPORT_DATA")
-        .output()
-        .expect("`script` (util-linux) runs the binary on a terminal");
-    let screen = String::from_utf8_lossy(&terminal.stdout);
-    assert!(terminal.status.success(), "{screen}");
+    let (succeeded, screen) = shown.on_terminal(&[Path::new("import"), &file]);
+    assert!(succeeded, "{screen}");
     // The first step draws the bar; the last clears it before the report.
     assert!(
         screen.contains("\rimporting [##########--------------------] 1/3"),

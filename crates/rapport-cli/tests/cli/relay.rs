@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -324,6 +325,52 @@ fn a_refused_join_into_a_directory_with_a_replica_leaves_that_replica_alone() {
         .run(["join", &relay.url, "--token", &sam.token])
         .fails_with(&["a replica already exists in"]);
     assert_eq!(sam.data.snapshot(), before);
+}
+
+#[test]
+fn a_join_of_a_large_workspace_leaves_some_indexing_and_the_next_command_does_it_first() {
+    let tmp = tmp();
+    let (_store, relay, [sam, sue]) = relay_with(
+        &tmp,
+        [("sam", "sales", "member"), ("sue", "support", "member")],
+    );
+    let accounts = add_accounts_offline(&sue.data, 400);
+    let text = "Renewal at risk, call them";
+    let note = sue
+        .data
+        .id_of(["note", "add", &accounts[399], text, "--alert", "sales"]);
+    sue.data.sync().ok();
+
+    // Sam's second laptop: a replica of its own, joined with the same token.
+    let laptop = Data::at(tmp.path().join("sam-laptop"));
+    let joined = laptop
+        .run_json(["join", &relay.url, "--token", &sam.token])
+        .ok()
+        .json();
+    assert_eq!(joined["documents_received"], 401, "{joined}");
+    let left = joined["unindexed"].as_u64().expect("how many are left");
+    assert!(left > 0 && left < 401, "{joined}");
+
+    // Any command indexes what is left first (a pipe, so no progress bar).
+    let listed = laptop.run(["account", "list", "--json"]).ok();
+    assert_eq!(listed.stderr, "", "nothing said through a pipe");
+    assert_eq!(array(&listed.json()).len(), 400);
+    assert_eq!(ids(&laptop.alerts(false)), [note.as_str()]);
+    sam.data.sync().ok();
+    assert_eq!(
+        laptop.list(),
+        sam.data.list(),
+        "the same list as a replica that synced them whole"
+    );
+
+    // On a terminal, the indexing draws a bar and clears it.
+    let other = Data::at(tmp.path().join("sam-desktop"));
+    other.run(["join", &relay.url, "--token", &sam.token]).ok();
+    let (succeeded, screen) = other.on_terminal(&[Path::new("alerts")]);
+    assert!(succeeded, "{screen}");
+    assert!(screen.contains("\rindexing [##"), "{screen:?}");
+    assert!(screen.contains("\r\x1b[2K"), "{screen:?}");
+    assert!(screen.contains(text), "{screen:?}");
 }
 
 #[test]

@@ -297,6 +297,25 @@ impl Data {
     /// Everything the binary shows of this replica, plus the heads of every document as the
     /// store reads them (so that a write the views do not show is still seen).
     #[track_caller]
+    /// Runs `rapport --data DIR ARGS...` on a pseudo-terminal (util-linux's `script`); whether
+    /// it succeeded, and everything it showed there, stdout and stderr mixed.
+    pub fn on_terminal(&self, args: &[&Path]) -> (bool, String) {
+        let quoted =
+            |path: &Path| format!("'{}'", path.display().to_string().replace('\'', r"'\''"));
+        let mut command = format!("{} --data {}", quoted(Path::new(BIN)), quoted(&self.dir));
+        for arg in args {
+            command.push(' ');
+            command.push_str(&quoted(arg));
+        }
+        let terminal = Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env_remove("RAPPORT_DATA")
+            .output()
+            .expect("`script` (util-linux) runs the binary on a terminal");
+        let screen = String::from_utf8_lossy(&terminal.stdout).into_owned();
+        (terminal.status.success(), screen)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let list = self.list();
         let ids = self.account_ids();

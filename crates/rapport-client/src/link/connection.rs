@@ -24,6 +24,9 @@ const MAX_BATCH: usize = 512;
 const SERVE_CHUNK: usize = 64;
 /// How many documents fetched whole are checked and indexed in one go (one blocking task).
 pub(super) const INDEX_CHUNK: usize = 256;
+/// The same while the replica is shared with pages (the local node): each go holds the
+/// replica's lock, so it is kept short.
+const LIVE_INDEX_CHUNK: usize = 64;
 /// How often a quiet connection is pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 
@@ -128,7 +131,7 @@ impl Link {
                 }
                 // Documents fetched whole are checked and indexed while nothing else arrives.
                 () = std::future::ready(()), if mode == Mode::Live && self.unindexed > 0 => {
-                    self.index_some(INDEX_CHUNK, on_event).await?;
+                    self.index_some(LIVE_INDEX_CHUNK, on_event).await?;
                     continue;
                 }
             };
@@ -224,17 +227,19 @@ impl Link {
         Ok(settled)
     }
 
-    /// Waits out a backoff while offline, still counting the owner's changes.
+    /// Waits `wait` between connections, counting the owner's changes meanwhile and checking
+    /// and indexing documents fetched whole (a join leaves most of them to the live link).
     pub(super) async fn wait_offline(
         &mut self,
         wait: Duration,
         on_event: &mut (dyn FnMut(LinkEvent<'_>) + Send),
-    ) {
+    ) -> Result<(), LinkError> {
         let sleep = tokio::time::sleep(wait);
         tokio::pin!(sleep);
         loop {
             tokio::select! {
-                () = &mut sleep => return,
+                biased;
+                () = &mut sleep => return Ok(()),
                 id = next_local(&mut self.local) => match id {
                     Some(id) => {
                         self.dirty.insert(id);
@@ -243,6 +248,9 @@ impl Link {
                     }
                     None => self.local = None,
                 },
+                () = std::future::ready(()), if self.unindexed > 0 => {
+                    self.index_some(LIVE_INDEX_CHUNK, on_event).await?;
+                }
             }
         }
     }
