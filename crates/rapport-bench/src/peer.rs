@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -142,7 +143,11 @@ pub(crate) async fn handshake(
         let mut request = url.into_client_request()?;
         let bearer = HeaderValue::from_str(&format!("Bearer {token}"))?;
         request.headers_mut().insert("authorization", bearer);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        // The clients' own read buffer, so that a thousand light peers on the relay's machine
+        // do not spend its cores zero-filling the library's default of 128 KiB per read.
+        let config = WebSocketConfig::default().read_buffer_size(rapport_proto::READ_BUFFER_BYTES);
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
         let me = PeerId::new(format!("bench-light-{index}"))
             .ok_or_else(|| anyhow!("invalid peer id"))?;
         let (mut session, join) = Session::initiate(me, PeerMetadata::default());

@@ -40,6 +40,6 @@ pub use error::DecodeError;
 pub use handshake::{HandshakeError, answer_join, check_peer};
 pub use message::{
     DocHeads, DocMessage, DocNotice, Ephemeral, Heads, Join, MAX_HEADS, MAX_ID_BYTES,
-    MemberIdentity, Message, PROTOCOL_V1, Peer, PeerId, PeerMetadata, Summary, WholeDocument,
-    WireDocumentId,
+    MemberIdentity, Message, PROTOCOL_V1, Peer, PeerId, PeerMetadata, READ_BUFFER_BYTES, Summary,
+    WholeDocument, WireDocumentId,
 };

@@ -422,6 +422,7 @@ async fn websocket(
     let max = state.config.max_frame_bytes;
     let join_by = handshake.as_ref().and_then(|h| h.deadline);
     Ok(upgrade
+        .read_buffer_size(rapport_proto::READ_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {

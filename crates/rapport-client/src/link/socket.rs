@@ -78,6 +78,7 @@ async fn connect(
         request.headers_mut().insert(header::AUTHORIZATION, value);
     }
     let config = WebSocketConfig::default()
+        .read_buffer_size(rapport_proto::READ_BUFFER_BYTES)
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
     let connector = tls.map(Connector::Rustls);
