@@ -17,12 +17,14 @@ use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
 use rapport_store::{DocumentCommit, RelayStore, SavedBytes, StoreError, StoredDocument};
 use rapport_sync::{
-    Digest, Documents, Merged, Open, Saved, Summary, document_digest, merge_one_at_a_time,
+    Digest, Documents, Generated, Merged, Open, Saved, Summary, document_digest,
+    merge_one_at_a_time,
 };
 use tokio::sync::{Notify, broadcast};
 
 use crate::webhooks::AlertHook;
 
+mod answers;
 mod together;
 mod watch;
 pub use together::{BatchFailed, Together, documents_of};
@@ -92,6 +94,8 @@ pub struct WorkspaceHub {
     generation: u64,
     /// Webhook events for what commits here (`webhooks.rs`).
     alerts: AlertHook,
+    /// Sync messages generated for one connection that others in the same state reuse.
+    answers: answers::Answers,
 }
 
 impl Drop for WorkspaceHub {
@@ -143,6 +147,7 @@ impl WorkspaceHub {
             digests,
             generation,
             alerts: AlertHook::new(webhook, wake),
+            answers: answers::Answers::default(),
         })
     }
 
@@ -233,6 +238,7 @@ impl WorkspaceHub {
                     true
                 }
             });
+            self.answers.retain(|id| documents.contains_key(id));
         }
         documents.entry(id).or_default().clone()
     }
@@ -579,6 +585,18 @@ impl Documents for HubDocuments {
         f: impl FnOnce(&Automerge) -> R,
     ) -> Result<Option<R>, StoreError> {
         self.hub.read(id, f)
+    }
+
+    fn generate(
+        &mut self,
+        id: DocumentId,
+        state: &mut automerge::sync::State,
+        local_read_only: bool,
+    ) -> Result<Option<Generated>, StoreError> {
+        let hub = &self.hub;
+        hub.read(id, |doc| {
+            hub.answers.generate(id, doc, state, local_read_only)
+        })
     }
 
     fn summary(&mut self) -> Result<Summary, StoreError> {

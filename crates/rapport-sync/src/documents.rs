@@ -1,7 +1,8 @@
 //! The seam between a session and whoever holds the documents: a client's replica, or the
 //! relay's store of one workspace.
 
-use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog, ReadDoc};
 use rapport_model::DocumentId;
 
 use crate::summary::{Digest, Summary};
@@ -40,6 +41,49 @@ pub struct Saved {
     pub heads: Vec<ChangeHash>,
 }
 
+/// The next sync message of a document for one peer ([`Documents::generate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The message, encoded; `None` when there is nothing to say.
+    pub message: Option<Vec<u8>>,
+    /// Whether the peer holds everything this side holds, as far as this side knows.
+    pub in_step: bool,
+}
+
+/// The next sync message of `doc` for a peer whose sync state is `state` (which it updates, as
+/// `generate_sync_message` does). `local_read_only`: this side takes nothing from the peer, so
+/// the peer is in step once it holds every head this side knows of it.
+pub fn generate(doc: &Automerge, state: &mut sync::State, local_read_only: bool) -> Generated {
+    let message = doc.generate_sync_message(state).map(|m| m.encode());
+    Generated {
+        message,
+        in_step: in_step(doc, state.their_heads.as_deref(), local_read_only),
+    }
+}
+
+/// Whether a peer whose heads are `their_heads` holds what `doc` holds (for a read-only side:
+/// whether this side holds all the peer does, since it takes nothing).
+pub(crate) fn in_step(
+    doc: &Automerge,
+    their_heads: Option<&[ChangeHash]>,
+    local_read_only: bool,
+) -> bool {
+    let Some(theirs) = their_heads else {
+        return false;
+    };
+    if local_read_only {
+        return theirs.iter().all(|h| doc.get_change_by_hash(h).is_some());
+    }
+    same_heads(&doc.get_heads(), theirs)
+}
+
+pub(crate) fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
 /// Access to documents for one session. Implementations decide what the peer may see: a document
 /// they will not share is simply `None`.
 pub trait Documents {
@@ -66,6 +110,19 @@ pub trait Documents {
         id: DocumentId,
         f: impl FnOnce(&Automerge) -> R,
     ) -> Result<Option<R>, Self::Error>;
+
+    /// [`generate`] on document `id`; `None` when there is no such document for this peer. A
+    /// store that serves many peers may answer a state it has answered before, at the same
+    /// heads, with the same message (the function of the two that `generate` is), rather than
+    /// generate it again for every one.
+    fn generate(
+        &mut self,
+        id: DocumentId,
+        state: &mut sync::State,
+        local_read_only: bool,
+    ) -> Result<Option<Generated>, Self::Error> {
+        self.read(id, |doc| generate(doc, state, local_read_only))
+    }
 
     /// Every document this peer may see, with its heads (extension `summary-1`).
     fn summary(&mut self) -> Result<Summary, Self::Error>;

@@ -20,7 +20,7 @@ mod memory;
 mod session;
 mod summary;
 
-pub use documents::{Documents, Merged, Open, Saved, merge_one_at_a_time};
+pub use documents::{Documents, Generated, Merged, Open, Saved, generate, merge_one_at_a_time};
 pub use memory::MemoryDocuments;
 pub use session::{Outcome, ProtocolError, Session, SessionError};
 pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

@@ -2,15 +2,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash, ReadDoc};
 use rapport_model::{DocumentId, change_times};
 use rapport_proto::{
     DocMessage, DocNotice, HandshakeError, Join, Message, PROTOCOL_V1, PeerId, PeerMetadata,
     WireDocumentId, answer_join, check_peer,
 };
 
-use crate::documents::{Documents, Open};
+use crate::documents::{Documents, Generated, Open, in_step};
 use crate::summary::SUMMARY_V1;
 
 mod summary;
@@ -313,17 +313,12 @@ impl Session {
             .or_insert_with(|| new_state(read_only));
         let local_read_only = self.local_read_only;
         let generated = docs
-            .read(id, |doc| {
-                let message = doc.generate_sync_message(state);
-                let in_step = in_step(doc, state.their_heads.as_deref(), local_read_only);
-                (message, in_step)
-            })
+            .generate(id, state, local_read_only)
             .map_err(|source| SessionError::Storage { id, source })?;
-        match generated {
-            Some((_, true)) => self.pending.remove(&id),
+        match &generated {
+            Some(Generated { in_step: true, .. }) => self.pending.remove(&id),
             _ => self.pending.insert(id),
         };
-        let generated = generated.map(|(message, _)| message);
         let message = |data: Vec<u8>| DocMessage {
             sender_id: self.me.clone(),
             target_id: remote.clone(),
@@ -331,8 +326,11 @@ impl Session {
             data,
         };
         Ok(match generated {
-            Some(Some(sync)) => vec![Message::Sync(message(sync.encode()))],
-            Some(None) => Vec::new(),
+            Some(Generated {
+                message: Some(data),
+                ..
+            }) => vec![Message::Sync(message(data))],
+            Some(Generated { message: None, .. }) => Vec::new(),
             // Not here: ask for it, with the first message of an empty document.
             None => match Automerge::new().generate_sync_message(state) {
                 Some(sync) => vec![Message::Request(message(sync.encode()))],
@@ -419,25 +417,6 @@ impl Session {
             ..Outcome::default()
         })
     }
-}
-
-/// Whether a document is where the remote is: the same heads, or for a read-only side, at
-/// least everything the remote has.
-fn in_step(doc: &Automerge, their_heads: Option<&[ChangeHash]>, local_read_only: bool) -> bool {
-    let Some(theirs) = their_heads else {
-        return false;
-    };
-    if local_read_only {
-        return theirs.iter().all(|h| doc.get_change_by_hash(h).is_some());
-    }
-    same_heads(&doc.get_heads(), theirs)
-}
-
-fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
-    let (mut a, mut b) = (a.to_vec(), b.to_vec());
-    a.sort();
-    b.sort();
-    a == b
 }
 
 fn new_state(read_only: bool) -> sync::State {

@@ -8,7 +8,8 @@ use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad};
 use rapport_model::{DocumentId, change_times};
 use rapport_proto::{DocHeads, DocNotice, Message, Summary, WholeDocument};
 
-use super::{Outcome, ProtocolError, Session, SessionError, same_heads};
+use super::{Outcome, ProtocolError, Session, SessionError};
+use crate::documents::same_heads;
 use crate::documents::{Documents, Merged};
 
 impl Session {
