@@ -15,6 +15,10 @@ use rapport_sync::Generated;
 
 /// How many different states are answered per document at its current heads.
 const KEPT: usize = 4;
+/// How many documents keep answers: the few that many connections hold at once matter, and
+/// sync states are not small (every hash sent to the peer), so a busy workspace's thousands of
+/// documents each changed once do not keep theirs.
+const DOCUMENTS_KEPT: usize = 64;
 
 /// The answers of one workspace's documents, at their current heads.
 #[derive(Default)]
@@ -47,7 +51,15 @@ impl Answers {
         state: &mut State,
         local_read_only: bool,
     ) -> Generated {
-        let memo = lock(&self.memos).entry(id).or_default().clone();
+        let memo = {
+            let mut memos = lock(&self.memos);
+            if memos.len() >= DOCUMENTS_KEPT && !memos.contains_key(&id) {
+                // Those no connection is generating with right now go; eviction runs once per
+                // many new documents.
+                memos.retain(|_, memo| Arc::strong_count(memo) > 1);
+            }
+            memos.entry(id).or_default().clone()
+        };
         // Held while generating: connections asking the same meanwhile wait, then reuse it.
         let mut memo = lock(&memo);
         let heads = doc.get_heads();
@@ -155,6 +167,16 @@ mod tests {
             rapport_sync::generate(&doc, &mut alone, false)
         );
         assert_eq!(first, alone);
+    }
+
+    #[test]
+    fn only_a_bounded_number_of_documents_keep_answers() {
+        let answers = Answers::default();
+        let doc = doc_with("first");
+        for _ in 0..DOCUMENTS_KEPT * 3 {
+            answers.generate(DocumentId::random(), &doc, &mut State::new(), false);
+            assert!(lock(&answers.memos).len() <= DOCUMENTS_KEPT);
+        }
     }
 
     #[test]
