@@ -111,9 +111,7 @@ mod tests {
 
     fn doc_with(text: &str) -> Automerge {
         let mut doc = Automerge::new();
-        let mut tx = doc.transaction();
-        tx.put(ROOT, "note", text).unwrap();
-        tx.commit();
+        set_note(&mut doc, text);
         doc
     }
 
@@ -134,16 +132,25 @@ mod tests {
         relay_side
     }
 
+    fn set_note(doc: &mut Automerge, text: &str) {
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "note", text).unwrap();
+        tx.commit();
+    }
+
+    /// A document changed since a peer was in step with it, and that peer's state.
+    fn changed_since_in_step() -> (Automerge, State) {
+        let mut doc = doc_with("first");
+        let state = in_step_state(&doc);
+        set_note(&mut doc, "second");
+        (doc, state)
+    }
+
     #[test]
     fn equal_states_at_equal_heads_get_the_same_message_and_the_same_next_state() {
         let answers = Answers::default();
         let id = DocumentId::random();
-        let mut doc = doc_with("first");
-        let state = in_step_state(&doc);
-        let mut tx = doc.transaction();
-        tx.put(ROOT, "note", "second").unwrap();
-        tx.commit();
-
+        let (mut doc, state) = changed_since_in_step();
         let (mut first, mut second) = (state.clone(), state.clone());
         let mut fresh = state.clone();
         let expected = rapport_sync::generate(&doc, &mut fresh, false);
@@ -183,16 +190,9 @@ mod tests {
     fn answers_are_forgotten_when_the_heads_move() {
         let answers = Answers::default();
         let id = DocumentId::random();
-        let mut doc = doc_with("first");
-        let state = in_step_state(&doc);
-        let mut tx = doc.transaction();
-        tx.put(ROOT, "note", "second").unwrap();
-        tx.commit();
+        let (mut doc, state) = changed_since_in_step();
         answers.generate(id, &doc, &mut state.clone(), false);
-
-        let mut tx = doc.transaction();
-        tx.put(ROOT, "note", "third").unwrap();
-        tx.commit();
+        set_note(&mut doc, "third");
         let (mut memoised, mut fresh) = (state.clone(), state);
         assert_eq!(
             answers.generate(id, &doc, &mut memoised, false),
