@@ -13,20 +13,19 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
-use automerge::{Automerge, ChangeHash, PatchLog};
+use automerge::{Automerge, ChangeHash};
 use rapport_model::DocumentId;
 use rapport_store::{DocumentCommit, RelayStore, SavedBytes, StoreError, StoredDocument};
-use rapport_sync::{
-    Digest, Documents, Generated, Merged, Open, Saved, Summary, document_digest,
-    merge_one_at_a_time,
-};
+use rapport_sync::{Digest, Merged, Summary, document_digest};
 use tokio::sync::{Notify, broadcast};
 
 use crate::webhooks::AlertHook;
 
 mod answers;
+mod documents;
 mod together;
 mod watch;
+pub use documents::HubDocuments;
 pub use together::{BatchFailed, Together, documents_of};
 pub use watch::{DocumentWatcher, WatchedChanges};
 
@@ -547,99 +546,6 @@ impl Hubs {
     /// A number for a new connection, unique in this process (0 is the relay itself).
     pub fn connection_id(&self) -> u64 {
         self.next_connection.fetch_add(1, Ordering::Relaxed)
-    }
-}
-
-/// A connection's view of its workspace's documents, for its sync session.
-#[derive(Clone, Debug)]
-pub struct HubDocuments {
-    hub: Arc<WorkspaceHub>,
-    may_create: bool,
-}
-
-impl HubDocuments {
-    /// The documents of `hub`; `may_create` lets the peer push new documents.
-    pub fn new(hub: Arc<WorkspaceHub>, may_create: bool) -> Self {
-        Self { hub, may_create }
-    }
-}
-
-impl Documents for HubDocuments {
-    type Error = StoreError;
-
-    fn update<R>(
-        &mut self,
-        id: DocumentId,
-        open: Open,
-        f: impl FnOnce(&mut Automerge, &mut PatchLog) -> R,
-    ) -> Result<Option<R>, StoreError> {
-        let create = self.may_create && open == Open::OrCreate;
-        // The relay keeps no indexes: nothing needs the patches.
-        self.hub
-            .update(id, create, |doc| f(doc, &mut PatchLog::inactive()))
-    }
-
-    fn read<R>(
-        &mut self,
-        id: DocumentId,
-        f: impl FnOnce(&Automerge) -> R,
-    ) -> Result<Option<R>, StoreError> {
-        self.hub.read(id, f)
-    }
-
-    fn generate(
-        &mut self,
-        id: DocumentId,
-        state: &mut automerge::sync::State,
-        local_read_only: bool,
-    ) -> Result<Option<Generated>, StoreError> {
-        let hub = &self.hub;
-        hub.read(id, |doc| {
-            hub.answers.generate(id, doc, state, local_read_only)
-        })
-    }
-
-    fn summary(&mut self) -> Result<Summary, StoreError> {
-        self.hub.summary()
-    }
-
-    fn digest(&mut self) -> Result<Digest, StoreError> {
-        Ok(self.hub.digest())
-    }
-
-    fn saved(&mut self, id: DocumentId) -> Result<Option<Saved>, StoreError> {
-        Ok(self.hub.saved(id)?.map(|s| Saved {
-            data: s.data,
-            heads: s.heads,
-        }))
-    }
-
-    /// New documents in one commit; the others (and all of them, for a viewer, who gets
-    /// `Refused`) one by one.
-    fn merge_documents(
-        &mut self,
-        incoming: Vec<(DocumentId, Automerge, Vec<u8>)>,
-    ) -> Result<Vec<Merged>, StoreError> {
-        if !self.may_create {
-            return merge_one_at_a_time(self, incoming);
-        }
-        let mut answers = self.hub.import_new(&incoming)?;
-        let (rest_at, rest): (Vec<usize>, Vec<_>) = incoming
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| answers[*i].is_none())
-            .unzip();
-        for (i, merged) in rest_at.into_iter().zip(merge_one_at_a_time(self, rest)?) {
-            answers[i] = Some(merged);
-        }
-        Ok(answers
-            .into_iter()
-            .map(|a| a.unwrap_or(Merged::Refused))
-            .collect())
-    }
-
-    fn heads(&mut self, id: DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        self.hub.heads(id)
     }
 }
 
