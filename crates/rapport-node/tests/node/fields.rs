@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{json_of, request, setup, subscribe, wait_for_event};
+use crate::support::{create_account, json_of, request, setup, subscribe, wait_for_event};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_segment_is_removed_by_name_an_unknown_one_is_404_and_a_viewer_is_refused() {
@@ -90,14 +90,7 @@ async fn a_custom_field_defined_on_one_node_checks_values_on_the_other_and_remov
     while json_of(setup.support, "GET", "/api/fields", None).await != json!([region]) {
         wait_for_event(&mut support_events, "changed", "\"workspace\":true").await;
     }
-    let created = json_of(
-        setup.support,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Initech" })),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create_account(setup.support, json!({ "name": "Initech" })).await;
     let set = |value: &str| json!({ "fields": { "custom.region": value, "tier": "gold" } });
     let path = format!("/api/accounts/{id}/fields");
     let (status, text) = request(setup.support, "POST", &path, Some(set("Mars"))).await;

@@ -7,7 +7,9 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{WAIT, json_of, request, setup, start_relay, subscribe, wait_for_event};
+use crate::support::{
+    WAIT, create_account, json_of, request, setup, start_relay, subscribe, wait_for_event,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_support_note_with_an_alert_reaches_the_sales_page_live() {
@@ -15,14 +17,11 @@ async fn a_support_note_with_an_alert_reaches_the_sales_page_live() {
     let mut sales_events = subscribe(setup.sales).await;
     wait_for_event(&mut sales_events, "status", "\"state\":\"online\"").await;
 
-    let created = json_of(
+    let id = create_account(
         setup.support,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Globex", "domain": "Globex.com", "tier": "gold" })),
+        json!({ "name": "Globex", "domain": "Globex.com", "tier": "gold" }),
     )
     .await;
-    let id = created["id"].as_str().unwrap().to_owned();
     json_of(
         setup.support,
         "POST",
@@ -92,14 +91,7 @@ async fn a_support_note_with_an_alert_reaches_the_sales_page_live() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let setup = setup().await;
-    let created = json_of(
-        setup.sales,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Initech" })),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create_account(setup.sales, json!({ "name": "Initech" })).await;
     let cases = [
         (
             "POST",
@@ -164,8 +156,7 @@ async fn a_merge_refuses_bad_accounts_and_then_both_ids_serve_the_kept_account()
     let mut ids = Vec::new();
     for (name, domain) in [("Acme", "acme.com"), ("Acme Holdings", "www.acme.com")] {
         let body = json!({ "name": name, "domain": domain });
-        let created = json_of(setup.sales, "POST", "/api/accounts", Some(body)).await;
-        ids.push(created["id"].as_str().unwrap().to_owned());
+        ids.push(create_account(setup.sales, body).await);
     }
     let [keep, other] = [ids[0].clone(), ids[1].clone()];
     let note = json!({ "kind": "note", "text": "Asked for a quote" });
@@ -221,14 +212,7 @@ async fn a_contact_merge_refuses_bad_contacts_and_then_shows_the_merged_one_unde
     let setup = setup().await;
     let mut accounts = Vec::new();
     for name in ["Globex", "Initech"] {
-        let created = json_of(
-            setup.sales,
-            "POST",
-            "/api/accounts",
-            Some(json!({ "name": name })),
-        )
-        .await;
-        accounts.push(created["id"].as_str().unwrap().to_owned());
+        accounts.push(create_account(setup.sales, json!({ "name": name })).await);
     }
     let mut contacts = Vec::new();
     for (account, name, phone) in [
@@ -302,14 +286,7 @@ async fn a_contact_merge_refuses_bad_contacts_and_then_shows_the_merged_one_unde
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_history_says_who_changed_what_and_an_unknown_account_is_404() {
     let setup = setup().await;
-    let created = json_of(
-        setup.sales,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Initech", "stage": "lead" })),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create_account(setup.sales, json!({ "name": "Initech", "stage": "lead" })).await;
     let fields = json!({ "fields": { "stage": "prospect", "tags": "vip" } });
     let path = format!("/api/accounts/{id}/fields");
     let (status, text) = request(setup.sales, "POST", &path, Some(fields)).await;
@@ -355,14 +332,7 @@ async fn a_viewer_sees_the_workspace_and_every_write_is_refused_with_403() {
     let setup = setup().await;
     let me = json_of(setup.viewer, "GET", "/api/me", None).await;
     assert_eq!(me["role"], "viewer");
-    let created = json_of(
-        setup.sales,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Initech" })),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create_account(setup.sales, json!({ "name": "Initech" })).await;
     let mut events = subscribe(setup.viewer).await;
     wait_for_event(&mut events, "changed", &id).await;
 
@@ -527,14 +497,7 @@ async fn a_field_set_on_two_replicas_offline_shows_both_values_until_one_is_pick
 async fn a_follow_up_is_a_due_task_until_done_and_team_views_carry_their_columns() {
     let setup = setup().await;
     let at = setup.support;
-    let created = json_of(
-        at,
-        "POST",
-        "/api/accounts",
-        Some(json!({ "name": "Globex" })),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = create_account(at, json!({ "name": "Globex" })).await;
     let entries = format!("/api/accounts/{id}/entries");
     let entry = json_of(
         at,

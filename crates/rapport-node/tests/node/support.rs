@@ -133,3 +133,12 @@ pub async fn subscribe(at: SocketAddr) -> BufReader<TcpStream> {
     stream.write_all(head.as_bytes()).await.unwrap();
     BufReader::new(stream)
 }
+
+/// Creates an account through `at`'s API from `body`; its id.
+pub async fn create_account(at: SocketAddr, body: Value) -> String {
+    let created = json_of(at, "POST", "/api/accounts", Some(body)).await;
+    created["id"]
+        .as_str()
+        .expect("the new account's id")
+        .to_owned()
+}
