@@ -1,19 +1,34 @@
-//! The floor: raw Automerge sync of every account between two in-memory sets of documents in
-//! one process (no network, no disk), messages encoded and decoded as on a wire. What the
-//! protocol costs before any of Rapport's work.
+//! The floors: what Automerge's own work costs before any of Rapport's, in one process with no
+//! network and no disk, messages encoded and decoded as on a wire.
+//!
+//! - Raw sync of every account between two in-memory sets of documents (the cold join's).
+//! - The load's work per note: a note made by one of a pair of peers, carried to the other
+//!   through a third copy that plays the relay, until all three are in step. The relay's part
+//!   and the peers' part are timed apart, which gives how many cores each would need at the
+//!   load's offered rate.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
+use rapport_model::account::{self, NewEntry};
+use rapport_model::{Edit, EntryId, EntryKind};
 
 use super::accounts;
+use crate::corpus::user;
+use crate::fixture::MEMBERS;
 use crate::lab::Lab;
 use crate::stats::{Row, Unit, millis};
 
 /// More rounds than any document needs: a sync that does not end is a failure.
 const MAX_ROUNDS: usize = 100;
+
+/// Notes per second the load workload offers for each of its clients.
+const LOAD_RATE: f64 = 10.0;
+
+/// Notes added to each account: about what each of the load's accounts gains in its minute.
+const NOTES_PER_ACCOUNT: usize = 100;
 
 pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
     let n = lab.sizes.accounts;
@@ -27,7 +42,7 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
         }
         runs.push(millis(started.elapsed()));
     }
-    Ok(vec![
+    let mut rows = vec![
         Row::new(
             "floor: raw Automerge sync",
             accounts(n),
@@ -35,7 +50,161 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
             Unit::Millis,
         )
         .with_runs(runs),
+    ];
+    rows.extend(load_floor(lab)?);
+    Ok(rows)
+}
+
+/// The load's notes through raw Automerge: per note, the relay's work and the peers', and the
+/// cores each would need for the load's clients at its rate.
+fn load_floor(lab: &Lab) -> anyhow::Result<Vec<Row>> {
+    let pairs = (lab.sizes.load_clients / 2).clamp(1, lab.corpus.accounts.len());
+    let notes = if lab.sizes.quick {
+        10
+    } else {
+        NOTES_PER_ACCOUNT
+    };
+    let (mut relay, mut peers) = (Vec::new(), Vec::new());
+    for _ in 0..lab.sizes.runs {
+        let mut spent = Spent::default();
+        for account in &lab.corpus.accounts[..pairs] {
+            let mut trio = Trio::new(&account.doc)?;
+            trio.settle(&mut spent)?;
+            for n in 0..notes {
+                trio.note(n % 2, n, &mut spent)?;
+                trio.settle(&mut spent)?;
+            }
+        }
+        let made = (pairs * notes) as f64;
+        relay.push(millis(spent.relay) / made);
+        peers.push(millis(spent.peers) / made);
+    }
+    let clients = lab.sizes.load_clients as f64;
+    let size = format!("{pairs} pairs of peers on an account each, {notes} notes per account");
+    let per_note = |metric: &str, runs: &[f64]| {
+        Row::new(
+            "floor: the load's notes",
+            size.clone(),
+            metric,
+            Unit::Millis,
+        )
+        .with_runs(runs.to_vec())
+    };
+    // Milliseconds of work per note, times notes per second, over a thousand: cores.
+    let cores = |runs: &[f64]| {
+        runs.iter()
+            .map(|ms| ms * clients * LOAD_RATE / 1000.0)
+            .collect()
+    };
+    let at_rate = |metric: &str, runs: &[f64]| {
+        Row::new(
+            "floor: the load's notes",
+            size.clone(),
+            &format!("{metric} at {} notes/s", clients * LOAD_RATE),
+            Unit::Cores,
+        )
+        .with_runs(cores(runs))
+    };
+    Ok(vec![
+        per_note("the relay's Automerge work per note", &relay),
+        per_note("the two peers' Automerge work per note", &peers),
+        at_rate("cores the relay's part needs", &relay),
+        at_rate("cores the peers' part needs", &peers),
     ])
+}
+
+/// Time spent by each side.
+#[derive(Default)]
+struct Spent {
+    relay: Duration,
+    peers: Duration,
+}
+
+/// One account held by two peers and the relay between them, with the relay's sync state for
+/// each peer and each peer's for the relay.
+struct Trio {
+    peers: [Automerge; 2],
+    relay: Automerge,
+    /// The peers' states for the relay.
+    peer_states: [sync::State; 2],
+    /// The relay's states for each peer.
+    relay_states: [sync::State; 2],
+    edit: Edit,
+}
+
+impl Trio {
+    fn new(doc: &Automerge) -> anyhow::Result<Self> {
+        let (member, team) = MEMBERS[0];
+        Ok(Self {
+            peers: [doc.fork(), doc.fork()],
+            relay: doc.fork(),
+            peer_states: [sync::State::new(), sync::State::new()],
+            relay_states: [sync::State::new(), sync::State::new()],
+            edit: Edit::now(user(member)?, team),
+        })
+    }
+
+    /// Peer `side` adds note `n`.
+    fn note(&mut self, side: usize, n: usize, spent: &mut Spent) -> anyhow::Result<()> {
+        let entry = NewEntry {
+            kind: EntryKind::Note,
+            text: format!("load note {n} from peer {side}"),
+            alert: Vec::new(),
+        };
+        let started = Instant::now();
+        let edit = &self.edit;
+        self.peers[side]
+            .transact_with(
+                |_| edit.commit_options(),
+                |tx| account::add_entry(tx, edit, EntryId::new(), &entry),
+            )
+            .map_err(|failure| anyhow!("adding a note: {}", failure.error))?;
+        spent.peers += started.elapsed();
+        Ok(())
+    }
+
+    /// Exchanges messages, a round at a time, until no side has anything to say; then all
+    /// three must hold the same heads.
+    fn settle(&mut self, spent: &mut Spent) -> anyhow::Result<()> {
+        for _ in 0..MAX_ROUNDS {
+            let mut said = false;
+            for side in 0..2 {
+                let started = Instant::now();
+                let up = self.peers[side].generate_sync_message(&mut self.peer_states[side]);
+                let up = up.map(|m| m.encode());
+                spent.peers += started.elapsed();
+                if let Some(bytes) = up {
+                    said = true;
+                    let started = Instant::now();
+                    let message = sync::Message::decode(&bytes).context("decoding")?;
+                    self.relay
+                        .receive_sync_message(&mut self.relay_states[side], message)?;
+                    spent.relay += started.elapsed();
+                }
+                let started = Instant::now();
+                let down = self
+                    .relay
+                    .generate_sync_message(&mut self.relay_states[side]);
+                let down = down.map(|m| m.encode());
+                spent.relay += started.elapsed();
+                if let Some(bytes) = down {
+                    said = true;
+                    let started = Instant::now();
+                    let message = sync::Message::decode(&bytes).context("decoding")?;
+                    self.peers[side].receive_sync_message(&mut self.peer_states[side], message)?;
+                    spent.peers += started.elapsed();
+                }
+            }
+            if !said {
+                let heads = self.relay.get_heads();
+                if self.peers.iter().any(|peer| peer.get_heads() != heads) {
+                    bail!("the load floor's sync ended with the copies apart");
+                }
+                return Ok(());
+            }
+        }
+        bail!("the load floor's sync did not end in {MAX_ROUNDS} rounds")
+    }
 }
 
 /// Syncs `source` into a new empty document until neither side has anything to say.
