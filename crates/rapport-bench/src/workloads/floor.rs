@@ -137,7 +137,7 @@ impl Trio {
         let (member, team) = MEMBERS[0];
         Ok(Self {
             peers: [doc.fork(), doc.fork()],
-            relay: doc.fork(),
+            relay: Automerge::load(&doc.save())?,
             peer_states: [sync::State::new(), sync::State::new()],
             relay_states: [sync::State::new(), sync::State::new()],
             edit: Edit::now(user(member)?, team),
