@@ -163,7 +163,7 @@ impl Replica {
             .collect();
         let reader = self.reader();
         let everything = Touched::everything();
-        let txn = self.db.begin_write().doing(BACKFILLING)?;
+        let txn = self.begin_write().doing(BACKFILLING)?;
         let mut derived = Derived::open(&txn)?;
         for id in ids {
             let doc = match self.document(id) {

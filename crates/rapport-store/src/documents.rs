@@ -2,6 +2,8 @@
 //! bounded in-memory cache, and the write path every change takes.
 
 use std::collections::HashMap;
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
 
 use automerge::transaction::Transaction;
 use automerge::{ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
@@ -9,7 +11,7 @@ use rapport_model::{DocumentId, Edit, EditError, Touched};
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use crate::error::{StorageContext, StoreError};
-use crate::replica::Replica;
+use crate::replica::{Replica, Summary};
 use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED, UNSYNCED};
 
@@ -200,13 +202,24 @@ impl Replica {
         Ok((doc, stored))
     }
 
-    /// Every document stored here with its heads, read without loading any document.
-    pub fn summary(&self) -> Result<Vec<(DocumentId, Vec<ChangeHash>)>, StoreError> {
+    /// Every document stored here with its heads, read without loading any document. What was
+    /// read is kept until the next write, so that a link reconnecting with nothing changed
+    /// (10,000 documents: about 6 ms to read) does not read them again.
+    pub fn summary(&self) -> Result<Summary, StoreError> {
+        let writes = self.writes.load(Ordering::Acquire);
+        let mut kept = self.summary.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((at, summary)) = kept.as_ref()
+            && *at == writes
+        {
+            return Ok(summary.clone());
+        }
         let txn = self.db.begin_read().doing("listing document heads")?;
-        Ok(rows::heads_under(&txn, "")?
+        let summary: Summary = rows::heads_under(&txn, "")?
             .into_iter()
             .filter_map(|(key, heads)| Some((key.parse().ok()?, heads)))
-            .collect())
+            .collect();
+        *kept = Some((writes, summary.clone()));
+        Ok(summary)
     }
 
     /// The heads of document `id` as stored, without loading it; `None` when there is no such
@@ -328,7 +341,7 @@ impl Replica {
             return Ok(());
         }
         let doing = "importing documents";
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         // A workspace document among them brings its rules: what is indexed already is settled
         // with them first, and the new documents are indexed with them.
         let workspace = fresh.iter().find(|(_, id, _, _)| *id == self.workspace);
@@ -372,7 +385,7 @@ impl Replica {
         self.commit_held()?;
         let doing = "storing documents from the relay";
         let mut results = Vec::with_capacity(incoming.len());
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         {
             let mut unindexed = txn.open_table(UNINDEXED).doing(doing)?;
             for (id, bytes, heads) in incoming {
@@ -419,7 +432,7 @@ impl Replica {
                 Err(other) => return Err(other),
             }
         }
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         for (id, h) in &heads {
             rows::put_heads(&txn, &id.to_string(), h)?;
         }
@@ -541,7 +554,7 @@ impl Replica {
             return Ok(());
         }
         let doing = "recording synced documents";
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         {
             let mut table = txn.open_table(UNSYNCED).doing(doing)?;
             for id in ids {
@@ -602,7 +615,7 @@ impl Replica {
         unsynced: &[DocumentId],
     ) -> Result<(), StoreError> {
         let doing = "committing a change";
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         for change in changes {
             self.append_chunk(&txn, change)?;
             // Counted at once: a second change to the same document in this transaction gets
@@ -651,7 +664,7 @@ impl Replica {
         let snapshot = cached.doc.save();
         let heads = cached.doc.get_heads();
         let doing = "compacting a document";
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         rows::replace_with_snapshot(&txn, &id.to_string(), &snapshot, &heads)?;
         txn.commit().doing(doing)?;
         self.cached(id)?.stored.compacted(snapshot.len());

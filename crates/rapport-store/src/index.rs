@@ -202,7 +202,7 @@ impl Replica {
         // rules are settled first, and the documents indexed with them.
         let reader = self.reader();
         let everything = Touched::everything();
-        let txn = self.db.begin_write().doing(DOING)?;
+        let txn = self.begin_write().doing(DOING)?;
         self.settle_alert_rules(&txn, reader.rules().to_vec())?;
         let mut derived = Derived::open(&txn)?;
         let mut unindexed = txn.open_table(UNINDEXED).doing(DOING)?;
@@ -252,7 +252,7 @@ impl Replica {
             left = now;
         }
         let ids = self.stored_account_ids()?;
-        let txn = self.db.begin_write().doing(DOING)?;
+        let txn = self.begin_write().doing(DOING)?;
         {
             txn.delete_table(ACCOUNTS).doing(DOING)?;
             txn.delete_table(TERM_ACCOUNTS).doing(DOING)?;

@@ -46,7 +46,7 @@ pub use relay::{
     RelayStore, StoredDocument, TokenRecord, WebhookRecord,
 };
 pub use reminders::{OpenTask, today};
-pub use replica::{Identity, REPLICA_FILE, Remote, Replica};
+pub use replica::{Identity, REPLICA_FILE, Remote, Replica, Summary};
 pub use reports::{
     AccountScope, AttentionReport, CurrencyTotal, DEFAULT_REPORT_DAYS, DealCount,
     InteractionsReport, LOST_STAGE, MAX_REPORT_DAYS, Outcome, OwnedDeal, OwnerPipeline,

@@ -203,7 +203,7 @@ impl Replica {
             .filter(|id| indexed.contains(id))
             .collect();
         if !merged.is_empty() {
-            let txn = self.db.begin_write().doing(DOING)?;
+            let txn = self.begin_write().doing(DOING)?;
             for id in &merged {
                 self.restore_survivor(&txn, *id)?;
             }

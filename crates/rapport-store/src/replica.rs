@@ -3,10 +3,12 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use automerge::ActorId;
+use automerge::{ActorId, ChangeHash};
 use rapport_model::{DocumentId, Team, UserName};
-use redb::{Database, ReadableDatabase, TableError};
+use redb::{Database, ReadableDatabase, TableError, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use crate::documents::{DocumentCache, PendingChange};
@@ -56,7 +58,15 @@ pub struct Replica {
     /// While holding ([`Replica::hold_remote_changes`]): changes from elsewhere applied in memory
     /// and not committed yet, in the order they were applied.
     pub(crate) remote_hold: Option<Vec<PendingChange>>,
+    /// Write transactions begun so far ([`Replica::begin_write`]).
+    pub(crate) writes: AtomicU64,
+    /// The stored heads of every document as [`Replica::summary`] last read them, with the count
+    /// of writes then: kept until the next write.
+    pub(crate) summary: Mutex<Option<(u64, Summary)>>,
 }
+
+/// Every document stored here with its heads.
+pub type Summary = Vec<(DocumentId, Vec<ChangeHash>)>;
 
 impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,6 +112,8 @@ impl Replica {
             workspace: identity.workspace,
             docs: DocumentCache::new(session_actor()),
             remote_hold: None,
+            writes: AtomicU64::new(0),
+            summary: Mutex::new(None),
         };
         // Replicas written before documents had heads rows, before the boards' tables existed,
         // or with an index in an earlier layout, get them once.
@@ -152,7 +164,17 @@ impl Replica {
             workspace,
             docs: DocumentCache::new(session_actor()),
             remote_hold: None,
+            writes: AtomicU64::new(0),
+            summary: Mutex::new(None),
         })
+    }
+
+    /// Begins a write transaction. Each is counted, so that what was kept from reading the
+    /// stored heads before it ([`Replica::summary`]) is read again after it. Every method that
+    /// writes begins and commits within its own call, so no read comes between the two.
+    pub(crate) fn begin_write(&self) -> Result<WriteTransaction, redb::TransactionError> {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        self.db.begin_write()
     }
 
     /// The identity this replica acts as.
@@ -200,14 +222,18 @@ impl Replica {
             })
     }
 
-    /// Sets the relay this replica syncs with.
+    /// Sets the relay this replica syncs with. Setting the one it has writes nothing.
     pub fn set_remote(&mut self, remote: &Remote) -> Result<(), StoreError> {
+        // Unreadable settings are replaced, like any others.
+        if self.remote().ok().flatten().as_ref() == Some(remote) {
+            return Ok(());
+        }
         let doing = "saving the relay settings";
         let json = serde_json::to_vec(remote).map_err(|e| StoreError::DamagedIndex {
             table: "meta",
             reason: e.to_string(),
         })?;
-        let txn = self.db.begin_write().doing(doing)?;
+        let txn = self.begin_write().doing(doing)?;
         txn.open_table(META)
             .doing(doing)?
             .insert(REMOTE_KEY, json.as_slice())

@@ -59,7 +59,7 @@ impl Replica {
     pub fn batch(&mut self, edit: &Edit) -> Result<AccountBatch<'_>, StoreError> {
         self.check_writable()?;
         self.commit_held()?;
-        let txn = self.db.begin_write().doing(DOING)?;
+        let txn = self.begin_write().doing(DOING)?;
         Ok(AccountBatch {
             staged: Staged {
                 replica: self,

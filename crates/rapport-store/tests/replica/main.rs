@@ -8,6 +8,7 @@ mod mentions;
 mod merge;
 mod merged_accounts;
 mod reports;
+mod summary;
 mod times;
 
 use rapport_model::account::{self, NewAccount, NewEntry};
