@@ -2,8 +2,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use automerge::Automerge;
 use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use rapport_model::{DocumentId, change_times};
 use rapport_proto::{
     DocMessage, DocNotice, HandshakeError, Join, Message, PROTOCOL_V1, PeerId, PeerMetadata,
@@ -373,9 +373,15 @@ impl Session {
         let received = docs
             .update(id, open, |doc, patches| {
                 let before = doc.get_heads();
+                let brings_nothing = incoming.changes.is_empty() && incoming.need.is_empty();
+                let their_heads = incoming.heads.clone();
                 doc.receive_sync_message_log_patches(state, incoming, patches)?;
                 let changed = doc.get_heads() != before;
-                let reply = doc.generate_sync_message(state);
+                let told = told_already(doc, state, &their_heads);
+                let mut reply = doc.generate_sync_message(state);
+                if brings_nothing && told && reply.as_ref().is_some_and(|r| r.changes.is_empty()) {
+                    reply = None;
+                }
                 // Equal heads: nothing is missing on either side, whatever the reply says.
                 let in_step = in_step(doc, state.their_heads.as_deref(), local_read_only);
                 Ok::<_, automerge::AutomergeError>((changed, reply, in_step))
@@ -417,6 +423,20 @@ impl Session {
             ..Outcome::default()
         })
     }
+}
+
+/// Whether a reply to a message that brought no changes and asked for none would only repeat
+/// what the remote has been told: this side has answered before, its heads have not moved since
+/// its last message (which carried them), and it holds every change the remote holds, so it has
+/// nothing to ask for. Messages cross on the wire, and Automerge answers every message while
+/// the two sides' heads differ, so without this each message in flight is answered by one more
+/// for as long as changes keep crossing: under load, about five sync messages per change
+/// instead of two. The remote learns this side's heads from the message already sent, and any
+/// change it lacks goes in a reply all the same.
+fn told_already(doc: &Automerge, state: &sync::State, their_heads: &[ChangeHash]) -> bool {
+    state.have_responded
+        && state.last_sent_heads == doc.get_heads()
+        && doc.get_missing_deps(their_heads).is_empty()
 }
 
 fn new_state(read_only: bool) -> sync::State {

@@ -2,6 +2,7 @@
 //! seam), with real Automerge account documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crossing;
 mod summary;
 mod times;
 
