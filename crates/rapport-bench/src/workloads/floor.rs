@@ -67,10 +67,18 @@ fn load_floor(lab: &Lab) -> anyhow::Result<Vec<Row>> {
     let (mut relay, mut peers) = (Vec::new(), Vec::new());
     for _ in 0..lab.sizes.runs {
         let mut spent = Spent::default();
-        for account in &lab.corpus.accounts[..pairs] {
-            let mut trio = Trio::new(&account.doc)?;
+        let mut trios = lab.corpus.accounts[..pairs]
+            .iter()
+            .map(|account| Trio::new(&account.doc))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for trio in &mut trios {
             trio.settle(&mut spent)?;
-            for n in 0..notes {
+        }
+        spent = Spent::default();
+        // A note on each account in turn, as the load's peers write them, rather than all of
+        // one account's notes in a row (which would find every document in the CPU's caches).
+        for n in 0..notes {
+            for trio in &mut trios {
                 trio.note(n % 2, n, &mut spent)?;
                 trio.settle(&mut spent)?;
             }
