@@ -1,12 +1,11 @@
 //! Documents on disk: a compacted snapshot plus incremental chunks per document, loaded into a
 //! bounded in-memory cache, and the write path every change takes.
 
-use std::collections::HashMap;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
 use automerge::transaction::Transaction;
-use automerge::{ActorId, Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
+use automerge::{Automerge, ChangeHash, LoadOptions, OnPartialLoad, PatchLog};
 use rapport_model::{DocumentId, Edit, EditError, Touched};
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
@@ -16,106 +15,15 @@ use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{HEADS_KEPT_KEY, META, UNINDEXED, UNSYNCED};
 
 mod batch;
+mod cache;
 
 pub use batch::AccountBatch;
+use cache::Cached;
+pub(crate) use cache::DocumentCache;
 
-/// How many documents stay loaded at most; the least recently used beyond this are dropped
-/// (never one holding changes not committed yet). A sync that brings a few hundred documents
-/// touches each several times (its own change, the relay's answers, the other side's changes):
-/// the cache must hold them all, or each touch loads the document again (about 0.5 ms for an
-/// account of 20 notes).
-const CACHE_DOCUMENTS: usize = 1024;
-/// How many stored bytes (snapshots and chunks) the loaded documents may come to. A loaded
-/// document takes about 20 times its stored size in memory (an account of 20 notes: 2 KB
-/// stored, 43 KB loaded), so this bounds the cache near 80 MB, a few large documents or a
-/// thousand small ones.
-const CACHE_STORED_BYTES: u64 = 4 << 20;
 /// How many changes from elsewhere are held back at most before they are committed anyway.
 const MAX_HELD: usize = 256;
 
-/// Loaded documents, each with what is stored of it on disk.
-pub(crate) struct DocumentCache {
-    actor: ActorId,
-    entries: HashMap<DocumentId, Cached>,
-    clock: u64,
-}
-
-struct Cached {
-    doc: Automerge,
-    stored: Stored,
-    last_used: u64,
-    /// Holds changes not committed yet ([`Replica::hold_remote_changes`]): never dropped, since
-    /// memory is the only place they are.
-    pinned: bool,
-}
-
-impl DocumentCache {
-    pub(crate) fn new(actor: ActorId) -> Self {
-        Self {
-            actor,
-            entries: HashMap::new(),
-            clock: 0,
-        }
-    }
-
-    fn touch(&mut self, id: &DocumentId) -> Option<&mut Cached> {
-        self.clock += 1;
-        let clock = self.clock;
-        let cached = self.entries.get_mut(id)?;
-        cached.last_used = clock;
-        Some(cached)
-    }
-
-    fn insert(&mut self, id: DocumentId, doc: Automerge, stored: Stored) {
-        let mut bytes: u64 = self.entries.values().map(|c| c.stored.bytes()).sum();
-        while self.entries.len() >= CACHE_DOCUMENTS
-            || (!self.entries.is_empty() && bytes + stored.bytes() > CACHE_STORED_BYTES)
-        {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .filter(|(_, c)| !c.pinned)
-                .min_by_key(|(_, c)| c.last_used)
-                .map(|(id, _)| *id)
-            else {
-                break;
-            };
-            if let Some(dropped) = self.entries.remove(&oldest) {
-                bytes -= dropped.stored.bytes();
-            }
-        }
-        self.clock += 1;
-        self.entries.insert(
-            id,
-            Cached {
-                doc,
-                stored,
-                last_used: self.clock,
-                pinned: false,
-            },
-        );
-    }
-
-    /// Keeps a document loaded until [`DocumentCache::unpin`], whatever else is loaded.
-    pub(crate) fn pin(&mut self, id: &DocumentId) {
-        if let Some(cached) = self.entries.get_mut(id) {
-            cached.pinned = true;
-        }
-    }
-
-    fn unpin(&mut self, id: &DocumentId) {
-        if let Some(cached) = self.entries.get_mut(id) {
-            cached.pinned = false;
-        }
-    }
-
-    /// Forgets a document whose in-memory state may be ahead of disk (a failed commit).
-    pub(crate) fn forget(&mut self, id: &DocumentId) {
-        self.entries.remove(id);
-    }
-}
-
-/// One document's change, ready to be written: the chunk to append and what it touched.
 /// Where a change was made: the relay has to be told about changes made here.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -123,6 +31,7 @@ enum Origin {
     Elsewhere,
 }
 
+/// One document's change, ready to be written: the chunk to append and what it touched.
 pub(crate) struct PendingChange {
     pub(crate) id: DocumentId,
     pub(crate) chunk: Vec<u8>,
@@ -170,9 +79,7 @@ impl Replica {
         self.ensure_loaded(b)?;
         let doc = |id| {
             self.docs
-                .entries
-                .get(&id)
-                .map(|cached| &cached.doc)
+                .loaded(&id)
                 .ok_or(StoreError::UnknownDocument { id })
         };
         Ok((doc(a)?, doc(b)?))
@@ -693,42 +600,4 @@ fn apply_edit<T>(
         Vec::new()
     };
     Ok((success.result, chunk))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stored(bytes: usize) -> Stored {
-        let mut stored = Stored::default();
-        stored.compacted(bytes);
-        stored
-    }
-
-    #[test]
-    fn the_cache_keeps_within_its_count_and_bytes_and_never_drops_a_pinned_document() {
-        let mut cache = DocumentCache::new(ActorId::random());
-        let pinned = DocumentId::random();
-        cache.insert(pinned, Automerge::new(), stored(1000));
-        cache.pin(&pinned);
-        for _ in 0..CACHE_DOCUMENTS + 10 {
-            cache.insert(DocumentId::random(), Automerge::new(), stored(10));
-        }
-        assert_eq!(cache.entries.len(), CACHE_DOCUMENTS);
-        assert!(cache.entries.contains_key(&pinned));
-
-        // Documents large enough that the bytes bound comes first.
-        let large = (CACHE_STORED_BYTES / 4) as usize;
-        let mut recent = Vec::new();
-        for _ in 0..6 {
-            let id = DocumentId::random();
-            cache.insert(id, Automerge::new(), stored(large));
-            recent.push(id);
-        }
-        let bytes: u64 = cache.entries.values().map(|c| c.stored.bytes()).sum();
-        assert!(bytes <= CACHE_STORED_BYTES, "{bytes} bytes cached");
-        assert!(cache.entries.contains_key(&pinned));
-        assert!(cache.entries.contains_key(&recent[5]), "the newest stays");
-        assert!(!cache.entries.contains_key(&recent[0]), "the oldest went");
-    }
 }
