@@ -374,12 +374,16 @@ impl Session {
             .update(id, open, |doc, patches| {
                 let before = doc.get_heads();
                 let brings_nothing = incoming.changes.is_empty() && incoming.need.is_empty();
-                let their_heads = incoming.heads.clone();
+                let their_heads = if brings_nothing {
+                    incoming.heads.clone()
+                } else {
+                    Vec::new()
+                };
                 doc.receive_sync_message_log_patches(state, incoming, patches)?;
                 let changed = doc.get_heads() != before;
-                let told = told_already(doc, state, &their_heads);
+                let told = brings_nothing && told_already(doc, state, &their_heads);
                 let mut reply = doc.generate_sync_message(state);
-                if brings_nothing && told && reply.as_ref().is_some_and(|r| r.changes.is_empty()) {
+                if told && reply.as_ref().is_some_and(|r| r.changes.is_empty()) {
                     reply = None;
                 }
                 // Equal heads: nothing is missing on either side, whatever the reply says.
