@@ -177,31 +177,16 @@ impl Trio {
         for _ in 0..MAX_ROUNDS {
             let mut said = false;
             for side in 0..2 {
-                let started = Instant::now();
-                let up = self.peers[side].generate_sync_message(&mut self.peer_states[side]);
-                let up = up.map(|m| m.encode());
-                spent.peers += started.elapsed();
-                if let Some(bytes) = up {
-                    said = true;
-                    let started = Instant::now();
-                    let message = sync::Message::decode(&bytes).context("decoding")?;
-                    self.relay
-                        .receive_sync_message(&mut self.relay_states[side], message)?;
-                    spent.relay += started.elapsed();
-                }
-                let started = Instant::now();
-                let down = self
-                    .relay
-                    .generate_sync_message(&mut self.relay_states[side]);
-                let down = down.map(|m| m.encode());
-                spent.relay += started.elapsed();
-                if let Some(bytes) = down {
-                    said = true;
-                    let started = Instant::now();
-                    let message = sync::Message::decode(&bytes).context("decoding")?;
-                    self.peers[side].receive_sync_message(&mut self.peer_states[side], message)?;
-                    spent.peers += started.elapsed();
-                }
+                let (peer, peer_state) = (&mut self.peers[side], &mut self.peer_states[side]);
+                let (relay, relay_state) = (&mut self.relay, &mut self.relay_states[side]);
+                said |= carry(
+                    (&mut *peer, &mut *peer_state, &mut spent.peers),
+                    (&mut *relay, &mut *relay_state, &mut spent.relay),
+                )?;
+                said |= carry(
+                    (relay, relay_state, &mut spent.relay),
+                    (peer, peer_state, &mut spent.peers),
+                )?;
             }
             if !said {
                 let heads = self.relay.get_heads();
@@ -238,4 +223,23 @@ fn sync_one(source: &mut Automerge) -> anyhow::Result<()> {
         }
     }
     bail!("the sync did not end in {MAX_ROUNDS} rounds")
+}
+
+/// One copy of a document, its sync state for the other end, and the time its side spends.
+type End<'a> = (&'a mut Automerge, &'a mut sync::State, &'a mut Duration);
+
+/// Generates `from`'s message for `to`, if it has one, and has `to` receive it, each side's work
+/// timed to its side; whether there was a message.
+fn carry(from: End<'_>, to: End<'_>) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let message = from.0.generate_sync_message(from.1).map(|m| m.encode());
+    *from.2 += started.elapsed();
+    let Some(bytes) = message else {
+        return Ok(false);
+    };
+    let started = Instant::now();
+    let decoded = sync::Message::decode(&bytes).context("decoding")?;
+    to.0.receive_sync_message(to.1, decoded)?;
+    *to.2 += started.elapsed();
+    Ok(true)
 }
