@@ -167,7 +167,44 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<String>> {
         let dir = entry?.path();
         check_crate(&dir, &mut problems)?;
     }
+    check_replica_writes(&root.join("crates/rapport-store/src"), &mut problems)?;
     Ok(problems)
+}
+
+/// What begins a write on the replica's file without being counted.
+const UNCOUNTED_WRITE: &str = "self.db.begin_write()";
+
+/// The replica keeps what it read of its stored heads until its next write, which it knows of
+/// only if every write transaction begins through `Replica::begin_write` (in `replica.rs`, the one
+/// place that may call redb's directly). The relay's store (`relay.rs`, `relay/`) keeps nothing.
+fn check_replica_writes(src: &Path, problems: &mut Vec<String>) -> anyhow::Result<()> {
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            let relative = path.strip_prefix(src).unwrap_or(&path).to_path_buf();
+            if relative.starts_with("relay") || relative == Path::new("relay.rs") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = fs::read_to_string(&path)?;
+                let allowed = usize::from(relative == Path::new("replica.rs"));
+                if uncounted_writes(&text) > allowed {
+                    problems.push(format!(
+                        "rapport-store/src/{}: a replica write begins with `{UNCOUNTED_WRITE}`; call `self.begin_write()`, which counts it",
+                        relative.display()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn uncounted_writes(text: &str) -> usize {
+    text.matches(UNCOUNTED_WRITE).count()
 }
 
 fn check_crate(dir: &Path, problems: &mut Vec<String>) -> anyhow::Result<()> {
@@ -228,6 +265,29 @@ fn check_crate(dir: &Path, problems: &mut Vec<String>) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_replica_write_that_bypasses_the_count_is_found() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let src = dir.path();
+        std::fs::create_dir_all(src.join("relay")).unwrap();
+        let counted = "fn f(&self) { let txn = self.begin_write()?; }";
+        let uncounted = "fn f(&self) { let txn = self.db.begin_write()?; }";
+        std::fs::write(src.join("replica.rs"), uncounted).unwrap();
+        std::fs::write(src.join("relay.rs"), uncounted).unwrap();
+        std::fs::write(src.join("relay/webhooks.rs"), uncounted).unwrap();
+        std::fs::write(src.join("accounts.rs"), counted).unwrap();
+        let mut problems = Vec::new();
+        super::check_replica_writes(src, &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+
+        std::fs::create_dir_all(src.join("documents")).unwrap();
+        std::fs::write(src.join("documents/batch.rs"), uncounted).unwrap();
+        super::check_replica_writes(src, &mut problems).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("documents/batch.rs"));
+    }
+
     #[test]
     fn the_workspace_keeps_its_rules() {
         let problems =
