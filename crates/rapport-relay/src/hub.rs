@@ -10,7 +10,7 @@
 //! signal that wakes the webhook delivery task, which carries nothing).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use automerge::{Automerge, ChangeHash};
@@ -24,9 +24,11 @@ use crate::webhooks::AlertHook;
 mod answers;
 mod documents;
 mod together;
+mod unchecked;
 mod watch;
 pub use documents::HubDocuments;
 pub use together::{BatchFailed, Together, documents_of};
+use unchecked::Checkers;
 pub use watch::{DocumentWatcher, WatchedChanges};
 
 /// How many events a slow connection may fall behind before it is told to reconnect, unless
@@ -95,6 +97,12 @@ pub struct WorkspaceHub {
     alerts: AlertHook,
     /// Sync messages generated for one connection that others in the same state reuse.
     answers: answers::Answers,
+    /// Documents pushed whole and stored before they were loaded (`unchecked.rs`).
+    unchecked: Mutex<HashSet<DocumentId>>,
+    /// Whether the thread that checks them is running.
+    checking: AtomicBool,
+    /// Every hub's checking threads, stopped with the relay.
+    checkers: Arc<Checkers>,
 }
 
 impl Drop for WorkspaceHub {
@@ -119,16 +127,12 @@ impl std::fmt::Debug for WorkspaceHub {
 }
 
 impl WorkspaceHub {
-    fn open(
-        id: DocumentId,
-        store: Arc<RelayStore>,
-        cache_limit: usize,
-        event_backlog: usize,
-        digests: Arc<Mutex<HashMap<DocumentId, (Digest, u64)>>>,
-        generation: u64,
-        wake: Arc<Notify>,
-    ) -> Result<Self, StoreError> {
+    /// Opens the hub of workspace `id` with what `hubs` share between theirs.
+    fn open(id: DocumentId, hubs: &Hubs) -> Result<Self, StoreError> {
+        let store = hubs.store.clone();
+        let digests = hubs.digests.clone();
         let webhook = store.webhook(id)?.map(|webhook| webhook.workspace_name);
+        let store_unchecked = store.unchecked(id)?.into_iter().collect();
         let kept = lock(&digests).remove(&id);
         let digest = match kept {
             Some((digest, _)) => digest,
@@ -138,15 +142,18 @@ impl WorkspaceHub {
             id,
             store,
             documents: Mutex::new(HashMap::new()),
-            cache_limit,
+            cache_limit: hubs.cache_limit,
             digest: Mutex::new(digest),
-            events: broadcast::channel(event_backlog).0,
-            control: broadcast::channel(event_backlog).0,
+            events: broadcast::channel(hubs.event_backlog).0,
+            control: broadcast::channel(hubs.event_backlog).0,
             watchers: Mutex::new(HashMap::new()),
             digests,
-            generation,
-            alerts: AlertHook::new(webhook, wake),
+            generation: hubs.next_generation.fetch_add(1, Ordering::Relaxed),
+            alerts: AlertHook::new(webhook, hubs.webhook_wake.clone()),
             answers: answers::Answers::default(),
+            unchecked: Mutex::new(store_unchecked),
+            checking: AtomicBool::new(false),
+            checkers: hubs.checkers.clone(),
         })
     }
 
@@ -254,7 +261,7 @@ impl WorkspaceHub {
         let slot = self.slot(id);
         let mut guard = write(&slot);
         if guard.is_none() {
-            *guard = self.store.load(self.id, id)?;
+            *guard = self.load(id)?;
         }
         let created = guard.is_none();
         if created && !create {
@@ -414,7 +421,7 @@ impl WorkspaceHub {
         // there, once.
         let mut guard = write(&slot);
         if guard.is_none() {
-            *guard = self.store.load(self.id, id)?;
+            *guard = self.load(id)?;
         }
         let Some(document) = guard.as_ref() else {
             drop(guard);
@@ -465,8 +472,21 @@ impl WorkspaceHub {
         self.store.summary(self.id)
     }
 
-    /// Document `id` whole, as stored, with its heads.
+    /// Document `id` whole, as stored, with its heads; one stored unchecked is checked first,
+    /// so that no member is sent bytes the relay has not loaded.
     pub fn saved(&self, id: DocumentId) -> Result<Option<SavedBytes>, StoreError> {
+        if lock(&self.unchecked).contains(&id) {
+            let slot = self.slot(id);
+            let mut guard = write(&slot);
+            if guard.is_none() {
+                *guard = self.load(id)?;
+            }
+            if guard.is_none() {
+                drop(guard);
+                self.forget_absent(id, &slot);
+                return Ok(None);
+            }
+        }
         self.store.saved(self.id, id)
     }
 }
@@ -484,6 +504,8 @@ pub struct Hubs {
     next_generation: AtomicU64,
     /// Wakes the webhook delivery task when a hub records events.
     webhook_wake: Arc<Notify>,
+    /// The threads checking pushed documents.
+    checkers: Arc<Checkers>,
 }
 
 impl Hubs {
@@ -498,6 +520,7 @@ impl Hubs {
             next_connection: AtomicU64::new(1),
             next_generation: AtomicU64::new(1),
             webhook_wake: Arc::new(Notify::new()),
+            checkers: Arc::default(),
         }
     }
 
@@ -520,17 +543,34 @@ impl Hubs {
             return Ok(hub);
         }
         hubs.retain(|_, hub| hub.strong_count() > 0);
-        let hub = Arc::new(WorkspaceHub::open(
-            id,
-            self.store.clone(),
-            self.cache_limit,
-            self.event_backlog,
-            self.digests.clone(),
-            self.next_generation.fetch_add(1, Ordering::Relaxed),
-            self.webhook_wake.clone(),
-        )?);
+        let hub = Arc::new(WorkspaceHub::open(id, self)?);
         hubs.insert(id, Arc::downgrade(&hub));
+        hub.check_unchecked();
         Ok(hub)
+    }
+
+    /// Opens the hub of every workspace holding documents pushed but not checked yet (a relay
+    /// stopped before it checked them), which checks them; each hub closes once done, unless a
+    /// connection holds it.
+    pub fn check_unchecked(&self) {
+        let workspaces = match self.store.workspaces_unchecked() {
+            Ok(workspaces) => workspaces,
+            Err(error) => {
+                tracing::error!(%error, "could not list the pushed documents still to check; each is checked when it is used");
+                return;
+            }
+        };
+        for id in workspaces {
+            if let Err(error) = self.hub(id) {
+                tracing::error!(workspace = %id, %error, "could not open a workspace to check its pushed documents; each is checked when it is used");
+            }
+        }
+    }
+
+    /// Stops the threads checking pushed documents, after the batch each is on, and waits for
+    /// them (they hold the store); what they did not reach stays marked for the next start.
+    pub fn stop_checking(&self) {
+        self.checkers.stop();
     }
 
     /// The hub of workspace `id` if a connection holds it.

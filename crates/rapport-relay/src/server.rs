@@ -172,9 +172,11 @@ impl Relay {
         ))
         .unwrap_or_else(|| unreachable!("a fixed-shape id is valid"));
         let cache = config.cache_documents;
+        let hubs = Arc::new(Hubs::new(store, cache).with_event_backlog(config.event_backlog));
+        hubs.check_unchecked();
         Self {
             state: RelayState {
-                hubs: Arc::new(Hubs::new(store, cache).with_event_backlog(config.event_backlog)),
+                hubs,
                 failed_logins: Arc::new(FailedLogins::new(config.failed_logins_per_source)),
                 open: Arc::new(OpenConnections::default()),
                 config: Arc::new(config),
@@ -327,6 +329,8 @@ impl Relay {
         // too when a server failed before a shutdown signal).
         let _ = self.stop.send(true);
         let _ = webhooks.await;
+        let hubs = self.state.hubs.clone();
+        let _ = tokio::task::spawn_blocking(move || hubs.stop_checking()).await;
         served?;
         info!("relay stopped");
         Ok(())

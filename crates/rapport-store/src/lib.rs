@@ -42,8 +42,8 @@ pub use error::{OpenError, StoreError};
 pub use index::{AlertRecord, ItemKind};
 pub use merge::{ContactMerge, Duplicates};
 pub use relay::{
-    DocumentCommit, DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, RELAY_FILE,
-    RelayStore, StoredDocument, TokenRecord, WebhookRecord,
+    Checked, DocumentCommit, DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent,
+    RELAY_FILE, RelayStore, StoredDocument, TokenRecord, WebhookRecord,
 };
 pub use reminders::{OpenTask, today};
 pub use replica::{Identity, REPLICA_FILE, Remote, Replica, Summary};

@@ -25,9 +25,11 @@ use crate::rows::{self, SavedBytes, Stored};
 use crate::tables::{CHUNKS, FORMAT_KEY, HEADS, META, SNAPSHOTS};
 
 mod commits;
+mod unchecked;
 mod webhooks;
 
 pub use commits::DocumentCommit;
+pub use unchecked::Checked;
 pub use webhooks::{DueEvents, OUTBOX_PER_WORKSPACE, OutboxEvent, PendingEvent, WebhookRecord};
 
 /// The relay's file, inside its data directory.
@@ -82,6 +84,15 @@ impl StoredDocument {
         Self {
             doc: Automerge::new(),
             stored: Stored::default(),
+            damaged: None,
+        }
+    }
+
+    /// A document loaded from its rows.
+    fn loaded(doc: Automerge, stored: Stored) -> Self {
+        Self {
+            doc,
+            stored,
             damaged: None,
         }
     }
@@ -276,11 +287,7 @@ impl RelayStore {
         self.with_db(|db| {
             let txn = db.begin_read().doing("loading a document")?;
             match rows::load(&txn, &key, id) {
-                Ok(loaded) => Ok(loaded.map(|(doc, stored)| StoredDocument {
-                    doc,
-                    stored,
-                    damaged: None,
-                })),
+                Ok(loaded) => Ok(loaded.map(|(doc, stored)| StoredDocument::loaded(doc, stored))),
                 Err(error @ StoreError::DamagedDocument { .. }) => {
                     tracing::error!(
                         %key,
@@ -514,6 +521,9 @@ fn check_or_write_format(db: &Database, path: &Path, existed: bool) -> Result<()
         ] {
             txn.open_table(table).map_err(|e| storage(e.into()))?;
         }
+        // Created here, so that reading it never finds it missing in a file made before it.
+        txn.open_table(unchecked::UNCHECKED)
+            .map_err(|e| storage(e.into()))?;
         txn.open_table(CHUNKS).map_err(|e| storage(e.into()))?;
         txn.open_table(WORKSPACES).map_err(|e| storage(e.into()))?;
     }

@@ -77,7 +77,8 @@ pub(crate) fn in_step(
     same_heads(&doc.get_heads(), theirs)
 }
 
-pub(crate) fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+/// Whether two lists of heads name the same changes, in whatever order.
+pub fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     a.sort();
     b.sort();
@@ -164,23 +165,7 @@ pub trait Documents {
     where
         Self: Sized,
     {
-        let mut answers: Vec<Option<Merged>> = Vec::with_capacity(incoming.len());
-        let mut loaded = Vec::new();
-        let results = load_all(&incoming);
-        for ((id, data, _), result) in incoming.into_iter().zip(results) {
-            match result {
-                Ok(doc) => {
-                    loaded.push((id, doc, data));
-                    answers.push(None);
-                }
-                Err(reason) => answers.push(Some(Merged::Invalid(reason))),
-            }
-        }
-        let mut merged = self.merge_documents(loaded)?.into_iter();
-        Ok(answers
-            .into_iter()
-            .map(|answer| answer.unwrap_or_else(|| merged.next().unwrap_or(Merged::Refused)))
-            .collect())
+        load_and_merge(self, incoming)
     }
 
     /// The heads of document `id`; `None` when there is no such document for this peer.
@@ -211,13 +196,41 @@ pub fn merge_one_at_a_time<D: Documents>(
     Ok(answers)
 }
 
+/// What [`Documents::store_new`] does by default: loads each document (an invalid one is
+/// [`Merged::Invalid`]) and merges the others through [`Documents::merge_documents`]. A store
+/// that keeps some new documents unread does this with the rest.
+pub fn load_and_merge<D: Documents>(
+    docs: &mut D,
+    incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
+) -> Result<Vec<Merged>, D::Error> {
+    let mut answers: Vec<Option<Merged>> = Vec::with_capacity(incoming.len());
+    let mut loaded = Vec::new();
+    let results = load_all(&incoming);
+    for ((id, data, _), result) in incoming.into_iter().zip(results) {
+        match result {
+            Ok(doc) => {
+                loaded.push((id, doc, data));
+                answers.push(None);
+            }
+            Err(reason) => answers.push(Some(Merged::Invalid(reason))),
+        }
+    }
+    let mut merged = docs.merge_documents(loaded)?.into_iter();
+    Ok(answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| merged.next().unwrap_or(Merged::Refused)))
+        .collect())
+}
+
 /// Below this many documents a batch is loaded on the calling thread alone.
 const LOADS_PER_THREAD: usize = 16;
 
 /// Loads each document whole, which checks every change hash: on one thread per core for a
 /// batch worth it, since loading is most of what a push of new documents costs the receiver.
 /// One result per document, in order; a load that panics is an invalid document, not a crash.
-fn load_all(incoming: &[(DocumentId, Vec<u8>, Vec<ChangeHash>)]) -> Vec<Result<Automerge, String>> {
+pub fn load_all(
+    incoming: &[(DocumentId, Vec<u8>, Vec<ChangeHash>)],
+) -> Vec<Result<Automerge, String>> {
     let load = |data: &[u8]| {
         crate::inflation::check(data).map_err(|error| error.to_string())?;
         rapport_model::change_times::check(data).map_err(|error| error.to_string())?;

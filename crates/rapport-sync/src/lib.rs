@@ -20,7 +20,10 @@ mod memory;
 mod session;
 mod summary;
 
-pub use documents::{Documents, Generated, Merged, Open, Saved, generate, merge_one_at_a_time};
+pub use documents::{
+    Documents, Generated, Merged, Open, Saved, generate, load_all, load_and_merge,
+    merge_one_at_a_time, same_heads,
+};
 pub use memory::MemoryDocuments;
 pub use session::{Outcome, ProtocolError, Session, SessionError};
 pub use summary::{Digest, SUMMARY_V1, Summary, document_digest};

@@ -6,7 +6,8 @@ use automerge::{Automerge, ChangeHash, PatchLog};
 use rapport_model::DocumentId;
 use rapport_store::StoreError;
 use rapport_sync::{
-    Digest, Documents, Generated, Merged, Open, Saved, Summary, merge_one_at_a_time,
+    Digest, Documents, Generated, Merged, Open, Saved, Summary, inflation, load_and_merge,
+    merge_one_at_a_time,
 };
 
 use super::WorkspaceHub;
@@ -96,6 +97,52 @@ impl Documents for HubDocuments {
         Ok(answers
             .into_iter()
             .map(|a| a.unwrap_or(Merged::Refused))
+            .collect())
+    }
+
+    /// A member's new documents are stored as they came, and checked afterwards
+    /// (`unchecked.rs`); only bytes that would inflate past any real document are refused
+    /// here. A viewer's, and any the workspace turns out to hold already, are loaded and merged
+    /// (or refused) as they come.
+    fn store_new(
+        &mut self,
+        incoming: Vec<(DocumentId, Vec<u8>, Vec<ChangeHash>)>,
+    ) -> Result<Vec<Merged>, StoreError> {
+        if !self.may_create {
+            return load_and_merge(self, incoming);
+        }
+        let mut answers: Vec<Option<Merged>> = Vec::with_capacity(incoming.len());
+        let mut sound = Vec::with_capacity(incoming.len());
+        for (id, data, heads) in incoming {
+            match inflation::check(&data) {
+                Ok(()) => {
+                    answers.push(None);
+                    sound.push((id, data, heads));
+                }
+                Err(error) => answers.push(Some(Merged::Invalid(error.to_string()))),
+            }
+        }
+        let stored = self.hub.import_unchecked(&sound)?;
+        let (mut rest, mut rest_at) = (Vec::new(), Vec::new());
+        let mut sound_answers = Vec::with_capacity(sound.len());
+        for (k, (document, answer)) in sound.into_iter().zip(stored).enumerate() {
+            if answer.is_none() {
+                rest_at.push(k);
+                rest.push(document);
+            }
+            sound_answers.push(answer);
+        }
+        for (k, merged) in rest_at.into_iter().zip(load_and_merge(self, rest)?) {
+            sound_answers[k] = Some(merged);
+        }
+        let mut sound_answers = sound_answers.into_iter();
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .or_else(|| sound_answers.next().flatten())
+                    .unwrap_or(Merged::Refused)
+            })
             .collect())
     }
 

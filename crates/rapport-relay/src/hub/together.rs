@@ -170,7 +170,7 @@ impl Documents for Together<'_> {
             return self.docs.update(id, open, f);
         };
         if h.guard.is_none() && !h.loaded {
-            *h.guard = hub.store.load(hub.id, id)?;
+            *h.guard = hub.load(id)?;
         }
         h.loaded = true;
         if h.guard.is_none() {
@@ -201,7 +201,7 @@ impl Documents for Together<'_> {
             return self.docs.read(id, f);
         };
         if h.guard.is_none() && !h.loaded {
-            *h.guard = hub.store.load(hub.id, id)?;
+            *h.guard = hub.load(id)?;
         }
         h.loaded = true;
         Ok(h.guard.as_ref().map(|document| f(&document.doc)))

@@ -10,6 +10,7 @@ mod hostile;
 mod limits;
 mod live;
 mod protocol;
+mod pushed;
 mod raw;
 mod times;
 mod tls;

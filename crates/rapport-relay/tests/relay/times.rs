@@ -54,7 +54,7 @@ fn document_from_both_ends() -> (Vec<u8>, Vec<[u8; 32]>) {
 }
 
 /// Joins as `token` speaking extension `summary-1` (whole documents); returns the relay's id.
-async fn handshake_with_summaries(socket: &mut Socket, me: &PeerId) -> PeerId {
+pub(crate) async fn handshake_with_summaries(socket: &mut Socket, me: &PeerId) -> PeerId {
     let metadata = PeerMetadata {
         extensions: vec![rapport_sync::SUMMARY_V1.to_owned()],
         ..PeerMetadata::default()

@@ -160,6 +160,20 @@ fn fast_retries() -> RelayConfig {
     }
 }
 
+/// Waits until `check` holds of the relay's store: a new account's events are recorded once
+/// the relay has checked the pushed document, a moment after the push was answered, and an
+/// event is marked delivered a moment after its receiver has it.
+async fn until_store(relay: &RunningRelay, check: impl Fn(&RelayStore) -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check(relay.hubs.store()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the outbox never got there"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn set_webhook(relay: &RunningRelay, workspace: &str, url: &str) {
     admin::set_webhook(&relay.hubs, workspace, url, SECRET).unwrap();
 }
@@ -389,6 +403,15 @@ async fn an_event_undelivered_when_the_relay_stops_is_delivered_after_it_reopens
     let globex = add_account(&mut ana, "Globex");
     add_note(&mut ana, globex, "kept in the outbox", &["sales"]);
     let _ana = sync(ana).await;
+    until_store(&relay, |store| {
+        store
+            .due_events(u64::MAX, 10)
+            .unwrap()
+            .due
+            .first()
+            .is_some_and(|event| event.attempts >= 1)
+    })
+    .await;
     relay.stop().await;
 
     let store = RelayStore::open(dir.path()).unwrap();
@@ -520,6 +543,8 @@ async fn an_https_webhook_is_posted_over_tls_to_a_receiver_the_relay_trusts_and_
     let mut ana = sync(ana).await;
     let body = verified(&trusted.next().await, SECRET);
     assert_eq!(body["entry"]["text"], "over TLS");
+    let workspace = ana.workspace_id();
+    until_store(&relay, |store| store.outbox_len(workspace).unwrap() == 0).await;
     let address = relay.address.to_string();
     relay.stop().await;
 
