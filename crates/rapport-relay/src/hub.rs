@@ -354,54 +354,83 @@ impl WorkspaceHub {
         Ok(())
     }
 
+    /// Runs `f` with the documents of `ids` that the workspace has never seen (their indexes
+    /// in `ids`, each id once), their slots, and those of the rest, locked in id order until `f`
+    /// is done, so that no other connection creates one of them meanwhile (`update` takes one
+    /// slot at a time: no deadlock). `f` stores them, in one commit. Empty slots are left out of
+    /// the map afterwards, as if never asked for: what `f` stored is not loaded.
+    fn with_new<R>(
+        &self,
+        ids: &[DocumentId],
+        f: impl FnOnce(&[usize]) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| ids[i]);
+        let mut seen = HashSet::new();
+        order.retain(|&i| seen.insert(ids[i]));
+        let slots: Vec<Slot> = order.iter().map(|&i| self.slot(ids[i])).collect();
+        let guards: Vec<RwLockWriteGuard<'_, Option<StoredDocument>>> =
+            slots.iter().map(|s| write(s)).collect();
+        let unloaded: Vec<usize> = order
+            .iter()
+            .zip(&guards)
+            .filter(|(_, guard)| guard.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        let unloaded_ids: Vec<DocumentId> = unloaded.iter().map(|&i| ids[i]).collect();
+        let stored = self.store.contains_each(self.id, &unloaded_ids)?;
+        let fresh: Vec<usize> = unloaded
+            .into_iter()
+            .zip(stored)
+            .filter(|(_, stored)| !stored)
+            .map(|(i, _)| i)
+            .collect();
+        let result = f(&fresh);
+        drop(guards);
+        for (&i, slot) in order.iter().zip(&slots) {
+            self.forget_absent(ids[i], slot);
+        }
+        result
+    }
+
     /// Stores the documents of `incoming` that the workspace has never seen, together in one
-    /// commit; the answer for each of those, `None` for the rest (to be merged one by one).
-    /// Their slots stay locked, in id order, until the commit is done, so that no other
-    /// connection creates one of them meanwhile (`update` takes one slot at a time: no
-    /// deadlock). A document listed twice is new only the first time.
+    /// commit (see [`WorkspaceHub::with_new`]); the answer for each of those, `None` for the
+    /// rest (to be merged one by one).
     pub fn import_new(
         &self,
         incoming: &[(DocumentId, Automerge, Vec<u8>)],
     ) -> Result<Vec<Option<Merged>>, StoreError> {
-        let mut order: Vec<usize> = (0..incoming.len()).collect();
-        order.sort_by_key(|&i| incoming[i].0);
-        let mut seen = HashSet::new();
-        order.retain(|&i| seen.insert(incoming[i].0));
-        let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
-        let guards: Vec<RwLockWriteGuard<'_, Option<StoredDocument>>> =
-            slots.iter().map(|s| write(s)).collect();
-        let mut fresh = Vec::new();
-        for (&i, guard) in order.iter().zip(&guards) {
-            let (id, doc, bytes) = &incoming[i];
-            if guard.is_none() && !self.store.contains(self.id, *id)? {
-                fresh.push((i, *id, bytes.as_slice(), doc.get_heads()));
+        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _, _)| *id).collect();
+        self.with_new(&ids, |fresh| {
+            let heads: Vec<Vec<ChangeHash>> =
+                fresh.iter().map(|&i| incoming[i].1.get_heads()).collect();
+            let rows: Vec<(DocumentId, &[u8], Vec<ChangeHash>)> = fresh
+                .iter()
+                .zip(&heads)
+                .map(|(&i, heads)| (incoming[i].0, incoming[i].2.as_slice(), heads.clone()))
+                .collect();
+            // Webhook hook: the alerts the new documents hold, recorded with them.
+            let events: Vec<_> = fresh
+                .iter()
+                .flat_map(|&i| {
+                    let (id, doc, _) = &incoming[i];
+                    self.alerts
+                        .events(self.id, *id, doc, &[], || self.stored_workspace())
+                })
+                .collect();
+            self.store.import_with_events(self.id, &rows, &events)?;
+            if !events.is_empty() {
+                self.alerts.wake();
             }
-        }
-        let rows: Vec<(DocumentId, &[u8], Vec<ChangeHash>)> = fresh
-            .iter()
-            .map(|(_, id, bytes, heads)| (*id, *bytes, heads.clone()))
-            .collect();
-        // Webhook hook: the alerts the new documents hold, recorded with them.
-        let events: Vec<_> = fresh
-            .iter()
-            .flat_map(|&(i, id, _, _)| {
-                let doc = &incoming[i].1;
-                self.alerts
-                    .events(self.id, id, doc, &[], || self.stored_workspace())
-            })
-            .collect();
-        self.store.import_with_events(self.id, &rows, &events)?;
-        if !events.is_empty() {
-            self.alerts.wake();
-        }
-        let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
-        let mut digest = lock(&self.digest);
-        for (i, id, _, heads) in fresh {
-            digest.toggle(&document_digest(id, &heads));
-            let changed = !heads.is_empty();
-            answers[i] = Some(Merged::Stored { heads, changed });
-        }
-        Ok(answers)
+            let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
+            let mut digest = lock(&self.digest);
+            for (&i, heads) in fresh.iter().zip(heads) {
+                digest.toggle(&document_digest(incoming[i].0, &heads));
+                let changed = !heads.is_empty();
+                answers[i] = Some(Merged::Stored { heads, changed });
+            }
+            Ok(answers)
+        })
     }
 
     /// Runs `f` on document `id` as stored; `None` when the workspace has no such document.

@@ -351,6 +351,21 @@ impl RelayStore {
         })
     }
 
+    /// Whether each of documents `ids` of `workspace` is stored, in order, read in one
+    /// transaction.
+    pub fn contains_each(
+        &self,
+        workspace: DocumentId,
+        ids: &[DocumentId],
+    ) -> Result<Vec<bool>, StoreError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().doing("looking up documents")?;
+            ids.iter()
+                .map(|id| rows::exists(&txn, &key(workspace, *id)))
+                .collect()
+        })
+    }
+
     /// Stores documents new to `workspace`, each as bytes `Automerge::load` reads whole and
     /// the heads they load to, all in one durable transaction (a client pushing a workspace the
     /// relay has never seen). The caller makes sure none of them is stored yet: a stored

@@ -51,37 +51,29 @@ type Loaded<'d> = (DocumentId, Vec<ChangeHash>, Result<&'d Automerge, String>);
 
 impl WorkspaceHub {
     /// Stores the documents of `incoming` (id, bytes, heads the member claims) that the
-    /// workspace has never seen, unchecked, in one commit; the answer for each of those, `None`
-    /// for the rest (and for a document that claims no heads). As in
-    /// [`WorkspaceHub::import_new`], their slots stay locked, in id order, until the commit is
-    /// done. Starts the checker.
+    /// workspace has never seen, unchecked, in one commit (see [`WorkspaceHub::with_new`]); the
+    /// answer for each of those, `None` for the rest (and for a document that claims no
+    /// heads). Starts the checker.
     pub fn import_unchecked(
         self: &Arc<Self>,
         incoming: &[(DocumentId, Vec<u8>, Vec<ChangeHash>)],
     ) -> Result<Vec<Option<Merged>>, StoreError> {
-        let mut order: Vec<usize> = (0..incoming.len()).collect();
-        order.sort_by_key(|&i| incoming[i].0);
-        let mut seen = std::collections::HashSet::new();
-        order.retain(|&i| seen.insert(incoming[i].0));
-        let slots: Vec<Slot> = order.iter().map(|&i| self.slot(incoming[i].0)).collect();
-        let guards: Vec<_> = slots.iter().map(|s| write(s)).collect();
-        let mut fresh = Vec::new();
-        for (&i, guard) in order.iter().zip(&guards) {
-            let (id, _, heads) = &incoming[i];
-            if guard.is_none() && !heads.is_empty() && !self.store.contains(self.id, *id)? {
-                fresh.push(i);
-            }
-        }
-        let rows: Vec<(DocumentId, &[u8], &[ChangeHash])> = fresh
-            .iter()
-            .map(|&i| {
-                let (id, bytes, heads) = &incoming[i];
-                (*id, bytes.as_slice(), heads.as_slice())
-            })
-            .collect();
-        self.store.import_unchecked(self.id, &rows)?;
-        let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
-        {
+        let ids: Vec<DocumentId> = incoming.iter().map(|(id, _, _)| *id).collect();
+        let answers = self.with_new(&ids, |fresh| {
+            let fresh: Vec<usize> = fresh
+                .iter()
+                .copied()
+                .filter(|&i| !incoming[i].2.is_empty())
+                .collect();
+            let rows: Vec<(DocumentId, &[u8], &[ChangeHash])> = fresh
+                .iter()
+                .map(|&i| {
+                    let (id, bytes, heads) = &incoming[i];
+                    (*id, bytes.as_slice(), heads.as_slice())
+                })
+                .collect();
+            self.store.import_unchecked(self.id, &rows)?;
+            let mut answers: Vec<Option<Merged>> = (0..incoming.len()).map(|_| None).collect();
             let mut unchecked = lock(&self.unchecked);
             let mut digest = lock(&self.digest);
             for &i in &fresh {
@@ -93,12 +85,9 @@ impl WorkspaceHub {
                     changed: true,
                 });
             }
-        }
-        drop(guards);
-        for (&i, slot) in order.iter().zip(&slots) {
-            self.forget_absent(incoming[i].0, slot);
-        }
-        if !fresh.is_empty() {
+            Ok(answers)
+        })?;
+        if answers.iter().any(Option::is_some) {
             self.check_unchecked();
         }
         Ok(answers)

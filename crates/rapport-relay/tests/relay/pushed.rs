@@ -9,7 +9,7 @@ use automerge::{Automerge, ChangeHash, ROOT};
 use rapport_model::{DocumentId, Role, Team};
 use rapport_proto::{Message, PeerId, WholeDocument};
 use rapport_relay::RelayConfig;
-use rapport_store::RelayStore;
+use rapport_store::{RelayStore, Replica};
 use rapport_sync::Digest;
 use tempfile::TempDir;
 use tokio::time::{Instant, sleep};
@@ -131,14 +131,27 @@ fn assert_kept_only_the_sound(store: &RelayStore, workspace: DocumentId, pushes:
     assert_eq!(hashes(&sound.doc.get_heads()), pushes.sound.2);
 }
 
+/// A relay over `dir` with workspace Acme, and the replica (with its directory and token) of
+/// its first member, ana.
+async fn acme_with_ana(dir: &TempDir) -> (RunningRelay, String, TempDir, Replica) {
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let (replica_dir, replica) = join(&relay, &token).await;
+    (relay, token, replica_dir, replica)
+}
+
+/// The digest the relay keeps matches its summary: it followed what was removed.
+fn assert_digest_true(relay: &RunningRelay, workspace: DocumentId) {
+    let hub = relay.hubs.hub(workspace).unwrap();
+    assert_eq!(hub.digest(), Digest::of(&hub.summary().unwrap()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushed_documents_are_checked_after_they_are_stored_and_the_unsound_are_removed() {
     let dir = TempDir::new().unwrap();
-    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
-    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let (relay, _, _ana_dir, mut ana) = acme_with_ana(&dir).await;
     let sam_token = relay.invite("Acme", "sam", Team::Sales, Role::Member);
     let mallory_token = relay.invite("Acme", "mallory", Team::Marketing, Role::Member);
-    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
     let (_sam_dir, sam) = join(&relay, &sam_token).await;
     let workspace = ana.workspace_id();
     let mut watcher = Watcher::start(sam);
@@ -149,9 +162,7 @@ async fn pushed_documents_are_checked_after_they_are_stored_and_the_unsound_are_
     let store = relay.hubs.store().clone();
     until_checked(&store, workspace).await;
     assert_kept_only_the_sound(&store, workspace, &pushes);
-    // The digest the relay keeps follows what it removed.
-    let hub = relay.hubs.hub(workspace).unwrap();
-    assert_eq!(hub.digest(), Digest::of(&hub.summary().unwrap()));
+    assert_digest_true(&relay, workspace);
 
     // Everyone else was served throughout.
     let globex = add_account(&mut ana, "Globex");
@@ -164,9 +175,7 @@ async fn pushed_documents_are_checked_after_they_are_stored_and_the_unsound_are_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pushed_document_asked_for_before_its_check_is_checked_first() {
     let dir = TempDir::new().unwrap();
-    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
-    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
-    let (_ana_dir, ana) = join(&relay, &ana_token).await;
+    let (relay, ana_token, _ana_dir, ana) = acme_with_ana(&dir).await;
     let workspace = ana.workspace_id();
     // Stopping the checkers leaves every check to the documents' first use.
     relay.hubs.stop_checking();
@@ -183,15 +192,13 @@ async fn a_pushed_document_asked_for_before_its_check_is_checked_first() {
     assert_eq!(sound.data, pushes.sound.1);
     assert!(store.unchecked(workspace).unwrap().is_empty());
     assert_kept_only_the_sound(&store, workspace, &pushes);
-    assert_eq!(hub.digest(), Digest::of(&hub.summary().unwrap()));
+    assert_digest_true(&relay, workspace);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_left_unchecked_by_a_stop_are_checked_when_the_relay_starts() {
     let dir = TempDir::new().unwrap();
-    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
-    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
-    let (_ana_dir, ana) = join(&relay, &ana_token).await;
+    let (relay, _, _ana_dir, ana) = acme_with_ana(&dir).await;
     let workspace = ana.workspace_id();
     let address = relay.address.to_string();
     relay.stop().await;
