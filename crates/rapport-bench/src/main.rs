@@ -16,6 +16,11 @@
 //! - [`workloads`] holds one module per workload; [`report`] turns their [`stats::Row`]s into
 //!   the table.
 
+/// The allocator `rapport` uses, so that the relay process and the replicas measured here
+/// allocate as the program does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod corpus;
 mod fixture;
 mod lab;

@@ -22,6 +22,7 @@ const BANNER: &str = "listening on ";
 pub fn serve(dir: &Path) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(rapport_relay::BLOCKING_THREADS)
         .build()
         .context("starting the relay's runtime")?;
     runtime.block_on(async {

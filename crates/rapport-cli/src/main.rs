@@ -1,6 +1,11 @@
 //! `rapport`: the command-line program. It parses arguments, opens the replica, runs one
 //! command, and prints the result for people or, with `--json`, for scripts.
 
+/// Automerge and redb allocate and free many small buffers for every write, sync message and
+/// load; mimalloc serves them faster than the system allocator (`docs/benchmarks.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod custom_fields;

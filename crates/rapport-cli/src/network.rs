@@ -16,9 +16,12 @@ use tokio::net::TcpListener;
 use crate::cli::{JoinArgs, RelayCommand, SyncArgs, UiArgs};
 use crate::output::Output;
 
+/// The runtime of every command that goes on the network, `rapport relay serve` among them;
+/// its blocking pool is bounded as a relay's should be.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(rapport_relay::BLOCKING_THREADS)
         .build()
         .context("cannot start the async runtime")
 }

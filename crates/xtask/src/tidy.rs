@@ -46,6 +46,8 @@ const CONFINED: &[(&str, &[&str])] = &[
     // The system's roots: the client's wss:// links, the relay's https:// webhooks.
     ("rustls-native-certs", &["rapport-client", "rapport-relay"]),
     ("tokio-rustls", &["rapport-relay"]),
+    // A global allocator is the program's choice, never a library's.
+    ("mimalloc", &["rapport-cli", "rapport-bench"]),
     // Import and export files are read and written in one place.
     ("csv", &["rapport-transfer"]),
     ("anyhow", &["rapport-cli", "rapport-bench", "xtask"]),
