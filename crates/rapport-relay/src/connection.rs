@@ -25,7 +25,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::admission::TokenSlot;
 use crate::auth::Member;
 use crate::hub::{
-    DocumentWatcher, Event, HubDocuments, WatchedChanges, WorkspaceHub, documents_of,
+    Busy, DocumentWatcher, Event, HubDocuments, Inline, WatchedChanges, WorkspaceHub, documents_of,
 };
 use crate::rate::Allowance;
 use crate::screen;
@@ -218,31 +218,49 @@ impl Connection {
             }
         }
         self.watch_documents_of(&batch);
+        // A peer's answer to what it was sent (a sync message bringing no change) touches no
+        // disk when its document is in memory: handled here, unless that document is busy.
+        let answer = match batch.as_slice() {
+            [message] if self.joined() && brings_no_change(message) => Some(message.clone()),
+            _ => None,
+        };
         let hub = self.hub.clone();
-        let outcome = self
-            .with_session(move |session, docs| {
-                // The digest the `peer` answer carries is read now, once every change committed
-                // before it is in it; changes after it arrive as events once the summary is agreed.
-                if batch.iter().any(|m| matches!(m, Message::Join(_))) {
-                    session.set_summary_digest(hub.digest().0.to_vec());
+        let there = move |session: &mut Session,
+                          docs: &mut HubDocuments|
+              -> Result<Outcome, SessionError<StoreError>> {
+            // The digest the `peer` answer carries is read now, once every change committed
+            // before it is in it; changes after it arrive as events once the summary is agreed.
+            if batch.iter().any(|m| matches!(m, Message::Join(_))) {
+                session.set_summary_digest(hub.digest().0.to_vec());
+            }
+            // What comes before the handshake is refused as such, unread.
+            let mut joined = session.remote().is_some();
+            for message in &batch {
+                joined |= matches!(message, Message::Join(_));
+                if joined {
+                    screen::check(message)?;
                 }
-                // What comes before the handshake is refused as such, unread.
-                let mut joined = session.remote().is_some();
-                for message in &batch {
-                    joined |= matches!(message, Message::Join(_));
-                    if joined {
-                        screen::check(message)?;
-                    }
+            }
+            // Sync messages for several documents (a client back from offline): one commit.
+            match documents_of(&batch) {
+                Some(ids) if joined => {
+                    docs.together(&ids, |held| session.receive_all(batch, held))?
                 }
-                // Sync messages for several documents (a client back from offline): one commit.
-                match documents_of(&batch) {
-                    Some(ids) if joined => {
-                        docs.together(&ids, |held| session.receive_all(batch, held))?
-                    }
-                    _ => session.receive_all(batch, docs),
-                }
-            })
-            .await?;
+                _ => session.receive_all(batch, docs),
+            }
+        };
+        let outcome = match answer {
+            Some(message) => {
+                let here = move |session: &mut Session,
+                                 docs: &mut Inline<'_>|
+                      -> Result<Outcome, SessionError<Busy>> {
+                    screen::check(&message)?;
+                    session.receive(message, docs)
+                };
+                self.with_session_here(here, there).await?
+            }
+            None => self.with_session(there).await?,
+        };
         self.unwatch_unused();
         self.count_unknown_documents(&outcome);
         self.act(outcome).await?;
@@ -407,7 +425,10 @@ impl Connection {
             return Ok(());
         }
         let messages = self
-            .with_session(move |session, docs| session.sync_document(id, docs))
+            .with_session_here(
+                move |session, docs| session.sync_document(id, docs),
+                move |session, docs| session.sync_document(id, docs),
+            )
             .await?;
         for message in messages {
             self.send(&message).await?;
@@ -466,6 +487,28 @@ impl Connection {
             SessionError::Protocol(error) => End::Protocol(error.to_string()),
             storage => End::Relay(storage.to_string()),
         })
+    }
+
+    /// Runs session work on this task when it needs only documents in memory whose locks are
+    /// free (`here`, over [`Inline`]); when it would wait or needs the store, the same work on a
+    /// blocking thread (`there`), as [`Self::with_session`] does. Work that reports [`Busy`] has
+    /// changed no document and sent nothing, so doing it again there is safe.
+    async fn with_session_here<T: Send + 'static>(
+        &mut self,
+        here: impl FnOnce(&mut Session, &mut Inline<'_>) -> Result<T, SessionError<Busy>>,
+        there: impl FnOnce(&mut Session, &mut HubDocuments) -> Result<T, SessionError<StoreError>>
+        + Send
+        + 'static,
+    ) -> Result<T, End> {
+        let Some(session) = self.session.as_mut() else {
+            return Err(End::Relay("session lost".into()));
+        };
+        match here(session, &mut Inline::new(&self.docs)) {
+            Ok(value) => return Ok(value),
+            Err(SessionError::Protocol(error)) => return Err(End::Protocol(error.to_string())),
+            Err(SessionError::Storage { source: Busy, .. } | SessionError::Summary { .. }) => {}
+        }
+        self.with_session(there).await
     }
 
     async fn send(&mut self, message: &Message) -> Result<(), End> {
@@ -562,6 +605,17 @@ fn read(frame: Option<Result<Frame, axum::Error>>) -> Result<Option<Message>, En
 }
 
 /// Sleeps until `deadline`; forever without one.
+/// Whether `message` is a sync message that carries no change (an answer, or a peer in step
+/// saying so): applying it changes no document. Anything else, undecodable included, is not.
+fn brings_no_change(message: &Message) -> bool {
+    match message {
+        Message::Sync(m) => {
+            automerge::sync::Message::decode(&m.data).is_ok_and(|sync| sync.changes.is_empty())
+        }
+        _ => false,
+    }
+}
+
 async fn until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,

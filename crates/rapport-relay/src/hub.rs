@@ -23,10 +23,12 @@ use crate::webhooks::AlertHook;
 
 mod answers;
 mod documents;
+mod inline;
 mod together;
 mod unchecked;
 mod watch;
 pub use documents::HubDocuments;
+pub use inline::{Busy, Inline};
 pub use together::{BatchFailed, Together, documents_of};
 use unchecked::Checkers;
 pub use watch::{DocumentWatcher, WatchedChanges};

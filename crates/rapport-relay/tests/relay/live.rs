@@ -226,6 +226,64 @@ async fn a_peer_holding_one_document_hears_its_changes_however_fast_the_rest_cha
     relay.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_peers_answering_each_note_at_once_all_end_with_every_note() {
+    // Forty automerge-repo peers hold one account while notes land on it one after another:
+    // the relay offers each note to all of them and takes their forty answers at once, most
+    // on the connections' own tasks and some, when the document is busy, on blocking threads.
+    // Every peer must end with every note, and the relay must still take the writer's notes.
+    const PEERS: usize = 40;
+    const NOTES: usize = 10;
+    let dir = TempDir::new().unwrap();
+    let relay = RunningRelay::start(dir.path(), RelayConfig::default()).await;
+    let ana_token = relay.invite("Acme", "ana", Team::Support, Role::Member);
+    let bo_token = relay.invite("Acme", "bo", Team::Sales, Role::Member);
+    let (_ana_dir, mut ana) = join(&relay, &ana_token).await;
+    let globex = add_account(&mut ana, "Globex");
+    let mut ana = sync(ana).await;
+
+    let mut tabs = Vec::new();
+    for i in 0..PEERS {
+        let mut peer = connect_raw(&relay, &bo_token).await;
+        let me = PeerId::new(format!("bo-tab-{i}")).unwrap();
+        let relay_id = handshake(&mut peer, &me).await;
+        let request = doc_message(&me, &relay_id, globex, &empty_document_sync());
+        send(&mut peer, &Message::Request(request)).await;
+        tabs.push((peer, me, relay_id));
+    }
+    let last = format!("note {}", NOTES - 1);
+    let listening: Vec<_> = tabs
+        .into_iter()
+        .map(|(mut peer, me, relay_id)| {
+            let last = last.clone();
+            tokio::spawn(async move {
+                let mut doc = Automerge::new();
+                let mut state = automerge_sync::State::new();
+                hear_until(&mut peer, &me, &relay_id, &mut doc, &mut state, |doc| {
+                    account::view(doc, globex)
+                        .is_ok_and(|view| view.timeline.iter().any(|e| e.text == last))
+                })
+                .await;
+                let view = account::view(&doc, globex).unwrap();
+                view.timeline.len()
+            })
+        })
+        .collect();
+    for i in 0..NOTES {
+        add_note(&mut ana, globex, &format!("note {i}"), &[]);
+        ana = sync(ana).await;
+    }
+    for tab in listening {
+        let notes = timeout(LIVE, tab)
+            .await
+            .expect("every note reaches every tab");
+        assert_eq!(notes.unwrap(), NOTES);
+    }
+    let mut ana = ana;
+    assert_eq!(timeline(&mut ana, globex).len(), NOTES);
+    relay.stop().await;
+}
+
 /// Answers the relay's sync messages for the one document the peer holds until `done`.
 async fn hear_until(
     peer: &mut Socket,
