@@ -6,11 +6,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, Stream, StreamExt};
 use rapport_model::DocumentId;
 use rapport_proto::{Message, PeerId, PeerMetadata, decode, encode};
 use rapport_sync::{MemoryDocuments, Session};
 use tokio::net::TcpStream;
+use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -25,6 +27,23 @@ pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const CONNECT_AT_ONCE: usize = 64;
 /// How long one connection and handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The nice value of the threads that do the peers' own work when they yield: the lowest
+/// CPU priority there is.
+const YIELDING_NICE: i32 = 19;
+
+/// Where the peers of a crowd do their own work on what they receive (decode it, apply it to
+/// their copy of the document, answer). Each peer's socket is always read, and what it reads
+/// stamped, by a task on the harness's runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerWork {
+    /// On the harness's runtime, at the relay's CPU priority: on this machine, a thousand
+    /// peers' work competes with the relay for the same two cores.
+    Alongside,
+    /// On a runtime of the crowd's own whose threads have the lowest CPU priority: they run
+    /// on whatever the relay and the readers leave, as if the peers were on machines of their
+    /// own; the relay still gets every answer, only later.
+    Yielding,
+}
 
 /// What a peer reports to the workload.
 #[derive(Debug)]
@@ -47,16 +66,29 @@ pub struct Crowd {
     wants: Vec<mpsc::UnboundedSender<DocumentId>>,
     events: mpsc::UnboundedReceiver<PeerEvent>,
     tasks: Vec<JoinHandle<()>>,
+    /// The runtime of the peers' own work, when it yields.
+    yielding: Option<Runtime>,
 }
 
 impl Crowd {
-    /// Connects `count` peers to `url` with `token`, each through the handshake.
-    pub async fn connect(url: &str, token: &str, count: usize) -> anyhow::Result<Self> {
+    /// Connects `count` peers to `url` with `token`, each through the handshake; their own
+    /// work is done as `work` says.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        count: usize,
+        work: PeerWork,
+    ) -> anyhow::Result<Self> {
         let (report, events) = mpsc::unbounded_channel();
+        let yielding = match work {
+            PeerWork::Alongside => None,
+            PeerWork::Yielding => Some(yielding_runtime().await?),
+        };
         let mut crowd = Self {
             wants: Vec::with_capacity(count),
             events,
-            tasks: Vec::with_capacity(count),
+            tasks: Vec::with_capacity(2 * count),
+            yielding,
         };
         let mut index = 0;
         while index < count {
@@ -65,9 +97,15 @@ impl Crowd {
             for joined in futures_util::future::join_all(handshakes).await {
                 let (socket, session) = joined?;
                 let (want, wants) = mpsc::unbounded_channel();
-                let task = tokio::spawn(run(socket, session, wants, report.clone()));
+                let (sink, stream) = socket.split();
+                let (inbox, read) = mpsc::unbounded_channel();
+                crowd.tasks.push(tokio::spawn(read_into(stream, inbox)));
+                let work = run(sink, read, session, wants, report.clone());
+                crowd.tasks.push(match &crowd.yielding {
+                    Some(runtime) => runtime.spawn(work),
+                    None => tokio::spawn(work),
+                });
                 crowd.wants.push(want);
-                crowd.tasks.push(task);
             }
             index += wave;
         }
@@ -130,7 +168,38 @@ impl Drop for Crowd {
         for task in &self.tasks {
             task.abort();
         }
+        // Dropped inside the harness's runtime, where a runtime may not block to shut down.
+        if let Some(runtime) = self.yielding.take() {
+            runtime.shutdown_background();
+        }
     }
+}
+
+/// A runtime whose threads run at the lowest CPU priority, checked: a crowd meant to yield
+/// that did not would measure something else.
+async fn yielding_runtime() -> anyhow::Result<Runtime> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("bench-peer-work")
+        .on_thread_start(|| {
+            // Linux keeps a nice value per thread; failing here is caught just below.
+            let _ = rustix::process::setpriority_process(None, YIELDING_NICE);
+        })
+        .enable_all()
+        .build()
+        .context("the light peers' runtime")?;
+    let niceness: Vec<_> = (0..cores)
+        .map(|_| runtime.spawn(async { rustix::process::getpriority_process(None) }))
+        .collect();
+    for nice in niceness {
+        let nice = nice.await.context("reading a peer thread's priority")?;
+        if nice.ok() != Some(YIELDING_NICE) {
+            runtime.shutdown_background();
+            bail!("the light peers' threads could not lower their priority: {nice:?}");
+        }
+    }
+    Ok(runtime)
 }
 
 /// Connects peer `index` and completes the handshake.
@@ -168,9 +237,29 @@ pub(crate) async fn handshake(
         .with_context(|| format!("light peer {index}"))
 }
 
-/// One peer's connection, until it fails or is aborted.
+/// Reads one peer's socket, stamping each message as it is read, until the socket fails.
+async fn read_into(
+    mut stream: SplitStream<Socket>,
+    inbox: mpsc::UnboundedSender<(anyhow::Result<Message>, Instant)>,
+) {
+    loop {
+        let message = next_message(&mut stream).await;
+        // Stamped as it is read, before this peer's own work on it: on a machine shared with a
+        // thousand peers, their CPU would otherwise count as the relay's delay.
+        let read = Instant::now();
+        let failed = message.is_err();
+        if inbox.send((message, read)).is_err() || failed {
+            return;
+        }
+    }
+}
+
+type Sink = SplitSink<Socket, Frame>;
+
+/// One peer's own work, until its connection fails or it is aborted.
 async fn run(
-    mut socket: Socket,
+    mut sink: Sink,
+    mut read: mpsc::UnboundedReceiver<(anyhow::Result<Message>, Instant)>,
     mut session: Session,
     mut wants: mpsc::UnboundedReceiver<DocumentId>,
     report: mpsc::UnboundedSender<PeerEvent>,
@@ -179,20 +268,16 @@ async fn run(
     let mut fetching = false;
     let ended = loop {
         let step = tokio::select! {
-            message = next_message(&mut socket) => {
-                // Stamped as it is read, before this peer's own work on it: on a machine shared
-                // with a thousand peers, their CPU would otherwise count as the relay's delay.
-                let read = Instant::now();
-                match message {
-                    Ok(message) => {
-                        receive(&mut socket, &mut session, &mut docs, message, read, &report).await
-                    }
-                    Err(error) => Err(error),
+            message = read.recv() => match message {
+                Some((Ok(message), at)) => {
+                    receive(&mut sink, &mut session, &mut docs, message, at, &report).await
                 }
-            }
+                Some((Err(error), _)) => Err(error),
+                None => Err(anyhow!("the peer's reader stopped")),
+            },
             Some(id) = wants.recv() => {
                 fetching = true;
-                want(&mut socket, &mut session, &mut docs, id).await
+                want(&mut sink, &mut session, &mut docs, id).await
             }
         };
         if let Err(error) = step {
@@ -207,7 +292,7 @@ async fn run(
 }
 
 async fn receive(
-    socket: &mut Socket,
+    sink: &mut Sink,
     session: &mut Session,
     docs: &mut MemoryDocuments,
     message: Message,
@@ -222,7 +307,7 @@ async fn receive(
         });
     }
     for message in &outcome.send {
-        socket.send(Frame::Binary(encode(message).into())).await?;
+        sink.send(Frame::Binary(encode(message).into())).await?;
     }
     match outcome.closed {
         Some(reason) => bail!("the relay closed the connection: {reason}"),
@@ -231,19 +316,22 @@ async fn receive(
 }
 
 async fn want(
-    socket: &mut Socket,
+    sink: &mut Sink,
     session: &mut Session,
     docs: &mut MemoryDocuments,
     id: DocumentId,
 ) -> anyhow::Result<()> {
     for message in session.sync_document(id, docs)? {
-        socket.send(Frame::Binary(encode(&message).into())).await?;
+        sink.send(Frame::Binary(encode(&message).into())).await?;
     }
     Ok(())
 }
 
 /// The next protocol message (pings are answered by tungstenite on the way).
-pub(crate) async fn next_message(socket: &mut Socket) -> anyhow::Result<Message> {
+pub(crate) async fn next_message<S>(socket: &mut S) -> anyhow::Result<Message>
+where
+    S: Stream<Item = Result<Frame, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     loop {
         match socket.next().await {
             None => bail!("the relay dropped the connection"),

@@ -48,6 +48,8 @@ const CONFINED: &[(&str, &[&str])] = &[
     ("tokio-rustls", &["rapport-relay"]),
     // A global allocator is the program's choice, never a library's.
     ("mimalloc", &["rapport-cli", "rapport-bench"]),
+    // Process priorities: only the harness, whose light peers step aside for the relay.
+    ("rustix", &["rapport-bench"]),
     // Import and export files are read and written in one place.
     ("csv", &["rapport-transfer"]),
     ("anyhow", &["rapport-cli", "rapport-bench", "xtask"]),

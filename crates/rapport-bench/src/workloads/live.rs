@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::{EVENT_TIMEOUT, accounts, write_note};
 use crate::lab::Lab;
-use crate::peer::Crowd;
+use crate::peer::{Crowd, PeerWork};
 use crate::stats::{Row, Unit, percentile};
 
 /// How long everything stays idle before the memory reading.
@@ -90,7 +90,7 @@ fn one_run(lab: &mut Lab, propagation: bool, run: usize) -> anyhow::Result<Measu
     let (notes, ids) = (lab.sizes.notes, lab.fixture.full.accounts.clone());
     let relay = lab.relay().ok_or_else(|| anyhow!("no relay"))?;
     lab.runtime.block_on(async {
-        let crowd = Crowd::connect(&url, &token, light).await?;
+        let crowd = Crowd::connect(&url, &token, light, PeerWork::Alongside).await?;
         let (local, live) = mpsc::unbounded_channel();
         let (a, mut a_heard) = start_watch(&pair[0], Some(live));
         let (b, mut b_heard) = start_watch(&pair[1], None);
