@@ -503,10 +503,19 @@ impl Connection {
         let Some(session) = self.session.as_mut() else {
             return Err(End::Relay("session lost".into()));
         };
-        match here(session, &mut Inline::new(&self.docs)) {
-            Ok(value) => return Ok(value),
-            Err(SessionError::Protocol(error)) => return Err(End::Protocol(error.to_string())),
-            Err(SessionError::Storage { source: Busy, .. } | SessionError::Summary { .. }) => {}
+        let docs = &self.docs;
+        let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            here(session, &mut Inline::new(docs))
+        }));
+        match tried {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(SessionError::Protocol(error))) => return Err(End::Protocol(error.to_string())),
+            Ok(Err(SessionError::Storage { source: Busy, .. } | SessionError::Summary { .. })) => {}
+            // As a blocking task's panic does: the session is gone and the connection ends.
+            Err(_) => {
+                self.session = None;
+                return Err(End::Relay("session work failed".into()));
+            }
         }
         self.with_session(there).await
     }
