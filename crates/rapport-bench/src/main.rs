@@ -55,7 +55,7 @@ struct Cli {
     #[arg(long)]
     runs: Option<usize>,
     /// Only these workloads (comma-separated): cold-join, push, reconnect, offline,
-    /// propagation, fanout, memory, local, load, floor, peers.
+    /// propagation, fanout, memory, local, load, floor, peers, samod.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Workload>,
     /// Also run the automerge-repo peers: the JavaScript servers (crates/rapport-bench/peers)

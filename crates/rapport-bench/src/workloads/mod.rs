@@ -49,6 +49,9 @@ pub enum Workload {
     Floor,
     /// automerge-repo sync servers (JavaScript, samod), side by side with ours.
     Peers,
+    /// samod alone (no Node needed), side by side with ours: the peer that runs a size the
+    /// JavaScript servers take most of an hour over.
+    Samod,
 }
 
 impl Workload {
@@ -66,19 +69,20 @@ impl Workload {
             Workload::Load => "load",
             Workload::Floor => "floor",
             Workload::Peers => "peers",
+            Workload::Samod => "samod",
         }
     }
 }
 
-/// The workloads to run: those named, or all but the peers (which need Node and take minutes)
-/// unless `peers` asks for them too.
+/// The workloads to run: those named, or all but the peers (which need Node and take minutes;
+/// samod is one of them) unless `peers` asks for them too.
 pub fn select(only: &[Workload], peers: bool) -> Vec<Workload> {
     use clap::ValueEnum;
     let mut chosen: Vec<Workload> = if only.is_empty() {
         Workload::value_variants()
             .iter()
             .copied()
-            .filter(|w| *w != Workload::Peers)
+            .filter(|w| !matches!(w, Workload::Peers | Workload::Samod))
             .collect()
     } else {
         only.to_vec()
@@ -105,6 +109,7 @@ pub fn run(workload: Workload, lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
         Workload::Load => load::run(lab),
         Workload::Floor => floor::run(lab),
         Workload::Peers => peers::run(lab),
+        Workload::Samod => peers::run_samod(lab),
     }
 }
 

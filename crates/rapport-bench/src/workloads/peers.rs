@@ -60,6 +60,24 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
             peers.display()
         );
     }
+    let (ours, export, mut rows) = ours_and_export(lab)?;
+    for kind in KINDS {
+        rows.extend(one_kind(lab, &peers, kind, &export, ours).with_context(|| kind.to_owned())?);
+    }
+    rows.extend(samod_peer::run(lab, &export, ours).context("samod")?);
+    Ok(rows)
+}
+
+/// samod alone, beside our cold join.
+pub fn run_samod(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
+    let (ours, export, mut rows) = ours_and_export(lab)?;
+    rows.extend(samod_peer::run(lab, &export, ours).context("samod")?);
+    Ok(rows)
+}
+
+/// Our cold join for the ratios (the cold-join workload's median when it ran), its row, and
+/// the workspace exported for the peers.
+fn ours_and_export(lab: &mut Lab) -> anyhow::Result<(f64, Export, Vec<Row>)> {
     let ours = match lab.cold_join_ms {
         Some(ms) => ms,
         None => our_cold_join(lab)?,
@@ -71,12 +89,7 @@ pub fn run(lab: &mut Lab) -> anyhow::Result<Vec<Row>> {
         "cold join (fetch) through our relay, median",
         Unit::Millis,
     );
-    let mut rows = vec![base.with_runs(vec![ours])];
-    for kind in KINDS {
-        rows.extend(one_kind(lab, &peers, kind, &export, ours).with_context(|| kind.to_owned())?);
-    }
-    rows.extend(samod_peer::run(lab, &export, ours).context("samod")?);
-    Ok(rows)
+    Ok((ours, export, vec![base.with_runs(vec![ours])]))
 }
 
 fn peers_dir() -> PathBuf {
