@@ -24,6 +24,8 @@ use crate::webhooks::AlertHook;
 mod answers;
 mod documents;
 mod inline;
+#[cfg(test)]
+mod testing;
 mod together;
 mod unchecked;
 mod watch;

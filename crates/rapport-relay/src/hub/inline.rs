@@ -164,25 +164,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::sync::Arc;
 
-    use automerge::ReadDoc;
-    use automerge::transaction::Transactable;
     use rapport_store::RelayStore;
 
     use super::*;
     use crate::hub::Hubs;
-
-    fn put(doc: &mut Automerge, value: i64) {
-        let mut tx = doc.transaction();
-        tx.put(automerge::ROOT, "n", value).unwrap();
-        tx.commit();
-    }
-
-    fn value(doc: &Automerge) -> Option<i64> {
-        match doc.get(automerge::ROOT, "n").unwrap() {
-            Some((automerge::Value::Scalar(s), _)) => s.as_i64(),
-            _ => None,
-        }
-    }
+    use crate::hub::testing::{put, value};
 
     /// A hub over a fresh store holding one document (0), and that document's id.
     fn one_document() -> (tempfile::TempDir, Arc<WorkspaceHub>, DocumentId) {
