@@ -675,18 +675,8 @@ mod tests {
         for round in 0..3 {
             let hub = hubs.hub(workspace).unwrap();
             for _ in 0..6 {
-                hub.update(DocumentId::random(), true, |doc| {
-                    let mut tx = doc.transaction();
-                    automerge::transaction::Transactable::put(
-                        &mut tx,
-                        automerge::ROOT,
-                        "round",
-                        round as i64,
-                    )
+                hub.update(DocumentId::random(), true, |doc| testing::put(doc, round))
                     .unwrap();
-                    tx.commit();
-                })
-                .unwrap();
             }
             assert_eq!(hub.digest(), Digest::of(&store.summary(workspace).unwrap()));
             drop(hub);
